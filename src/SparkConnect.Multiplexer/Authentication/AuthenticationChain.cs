@@ -1,0 +1,58 @@
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Diagnostics;
+using SparkConnect.Multiplexer.Protocol;
+
+namespace SparkConnect.Multiplexer.Authentication;
+
+/// <summary>
+/// Asks the host's authenticators (in registration order), then the built-in static tokens, then — in trial mode
+/// only — the client's own user id. The first that recognises the credential decides.
+/// </summary>
+internal sealed class AuthenticationChain
+{
+    private readonly IAuthenticator[] _authenticators;
+    private readonly ILogger<AuthenticationChain> _logger;
+
+    public AuthenticationChain(IEnumerable<IAuthenticator> hostAuthenticators, IOptionsMonitor<SparkConnectGatewayOptions> options, ILogger<AuthenticationChain> logger)
+    {
+        var chain = hostAuthenticators.ToList();
+        chain.Add(new StaticTokenAuthenticator(options));
+
+        // Read once: switching authentication off must take a restart, never a configuration reload.
+        if (options.CurrentValue.Authentication.Mode == GatewayAuthenticationMode.None)
+        {
+            chain.Add(new TrustedUserContextAuthenticator());
+        }
+
+        _authenticators = [.. chain];
+        _logger = logger;
+    }
+
+    /// <exception cref="GatewayException">UNAUTHENTICATED, or UNAVAILABLE when an authentication service is down.</exception>
+    public async ValueTask<GatewayPrincipal> AuthenticateAsync(AuthenticationContext context, CancellationToken cancellationToken)
+    {
+        foreach (var authenticator in _authenticators)
+        {
+            var result = await authenticator.AuthenticateAsync(context, cancellationToken);
+            switch (result.Outcome)
+            {
+                case AuthenticationOutcome.Succeeded:
+                    return result.Principal!;
+                case AuthenticationOutcome.Refused:
+                    GatewayLog.AuthenticationRefused(_logger, context.PeerAddress, result.Reason!);
+                    throw new GatewayException(StatusCode.Unauthenticated, result.Reason!);
+                case AuthenticationOutcome.Unavailable:
+                    GatewayLog.AuthenticationUnavailable(_logger, context.PeerAddress, result.Reason!);
+                    throw new GatewayException(StatusCode.Unavailable, result.Reason!);
+            }
+        }
+
+        var reason = context.BearerToken is null
+            ? "Missing Authorization header: add ;token=<your token> to the sc:// connection string (it is sent as 'authorization: Bearer <token>')."
+            : "Invalid token.";
+        GatewayLog.AuthenticationRefused(_logger, context.PeerAddress, reason);
+        throw new GatewayException(StatusCode.Unauthenticated, reason);
+    }
+}

@@ -1,0 +1,13 @@
+namespace SparkConnect.Multiplexer.Authentication;
+
+/// <summary>
+/// Trial mode (<c>Authentication:Mode = None</c>): the user is whatever <c>user_context.user_id</c> the client
+/// sends. Anyone can claim to be anyone; the gateway logs a warning at start-up when this is on.
+/// </summary>
+internal sealed class TrustedUserContextAuthenticator : IAuthenticator
+{
+    public ValueTask<AuthenticationResult> AuthenticateAsync(AuthenticationContext context, CancellationToken cancellationToken)
+        => ValueTask.FromResult(context.ClaimedUserId is { } user && !string.IsNullOrWhiteSpace(user)
+            ? AuthenticationResult.Success(new GatewayPrincipal(user))
+            : AuthenticationResult.Refuse("Authentication is off (trial mode), so the gateway takes the user from user_context.user_id, and this request has none; set user_id in the connection string (sc://host:15002/;user_id=alice)."));
+}

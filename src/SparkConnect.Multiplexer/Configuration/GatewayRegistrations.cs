@@ -1,0 +1,11 @@
+namespace SparkConnect.Multiplexer.Configuration;
+
+/// <summary>What the host registered through the builder, so validation knows which built-ins are in use.</summary>
+internal sealed class GatewayRegistrations
+{
+    public int CustomAuthenticatorCount { get; set; }
+
+    public bool HasCustomEngineLocator { get; set; }
+
+    public bool HasCustomSessionStore { get; set; }
+}

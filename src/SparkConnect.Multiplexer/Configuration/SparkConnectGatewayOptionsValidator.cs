@@ -1,0 +1,109 @@
+using Microsoft.Extensions.Options;
+
+namespace SparkConnect.Multiplexer.Configuration;
+
+/// <summary>Collects every configuration error, each with the fix, so one start-up attempt shows them all.</summary>
+internal sealed class SparkConnectGatewayOptionsValidator(GatewayRegistrations registrations) : IValidateOptions<SparkConnectGatewayOptions>
+{
+    private const string Section = SparkConnectGatewayOptions.SectionName;
+
+    public ValidateOptionsResult Validate(string? name, SparkConnectGatewayOptions options)
+    {
+        var errors = new List<string>();
+
+        if (options.MaxMessageSize <= 0)
+        {
+            errors.Add($"{Section}:MaxMessageSize is {options.MaxMessageSize}; set a positive number of bytes (default {SparkConnectGatewayOptions.DefaultMaxMessageSize}).");
+        }
+
+        if (options.EngineConnectTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:EngineConnectTimeout is {options.EngineConnectTimeout}; set a positive duration such as 00:00:10.");
+        }
+
+        if (options.DefaultShareLevel is ShareLevel.Group or ShareLevel.Server && !options.AllowSharedEngines)
+        {
+            errors.Add($"{Section}:DefaultShareLevel is {options.DefaultShareLevel}, which lets users share one Spark driver and its data access; set {Section}:AllowSharedEngines to true to allow it, or use User.");
+        }
+
+        ValidateAuthentication(options.Authentication, errors);
+
+        if (!registrations.HasCustomEngineLocator)
+        {
+            ValidateEngines(options.Engines, errors);
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private void ValidateAuthentication(GatewayAuthenticationOptions authentication, List<string> errors)
+    {
+        for (var i = 0; i < authentication.Tokens.Count; i++)
+        {
+            var token = authentication.Tokens[i];
+            if (string.IsNullOrWhiteSpace(token.Token))
+            {
+                errors.Add($"{Section}:Authentication:Tokens:{i}:Token is empty; set the secret the client sends as ';token=' in its sc:// connection string.");
+            }
+            else if (token.Token.Length < 16)
+            {
+                errors.Add($"{Section}:Authentication:Tokens:{i}:Token is shorter than 16 characters; use a long random secret (for example `openssl rand -hex 32`).");
+            }
+
+            if (string.IsNullOrWhiteSpace(token.User))
+            {
+                errors.Add($"{Section}:Authentication:Tokens:{i}:User is empty; set the user name the token authenticates.");
+            }
+        }
+
+        var duplicates = authentication.Tokens
+            .Where(t => !string.IsNullOrEmpty(t.Token))
+            .GroupBy(t => t.Token, StringComparer.Ordinal)
+            .Where(g => g.Count() > 1)
+            .Select(g => string.Join(", ", g.Select(t => t.User)));
+        foreach (var users in duplicates)
+        {
+            errors.Add($"{Section}:Authentication:Tokens has one token for several users ({users}); give each user a token of its own.");
+        }
+
+        if (authentication.Mode == GatewayAuthenticationMode.Tokens
+            && authentication.Tokens.Count == 0
+            && registrations.CustomAuthenticatorCount == 0)
+        {
+            errors.Add($"No authentication is configured: add entries to {Section}:Authentication:Tokens, register an IAuthenticator with AddAuthenticator<T>(), or, for a trial only, set {Section}:Authentication:Mode to None.");
+        }
+    }
+
+    private static void ValidateEngines(StaticEnginesOptions engines, List<string> errors)
+    {
+        if (engines.Default is null && engines.Users.Count == 0 && engines.Groups.Count == 0)
+        {
+            errors.Add($"No engine is configured: set {Section}:Engines:Default:Address (for example http://127.0.0.1:15003), add {Section}:Engines:Users or :Groups entries, or register an IEngineLocator with AddEngineLocator<T>().");
+            return;
+        }
+
+        if (engines.Default is not null)
+        {
+            ValidateEngine($"{Section}:Engines:Default", engines.Default, errors);
+        }
+
+        foreach (var (user, engine) in engines.Users)
+        {
+            ValidateEngine($"{Section}:Engines:Users:{user}", engine, errors);
+        }
+
+        foreach (var (group, engine) in engines.Groups)
+        {
+            ValidateEngine($"{Section}:Engines:Groups:{group}", engine, errors);
+        }
+    }
+
+    private static void ValidateEngine(string path, StaticEngineOptions engine, List<string> errors)
+    {
+        if (!Uri.TryCreate(engine.Address, UriKind.Absolute, out var uri)
+            || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            errors.Add($"{path}:Address is '{engine.Address}'; set an absolute http://host:port (HTTP/2 cleartext) or https://host:port address.");
+        }
+    }
+}

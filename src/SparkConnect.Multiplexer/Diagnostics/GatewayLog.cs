@@ -1,0 +1,45 @@
+using System.Net;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace SparkConnect.Multiplexer.Diagnostics;
+
+/// <summary>The gateway's log events; ids are stable. Never pass a credential to any of them.</summary>
+internal static partial class GatewayLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Session {SessionId} opened by {User} from {Peer} on engine {EngineId} ({EngineKey})")]
+    public static partial void SessionOpened(ILogger logger, string sessionId, string user, IPAddress? peer, string engineId, EngineKey engineKey);
+
+    [LoggerMessage(2, LogLevel.Warning, "Refused session {SessionId} to {User} from {Peer}: it belongs to another user")]
+    public static partial void SessionHijackRefused(ILogger logger, string sessionId, string user, IPAddress? peer);
+
+    [LoggerMessage(3, LogLevel.Information, "Authentication refused for a call from {Peer}: {Reason}")]
+    public static partial void AuthenticationRefused(ILogger logger, IPAddress? peer, string reason);
+
+    [LoggerMessage(4, LogLevel.Warning, "Authentication could not be checked for a call from {Peer}: {Reason}")]
+    public static partial void AuthenticationUnavailable(ILogger logger, IPAddress? peer, string reason);
+
+    [LoggerMessage(5, LogLevel.Information, "{Method} from {Peer} refused with {StatusCode}: {Reason}")]
+    public static partial void CallRefused(ILogger logger, string method, IPAddress? peer, StatusCode statusCode, string reason);
+
+    [LoggerMessage(6, LogLevel.Warning, "Engine {EngineId} failed {Method} for session {SessionId}: {Reason}")]
+    public static partial void EngineFailed(ILogger logger, string engineId, string method, string sessionId, string reason, Exception exception);
+
+    [LoggerMessage(7, LogLevel.Information, "Session {SessionId} of {User} released")]
+    public static partial void SessionReleased(ILogger logger, string sessionId, string user);
+
+    [LoggerMessage(8, LogLevel.Error, "{Method} failed unexpectedly in the gateway")]
+    public static partial void UnexpectedFailure(ILogger logger, string method, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Warning, "Authentication is OFF (SparkConnectGateway:Authentication:Mode = None): every client is whoever its user_context.user_id says. Use this for trials only.")]
+    public static partial void AuthenticationDisabled(ILogger logger);
+
+    [LoggerMessage(10, LogLevel.Information, "Spark Connect gateway ready: default share level {ShareLevel}, {TokenCount} static token(s), {AuthenticatorCount} host authenticator(s), engine locator {Locator}, session store {Store}")]
+    public static partial void Ready(ILogger logger, ShareLevel shareLevel, int tokenCount, int authenticatorCount, string locator, string store);
+
+    [LoggerMessage(11, LogLevel.Debug, "{Method} for session {SessionId} of {User} -> engine {EngineId}")]
+    public static partial void Forwarding(ILogger logger, string method, string sessionId, string user, string engineId);
+
+    [LoggerMessage(12, LogLevel.Warning, "Session {SessionId} is bound to engine {EngineId}, which is gone: {Reason}")]
+    public static partial void EngineLost(ILogger logger, string sessionId, string engineId, string reason);
+}

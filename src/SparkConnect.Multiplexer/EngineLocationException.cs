@@ -1,0 +1,45 @@
+using Grpc.Core;
+
+namespace SparkConnect.Multiplexer;
+
+/// <summary>
+/// Thrown by an <see cref="IEngineLocator"/> that cannot provide an engine. The message reaches the client.
+/// Use <see cref="StatusCode.Unavailable"/> only for conditions a retry can fix (an engine starting or lost):
+/// Spark Connect clients retry it many times. Refusals use <see cref="StatusCode.PermissionDenied"/>,
+/// <see cref="StatusCode.ResourceExhausted"/> or <see cref="StatusCode.FailedPrecondition"/>.
+/// </summary>
+public sealed class EngineLocationException : Exception
+{
+    /// <summary>Creates the exception with status <see cref="StatusCode.Unavailable"/>.</summary>
+    public EngineLocationException(string message)
+        : this(message, StatusCode.Unavailable)
+    {
+    }
+
+    /// <summary>Creates the exception with the given status.</summary>
+    public EngineLocationException(string message, StatusCode statusCode, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        if (statusCode == StatusCode.OK)
+        {
+            throw new ArgumentOutOfRangeException(nameof(statusCode), "An engine location failure cannot have status OK.");
+        }
+
+        StatusCode = statusCode;
+    }
+
+    /// <summary>Creates the exception with status <see cref="StatusCode.Unavailable"/>.</summary>
+    public EngineLocationException()
+        : this("No engine is available.")
+    {
+    }
+
+    /// <summary>Creates the exception with status <see cref="StatusCode.Unavailable"/>.</summary>
+    public EngineLocationException(string message, Exception innerException)
+        : this(message, StatusCode.Unavailable, innerException)
+    {
+    }
+
+    /// <summary>The gRPC status the client receives.</summary>
+    public StatusCode StatusCode { get; }
+}

@@ -1,0 +1,136 @@
+using Grpc.Core;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Diagnostics;
+using SparkConnect.Multiplexer.Protocol;
+using SparkConnect.Multiplexer.Routing;
+
+namespace SparkConnect.Multiplexer.Forwarding;
+
+/// <summary>A session and the engine its calls go to.</summary>
+internal sealed record RoutedSession(SessionRecord Session, EngineEndpoint Engine);
+
+/// <summary>
+/// Applies the session rules: the first principal to use a session id owns it, nobody else may use it, and a
+/// session stays on the engine it started on for its whole life.
+/// </summary>
+internal sealed class SessionRouter(
+    ISessionStore store,
+    IEngineLocator locator,
+    EngineEndpointRegistry registry,
+    IOptionsMonitor<SparkConnectGatewayOptions> options,
+    TimeProvider time,
+    GatewayMetrics metrics,
+    ILogger<SessionRouter> logger)
+{
+    /// <exception cref="GatewayException">PERMISSION_DENIED for another user's session; the locator's status when no engine can be had.</exception>
+    public async ValueTask<RoutedSession> RouteAsync(HttpContext context, GatewayPrincipal principal, string sessionId, CancellationToken cancellationToken)
+    {
+        var peer = context.Connection.RemoteIpAddress;
+        var session = await store.GetAsync(sessionId, cancellationToken);
+        if (session is null)
+        {
+            var key = EngineKeys.For(options.CurrentValue.DefaultShareLevel, principal, sessionId);
+            var engine = await LocateAsync(context, principal, key, sessionId, cancellationToken);
+            var now = time.GetUtcNow();
+            var claim = await store.ClaimAsync(new SessionRecord(sessionId, principal.UserName, key, engine.Id, engine.Address, now, now), cancellationToken);
+            if (claim.IsNew)
+            {
+                metrics.SessionOpened();
+                GatewayLog.SessionOpened(logger, sessionId, principal.UserName, peer, engine.Id, key);
+                return new RoutedSession(claim.Session, engine);
+            }
+
+            // Another call claimed the id first; the checks below apply to it as to any existing session.
+            session = claim.Session;
+        }
+
+        EnsureOwner(session, principal, peer);
+        await store.TouchAsync(sessionId, time.GetUtcNow(), cancellationToken);
+        return new RoutedSession(session, await EngineOfAsync(context, principal, session, cancellationToken));
+    }
+
+    /// <summary>Claims CloneSession's new session id for the same user on the same engine.</summary>
+    /// <returns>True when the id was claimed now (and should be forgotten if the clone fails).</returns>
+    public async ValueTask<bool> ClaimCloneAsync(HttpContext context, RoutedSession source, string newSessionId, GatewayPrincipal principal, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var claim = await store.ClaimAsync(source.Session with { SessionId = newSessionId, CreatedAt = now, LastActivity = now }, cancellationToken);
+        if (!claim.IsNew)
+        {
+            EnsureOwner(claim.Session, principal, context.Connection.RemoteIpAddress);
+            if (claim.Session.EngineId != source.Engine.Id)
+            {
+                throw GatewayException.InvalidArgument($"new_session_id '{newSessionId}' is already a session on another engine; clone into a fresh session id.");
+            }
+
+            return false;
+        }
+
+        metrics.SessionOpened();
+        GatewayLog.SessionOpened(logger, newSessionId, principal.UserName, context.Connection.RemoteIpAddress, source.Engine.Id, source.Session.EngineKey);
+        return true;
+    }
+
+    public async ValueTask ForgetAsync(string sessionId, string user, CancellationToken cancellationToken)
+    {
+        if (await store.RemoveAsync(sessionId, cancellationToken))
+        {
+            metrics.SessionClosed();
+            GatewayLog.SessionReleased(logger, sessionId, user);
+        }
+    }
+
+    private void EnsureOwner(SessionRecord session, GatewayPrincipal principal, System.Net.IPAddress? peer)
+    {
+        if (!string.Equals(session.Owner, principal.UserName, StringComparison.Ordinal))
+        {
+            GatewayLog.SessionHijackRefused(logger, session.SessionId, principal.UserName, peer);
+            throw new GatewayException(StatusCode.PermissionDenied, $"Session {session.SessionId} belongs to another user; start a new session (a new session_id).");
+        }
+    }
+
+    private async ValueTask<EngineEndpoint> EngineOfAsync(HttpContext context, GatewayPrincipal principal, SessionRecord session, CancellationToken cancellationToken)
+    {
+        if (registry.TryGet(session.EngineId, out var known))
+        {
+            return known;
+        }
+
+        // This instance has not met the engine (another instance bound the session, or this one restarted). Ask
+        // again for the session's key: the same engine id means it still runs; another means the bound engine is
+        // gone, and a session must never move (clients pin the engine's server_side_session_id).
+        var located = await LocateAsync(context, principal, session.EngineKey, session.SessionId, cancellationToken);
+        if (located.Id == session.EngineId)
+        {
+            return located;
+        }
+
+        var reason = $"Engine lost: session {session.SessionId} ran on engine '{session.EngineId}', which is no longer available. The session has been released; start a new session.";
+        GatewayLog.EngineLost(logger, session.SessionId, session.EngineId, reason);
+        await ForgetAsync(session.SessionId, principal.UserName, cancellationToken);
+        throw new GatewayException(StatusCode.Unavailable, reason);
+    }
+
+    private async ValueTask<EngineEndpoint> LocateAsync(HttpContext context, GatewayPrincipal principal, EngineKey key, string sessionId, CancellationToken cancellationToken)
+    {
+        EngineEndpoint engine;
+        try
+        {
+            var request = new EngineRequest(principal, key, sessionId, RoutingHints.From(context.Request.Headers), context.Connection.RemoteIpAddress);
+            engine = await locator.LocateAsync(request, cancellationToken);
+        }
+        catch (EngineLocationException e)
+        {
+            throw new GatewayException(e.StatusCode, e.Message, e);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw new GatewayException(StatusCode.Unavailable, $"The engine locator failed for engine key {key}: {e.Message}", e);
+        }
+
+        registry.Remember(engine);
+        return engine;
+    }
+}

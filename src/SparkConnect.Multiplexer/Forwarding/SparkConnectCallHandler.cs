@@ -1,0 +1,434 @@
+using System.Collections.Frozen;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Http.Headers;
+using Grpc.Core;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Authentication;
+using SparkConnect.Multiplexer.Diagnostics;
+using SparkConnect.Multiplexer.Protocol;
+
+namespace SparkConnect.Multiplexer.Forwarding;
+
+/// <summary>
+/// Handles one call to any <c>/spark.connect.SparkConnectService/*</c> method: read the first message's envelope,
+/// authenticate, apply the session rules, and forward to the session's engine — request messages rewritten for the
+/// user, the response relayed chunk by chunk as the engine sends it, headers and trailers as they are.
+/// </summary>
+internal sealed class SparkConnectCallHandler(
+    AuthenticationChain authentication,
+    SessionRouter router,
+    EngineChannelPool channels,
+    IOptionsMonitor<SparkConnectGatewayOptions> options,
+    GatewayMetrics metrics,
+    TimeProvider time,
+    ILogger<SparkConnectCallHandler> logger)
+{
+    private const int ResponseChunkSize = 64 * 1024;
+
+    private static readonly FrozenSet<string> RequestHeadersNotForwarded = FrozenSet.ToFrozenSet(
+    [
+        "host", "authorization", "authentication", "connection", "keep-alive", "proxy-connection", "transfer-encoding",
+        "upgrade", "te", "content-length", "expect", CallDeadline.TimeoutHeader,
+    ], StringComparer.OrdinalIgnoreCase);
+
+    private static readonly FrozenSet<string> TraceHeaders = FrozenSet.ToFrozenSet(
+        ["traceparent", "tracestate", "baggage", "request-id", "correlation-context"], StringComparer.OrdinalIgnoreCase);
+
+    private static readonly FrozenSet<string> ResponseHeadersNotForwarded = FrozenSet.ToFrozenSet(
+        ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "content-length", "date", "server"],
+        StringComparer.OrdinalIgnoreCase);
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var method = context.Request.RouteValues["method"] as string ?? "";
+        var telemetryMethod = SparkConnectMethods.ForTelemetry(method);
+        var startTimestamp = Stopwatch.GetTimestamp();
+        var status = StatusCode.OK;
+
+        if (!AcceptsTransport(context))
+        {
+            return;
+        }
+
+        CallDeadline? deadline = null;
+        GrpcRequestReader? reader = null;
+        RewrittenRequest? first = null;
+        ForwardedRequestContent? content = null;
+        try
+        {
+            deadline = CallDeadline.Start(context, time);
+            var token = deadline.Token;
+            var gatewayOptions = options.CurrentValue;
+            reader = new GrpcRequestReader(context.Request.BodyReader, gatewayOptions.MaxMessageSize, context.Request.Headers["grpc-encoding"].ToString() is { Length: > 0 } e ? e : null);
+
+            var message = await reader.ReadAsync(token) is { } read
+                ? read
+                : throw GatewayException.InvalidArgument("The call carried no request message; every Spark Connect request carries a session_id.");
+            var isClone = method == SparkConnectMethods.CloneSession;
+            var envelope = RequestEnvelope.Parse(message, readCloneNewSessionId: isClone);
+            var sessionId = ValidSessionId(envelope.SessionId, "session_id");
+
+            var principal = await authentication.AuthenticateAsync(new AuthenticationContext(context, envelope.ClaimedUserId), token);
+            var route = await router.RouteAsync(context, principal, sessionId, token);
+
+            string? cloneId = null;
+            string? generatedCloneId = null;
+            var cloneClaimed = false;
+            if (isClone)
+            {
+                // Without a new id the engine would choose one the gateway never sees; choosing it here keeps every
+                // session the engine knows bound to its owner.
+                cloneId = string.IsNullOrEmpty(envelope.NewSessionId)
+                    ? generatedCloneId = Guid.NewGuid().ToString()
+                    : ValidSessionId(envelope.NewSessionId, "new_session_id");
+                cloneClaimed = await router.ClaimCloneAsync(context, route, cloneId, principal, token);
+            }
+
+            first = RewrittenRequest.Create(message, envelope, principal.UserName, generatedCloneId);
+            content = new ForwardedRequestContent(reader, first, sessionId, principal.UserName, token);
+            GatewayLog.Forwarding(logger, telemetryMethod, sessionId, principal.UserName, route.Engine.Id);
+
+            status = await ForwardAsync(context, method, telemetryMethod, route, principal, content, deadline);
+
+            if (status == StatusCode.OK && method == SparkConnectMethods.ReleaseSession)
+            {
+                await router.ForgetAsync(sessionId, principal.UserName, CancellationToken.None);
+            }
+            else if (status != StatusCode.OK && cloneClaimed)
+            {
+                await router.ForgetAsync(cloneId!, principal.UserName, CancellationToken.None);
+            }
+        }
+        catch (GatewayException e)
+        {
+            status = e.StatusCode;
+            if (!context.RequestAborted.IsCancellationRequested)
+            {
+                GatewayLog.CallRefused(logger, telemetryMethod, context.Connection.RemoteIpAddress, e.StatusCode, e.Message);
+                GrpcStatusResponder.Write(context.Response, e.StatusCode, e.Message);
+            }
+        }
+        catch (Exception e) when (deadline is { IsExpired: true })
+        {
+            _ = e;
+            status = StatusCode.DeadlineExceeded;
+            GrpcStatusResponder.Write(context.Response, status, "Deadline exceeded.");
+        }
+        catch (Exception e) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away (or cancelled); the engine call has been cancelled with it.
+            _ = e;
+            status = StatusCode.Cancelled;
+        }
+        catch (Exception e)
+        {
+            status = StatusCode.Internal;
+            GatewayLog.UnexpectedFailure(logger, telemetryMethod, e);
+            GrpcStatusResponder.Write(context.Response, status, "The gateway failed to handle the call; see the gateway's log.");
+        }
+        finally
+        {
+            if (content is { Started: true })
+            {
+                // Stop the body pump and wait for it: the client's request stream must not be touched after this call ends.
+                deadline?.Cancel();
+                await content.Completion;
+            }
+
+            first?.Dispose();
+            reader?.Release();
+            deadline?.Dispose();
+            metrics.CallEnded(telemetryMethod, status, startTimestamp);
+        }
+    }
+
+    private static bool AcceptsTransport(HttpContext context)
+    {
+        var request = context.Request;
+        if (!HttpProtocol.IsHttp2(request.Protocol) && !HttpProtocol.IsHttp3(request.Protocol))
+        {
+            context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
+            context.Response.Headers.Upgrade = "h2c";
+            return false;
+        }
+
+        if (request.ContentType is not { } contentType || !contentType.StartsWith(GrpcStatusResponder.GrpcContentType, StringComparison.OrdinalIgnoreCase))
+        {
+            context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+            return false;
+        }
+
+        // Streams may be long and large: no body size cap (messages are capped instead), no minimum data rate,
+        // and no response buffering, so every chunk reaches the client as it arrives.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } maxBody)
+        {
+            maxBody.MaxRequestBodySize = null;
+        }
+
+        if (context.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } minRate)
+        {
+            minRate.MinDataRate = null;
+        }
+
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        return true;
+    }
+
+    private static string ValidSessionId(string? value, string field)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            throw GatewayException.InvalidArgument($"The request has no {field}; Spark Connect clients send a UUID such as 6f1c0a4e-3b7d-4c39-9a51-2d0f5b7e8c11.");
+        }
+
+        return Guid.TryParseExact(value, "D", out _)
+            ? value
+            : throw GatewayException.InvalidArgument($"{field} '{Truncate(value)}' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).");
+    }
+
+    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "...";
+
+    private async Task<StatusCode> ForwardAsync(
+        HttpContext context,
+        string method,
+        string telemetryMethod,
+        RoutedSession route,
+        GatewayPrincipal principal,
+        ForwardedRequestContent content,
+        CallDeadline deadline)
+    {
+        var engine = route.Engine;
+        var token = deadline.Token;
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(engine.Address, SparkConnectMethods.ServicePath + method))
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = content,
+        };
+
+        using var activity = StartActivity(context, method, route, principal);
+        CopyRequestHeaders(context.Request.Headers, request, forwardTraceHeaders: activity is null);
+        request.Headers.TE.Add(new TransferCodingWithQualityHeaderValue("trailers"));
+        if (deadline.RemainingTimeoutHeader() is { } timeout)
+        {
+            request.Headers.TryAddWithoutValidation(CallDeadline.TimeoutHeader, timeout);
+        }
+
+        if (engine.AccessToken is { } accessToken)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        }
+
+        if (activity is not null)
+        {
+            DistributedContextPropagator.Current.Inject(activity, request, static (carrier, name, value) =>
+                ((HttpRequestMessage)carrier!).Headers.TryAddWithoutValidation(name, value));
+        }
+
+        var engineStart = Stopwatch.GetTimestamp();
+        long responseBytes = 0;
+        var status = StatusCode.Unknown;
+        try
+        {
+            HttpResponseMessage response;
+            try
+            {
+                response = await channels.For(engine).SendAsync(request, token);
+            }
+            catch (Exception e) when (!token.IsCancellationRequested)
+            {
+                throw content.Failure ?? EngineFailure(engine, method, route.Session.SessionId, "is unreachable", e);
+            }
+
+            using (response)
+            {
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    throw new GatewayException(StatusFromHttp(response.StatusCode), $"Engine '{engine.Id}' at {engine.Address} answered HTTP {(int)response.StatusCode} instead of gRPC; check that the address is a Spark Connect endpoint.");
+                }
+
+                CopyResponseHeaders(response, context.Response);
+                if (TryReadStatus(response.Headers, out var trailersOnly))
+                {
+                    // Trailers-only (the engine refused the call outright): already copied as headers.
+                    status = trailersOnly;
+                    activity?.SetTag("rpc.grpc.status_code", (int)status);
+                    return status;
+                }
+
+                await context.Response.StartAsync(token);
+                try
+                {
+                    var body = await response.Content.ReadAsStreamAsync(token);
+                    responseBytes = await RelayAsync(body, context.Response.BodyWriter, token);
+                }
+                catch (Exception e) when (!token.IsCancellationRequested)
+                {
+                    throw content.Failure ?? EngineFailure(engine, method, route.Session.SessionId, "failed mid-stream", e);
+                }
+
+                foreach (var (name, values) in response.TrailingHeaders.NonValidated)
+                {
+                    foreach (var value in values)
+                    {
+                        context.Response.AppendTrailer(name, value);
+                    }
+                }
+
+                status = TryReadStatus(response.TrailingHeaders, out var trailerStatus) ? trailerStatus : StatusCode.Unknown;
+                activity?.SetTag("rpc.grpc.status_code", (int)status);
+                return status;
+            }
+        }
+        finally
+        {
+            metrics.Forwarded(content.BytesSent, responseBytes);
+            metrics.EngineCallEnded(telemetryMethod, engine.Id, engineStart);
+        }
+    }
+
+    /// <summary>Copies the engine's response body to the client as it arrives, straight into the client's send buffer.</summary>
+    private static async Task<long> RelayAsync(Stream source, PipeWriter destination, CancellationToken cancellationToken)
+    {
+        long total = 0;
+        while (true)
+        {
+            var buffer = destination.GetMemory(ResponseChunkSize);
+            var read = await source.ReadAsync(buffer, cancellationToken);
+            if (read == 0)
+            {
+                return total;
+            }
+
+            destination.Advance(read);
+            total += read;
+            var flushed = await destination.FlushAsync(cancellationToken);
+            if (flushed.IsCanceled || flushed.IsCompleted)
+            {
+                throw new OperationCanceledException("The client stopped reading the response.");
+            }
+        }
+    }
+
+    private GatewayException EngineFailure(EngineEndpoint engine, string method, string sessionId, string what, Exception e)
+    {
+        var reason = Describe(e);
+        GatewayLog.EngineFailed(logger, engine.Id, SparkConnectMethods.ForTelemetry(method), sessionId, reason, e);
+        return new GatewayException(StatusCode.Unavailable, $"Engine '{engine.Id}' at {engine.Address} {what}: {reason}", e);
+    }
+
+    private static string Describe(Exception e)
+    {
+        var innermost = e;
+        while (innermost.InnerException is not null)
+        {
+            innermost = innermost.InnerException;
+        }
+
+        return ReferenceEquals(innermost, e) ? e.Message : $"{e.Message} ({innermost.Message})";
+    }
+
+    private static Activity? StartActivity(HttpContext context, string method, RoutedSession route, GatewayPrincipal principal)
+    {
+        var source = GatewayActivitySource.Instance;
+        if (!source.HasListeners())
+        {
+            return null;
+        }
+
+        var name = "SparkConnectService/" + SparkConnectMethods.ForTelemetry(method);
+        Activity? activity;
+        if (Activity.Current is null
+            && context.Request.Headers.TryGetValue("traceparent", out var traceparent)
+            && ActivityContext.TryParse(traceparent.ToString(), context.Request.Headers["tracestate"].ToString(), isRemote: true, out var parent))
+        {
+            activity = source.StartActivity(name, ActivityKind.Client, parent);
+        }
+        else
+        {
+            activity = source.StartActivity(name, ActivityKind.Client);
+        }
+
+        activity?.SetTag("rpc.system", "grpc")
+            .SetTag("rpc.service", SparkConnectMethods.ServiceName)
+            .SetTag("rpc.method", method)
+            .SetTag("enduser.id", principal.UserName)
+            .SetTag("spark_connect.session_id", route.Session.SessionId)
+            .SetTag("spark_connect.engine.id", route.Engine.Id);
+        return activity;
+    }
+
+    private static void CopyRequestHeaders(IHeaderDictionary source, HttpRequestMessage request, bool forwardTraceHeaders)
+    {
+        foreach (var (name, values) in source)
+        {
+            if (name.StartsWith(':') || RequestHeadersNotForwarded.Contains(name) || (!forwardTraceHeaders && TraceHeaders.Contains(name)))
+            {
+                continue;
+            }
+
+            var all = values.ToArray();
+            if (!request.Headers.TryAddWithoutValidation(name, all))
+            {
+                request.Content!.Headers.TryAddWithoutValidation(name, all);
+            }
+        }
+    }
+
+    private static void CopyResponseHeaders(HttpResponseMessage source, HttpResponse destination)
+    {
+        destination.StatusCode = StatusCodes.Status200OK;
+        foreach (var (name, values) in source.Headers.NonValidated)
+        {
+            if (!ResponseHeadersNotForwarded.Contains(name))
+            {
+                destination.Headers[name] = values.ToArray();
+            }
+        }
+
+        foreach (var (name, values) in source.Content.Headers.NonValidated)
+        {
+            if (!ResponseHeadersNotForwarded.Contains(name))
+            {
+                destination.Headers[name] = values.ToArray();
+            }
+        }
+    }
+
+    private static bool TryReadStatus(HttpHeaders headers, out StatusCode status)
+    {
+        status = StatusCode.Unknown;
+        if (!headers.NonValidated.TryGetValues(GrpcStatusResponder.StatusHeader, out var values))
+        {
+            return false;
+        }
+
+        foreach (var value in values)
+        {
+            if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var code))
+            {
+                status = (StatusCode)code;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The gRPC spec's mapping for an HTTP status that is not 200.</summary>
+    private static StatusCode StatusFromHttp(HttpStatusCode code) => code switch
+    {
+        HttpStatusCode.BadRequest => StatusCode.Internal,
+        HttpStatusCode.Unauthorized => StatusCode.Unauthenticated,
+        HttpStatusCode.Forbidden => StatusCode.PermissionDenied,
+        HttpStatusCode.NotFound => StatusCode.Unimplemented,
+        HttpStatusCode.TooManyRequests or HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout => StatusCode.Unavailable,
+        _ => StatusCode.Unknown,
+    };
+}

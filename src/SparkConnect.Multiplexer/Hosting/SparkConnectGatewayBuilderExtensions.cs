@@ -1,0 +1,51 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using SparkConnect.Multiplexer;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Replaces or extends the gateway's pluggable parts.</summary>
+public static class SparkConnectGatewayBuilderExtensions
+{
+    /// <summary>
+    /// Adds an authenticator to the chain. Authenticators are asked in the order they are added, before the built-in
+    /// static tokens; the first that recognises a credential decides.
+    /// </summary>
+    public static ISparkConnectGatewayBuilder AddAuthenticator<TAuthenticator>(this ISparkConnectGatewayBuilder builder)
+        where TAuthenticator : class, IAuthenticator
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var before = builder.Services.Count;
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthenticator, TAuthenticator>());
+        if (builder.Services.Count > before)
+        {
+            Registrations(builder).CustomAuthenticatorCount++;
+        }
+
+        return builder;
+    }
+
+    /// <summary>Replaces the built-in static engine locator.</summary>
+    public static ISparkConnectGatewayBuilder AddEngineLocator<TLocator>(this ISparkConnectGatewayBuilder builder)
+        where TLocator : class, IEngineLocator
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IEngineLocator, TLocator>());
+        Registrations(builder).HasCustomEngineLocator = true;
+        return builder;
+    }
+
+    /// <summary>Replaces the built-in in-memory session store (for example with one shared by several gateway instances).</summary>
+    public static ISparkConnectGatewayBuilder AddSessionStore<TStore>(this ISparkConnectGatewayBuilder builder)
+        where TStore : class, ISessionStore
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<ISessionStore, TStore>());
+        Registrations(builder).HasCustomSessionStore = true;
+        return builder;
+    }
+
+    private static SparkConnect.Multiplexer.Configuration.GatewayRegistrations Registrations(ISparkConnectGatewayBuilder builder)
+        => builder is SparkConnectGatewayBuilder own
+            ? own.Registrations
+            : throw new ArgumentException("Use the builder returned by AddSparkConnectGateway().", nameof(builder));
+}

@@ -1,0 +1,76 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer;
+using SparkConnect.Multiplexer.Authentication;
+using SparkConnect.Multiplexer.Configuration;
+using SparkConnect.Multiplexer.Diagnostics;
+using SparkConnect.Multiplexer.Forwarding;
+using SparkConnect.Multiplexer.Routing;
+using SparkConnect.Multiplexer.Sessions;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the Spark Connect gateway.</summary>
+public static class SparkConnectGatewayServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the gateway's services with options from the <c>SparkConnectGateway</c> configuration section,
+    /// then <paramref name="configure"/>. Serve it with <c>app.MapSparkConnectGateway()</c>.
+    /// </summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="configure">Changes the options after configuration is bound; optional.</param>
+    /// <returns>A builder to add authenticators or replace the engine locator and session store.</returns>
+    public static ISparkConnectGatewayBuilder AddSparkConnectGateway(this IServiceCollection services, Action<SparkConnectGatewayOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        var registrations = services.FirstOrDefault(d => d.ServiceType == typeof(GatewayRegistrations))?.ImplementationInstance as GatewayRegistrations;
+        if (registrations is null)
+        {
+            registrations = new GatewayRegistrations();
+            services.AddSingleton(registrations);
+        }
+
+        var options = services.AddOptions<SparkConnectGatewayOptions>()
+            .BindConfiguration(SparkConnectGatewayOptions.SectionName)
+            .ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SparkConnectGatewayOptions>, SparkConnectGatewayOptionsValidator>());
+
+        AddDiagnostics(services);
+        AddDefaults(services);
+        AddForwarding(services);
+
+        return new SparkConnectGatewayBuilder(services, registrations);
+    }
+
+    private static void AddDiagnostics(IServiceCollection services)
+    {
+        services.AddMetrics();
+        services.TryAddSingleton<GatewayMetrics>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddGrpc();
+        services.AddGrpcHealthChecks();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, GatewayStartupReport>());
+    }
+
+    private static void AddDefaults(IServiceCollection services)
+    {
+        services.TryAddSingleton<ISessionStore, InMemorySessionStore>();
+        services.TryAddSingleton<IEngineLocator, StaticEngineLocator>();
+        services.TryAddSingleton<AuthenticationChain>();
+    }
+
+    private static void AddForwarding(IServiceCollection services)
+    {
+        services.TryAddSingleton<EngineChannelPool>();
+        services.TryAddSingleton<EngineEndpointRegistry>();
+        services.TryAddSingleton<SessionRouter>();
+        services.TryAddSingleton<SparkConnectCallHandler>();
+    }
+}

@@ -1,0 +1,102 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+
+namespace SparkConnect.Multiplexer.Protocol;
+
+/// <summary>
+/// The call's cancellation: the client going away, or the <c>grpc-timeout</c> it asked for. The engine receives the
+/// time that is left, so time spent locating or launching its engine counts against the client's deadline.
+/// </summary>
+internal sealed class CallDeadline : IDisposable
+{
+    public const string TimeoutHeader = "grpc-timeout";
+
+    private readonly CancellationTokenSource _source;
+    private readonly TimeProvider _time;
+    private readonly long _deadlineTimestamp;
+
+    private CallDeadline(TimeSpan? timeout, TimeProvider time, CancellationToken clientAborted)
+    {
+        _time = time;
+        _source = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
+        HasDeadline = timeout.HasValue;
+        if (timeout is { } t)
+        {
+            _deadlineTimestamp = time.GetTimestamp() + (long)(t.TotalSeconds * time.TimestampFrequency);
+            _source.CancelAfter(t);
+        }
+
+        ClientAborted = clientAborted;
+    }
+
+    public CancellationToken Token => _source.Token;
+
+    public CancellationToken ClientAborted { get; }
+
+    public bool HasDeadline { get; }
+
+    /// <summary>True when the deadline, not the client, cancelled the call.</summary>
+    public bool IsExpired => HasDeadline && _source.IsCancellationRequested && !ClientAborted.IsCancellationRequested;
+
+    public static CallDeadline Start(HttpContext context, TimeProvider time)
+    {
+        TimeSpan? timeout = null;
+        var header = context.Request.Headers[TimeoutHeader].ToString();
+        if (header.Length > 0)
+        {
+            timeout = TryParseTimeout(header, out var parsed)
+                ? parsed
+                : throw GatewayException.InvalidArgument($"The grpc-timeout header '{header}' is not valid; it is up to 8 digits and a unit (H, M, S, m, u, n).");
+        }
+
+        return new CallDeadline(timeout, time, context.RequestAborted);
+    }
+
+    /// <summary>The grpc-timeout value to send on, or null when the client set none.</summary>
+    public string? RemainingTimeoutHeader()
+    {
+        if (!HasDeadline)
+        {
+            return null;
+        }
+
+        var remainingTicks = _deadlineTimestamp - _time.GetTimestamp();
+        var remainingMs = Math.Max(1, (long)Math.Ceiling(remainingTicks * 1000.0 / _time.TimestampFrequency));
+        return remainingMs <= 99_999_999
+            ? remainingMs.ToString(CultureInfo.InvariantCulture) + "m"
+            : Math.Min(remainingMs / 1000, 99_999_999).ToString(CultureInfo.InvariantCulture) + "S";
+    }
+
+    public void Cancel() => _source.Cancel();
+
+    public void Dispose() => _source.Dispose();
+
+    internal static bool TryParseTimeout(string value, out TimeSpan timeout)
+    {
+        timeout = default;
+        if (value.Length is < 2 or > 9
+            || !long.TryParse(value.AsSpan(0, value.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var amount))
+        {
+            return false;
+        }
+
+        double? ticks = value[^1] switch
+        {
+            'H' => amount * (double)TimeSpan.TicksPerHour,
+            'M' => amount * (double)TimeSpan.TicksPerMinute,
+            'S' => amount * (double)TimeSpan.TicksPerSecond,
+            'm' => amount * (double)TimeSpan.TicksPerMillisecond,
+            'u' => amount * (TimeSpan.TicksPerMillisecond / 1000.0),
+            'n' => amount / 100.0,
+            _ => null,
+        };
+        if (ticks is not { } t)
+        {
+            return false;
+        }
+
+        // CancelAfter takes at most about 24.8 days; a longer deadline is effectively none.
+        timeout = TimeSpan.FromTicks((long)Math.Min(Math.Max(t, 1), TimeSpan.FromDays(24).Ticks));
+        return true;
+    }
+}
