@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer;
@@ -25,20 +26,21 @@ public static class SparkConnectGatewayServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
 
-        var registrations = services.FirstOrDefault(d => d.ServiceType == typeof(GatewayRegistrations))?.ImplementationInstance as GatewayRegistrations;
-        if (registrations is null)
-        {
-            registrations = new GatewayRegistrations();
-            services.AddSingleton(registrations);
-        }
-
-        var options = services.AddOptions<SparkConnectGatewayOptions>()
-            .BindConfiguration(SparkConnectGatewayOptions.SectionName)
-            .ValidateOnStart();
+        var options = services.AddOptions<SparkConnectGatewayOptions>();
         if (configure is not null)
         {
             options.Configure(configure);
         }
+
+        // A second call only adds its configure delegate: the services are registered once.
+        if (services.FirstOrDefault(d => d.ServiceType == typeof(GatewayRegistrations))?.ImplementationInstance is GatewayRegistrations existing)
+        {
+            return new SparkConnectGatewayBuilder(services, existing);
+        }
+
+        var registrations = new GatewayRegistrations();
+        services.AddSingleton(registrations);
+        options.BindConfiguration(SparkConnectGatewayOptions.SectionName).ValidateOnStart();
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SparkConnectGatewayOptions>, SparkConnectGatewayOptionsValidator>());
 
@@ -55,7 +57,8 @@ public static class SparkConnectGatewayServiceCollectionExtensions
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddGrpc();
-        services.AddGrpcHealthChecks();
+        // With no check registered the health service answers UNKNOWN; the gateway's own check says it is serving.
+        services.AddGrpcHealthChecks().AddCheck("spark_connect_gateway", static () => HealthCheckResult.Healthy());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, GatewayStartupReport>());
     }
 

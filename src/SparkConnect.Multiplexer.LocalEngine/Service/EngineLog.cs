@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace SparkConnect.Multiplexer.LocalEngine;
+
+/// <summary>The engine's log messages, with stable event ids.</summary>
+internal static partial class EngineLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Local Spark Connect engine listening on {Address} (database {Database}).")]
+    public static partial void EngineStarted(ILogger logger, Uri address, string database);
+
+    [LoggerMessage(2, LogLevel.Information, "Local Spark Connect engine on {Address} stopped.")]
+    public static partial void EngineStopped(ILogger logger, Uri address);
+
+    [LoggerMessage(3, LogLevel.Debug, "Operation {OperationId} of session {SessionId} failed with {ErrorClass}.")]
+    public static partial void OperationFailed(ILogger logger, string operationId, string sessionId, string errorClass, Exception error);
+
+    [LoggerMessage(4, LogLevel.Information, "Started local engine {EngineId} for engine key {Key} at {Address}.")]
+    public static partial void LocatorStarted(ILogger logger, string engineId, string key, Uri address);
+
+    [LoggerMessage(5, LogLevel.Warning, "Stopping local engine {EngineId} failed.")]
+    public static partial void LocatorStopFailed(ILogger logger, string engineId, Exception error);
+}
