@@ -8,7 +8,9 @@ namespace SparkConnect.Multiplexer.LocalEngine.Execution;
 /// waits while too many responses are unsent (so a large result never sits in memory whole), and sent responses
 /// are kept only within the retry buffer so a reattaching client can resume after its last response id.
 /// </summary>
+#pragma warning disable CA1001 // The token source has no timer, so leaving it undisposed leaks nothing, and the producer may still read its token after the operation is forgotten.
 internal sealed class ExecuteOperation
+#pragma warning restore CA1001
 {
     private const int MaxUnsentResponses = 4;
     private readonly Lock _lock = new();

@@ -53,10 +53,12 @@ internal static class PlanTranslator
         switch (relation.RelTypeCase)
         {
             case Relation.RelTypeOneofCase.Sql:
+#pragma warning disable CS0612 // Older clients still send the deprecated argument fields; they must be refused, not ignored.
                 if (relation.Sql.Args.Count > 0 || relation.Sql.PosArgs.Count > 0 || relation.Sql.NamedArguments.Count > 0 || relation.Sql.PosArguments.Count > 0)
                 {
                     throw EngineException.Unsupported("parameterized SQL (sql relation with arguments)");
                 }
+#pragma warning restore CS0612
 
                 return $"SELECT * FROM ({StripSemicolon(relation.Sql.Query)})";
             case Relation.RelTypeOneofCase.Range:
@@ -67,9 +69,9 @@ internal static class PlanTranslator
             case Relation.RelTypeOneofCase.Read when relation.Read.ReadTypeCase == Read.ReadTypeOneofCase.NamedTable:
                 return $"SELECT * FROM {SqlText.Identifier(relation.Read.NamedTable.UnparsedIdentifier)}";
             case Relation.RelTypeOneofCase.Limit:
-                return string.Create(CultureInfo.InvariantCulture, $"SELECT * FROM ({ToSql(relation.Limit.Input)}) LIMIT {relation.Limit.Limit}");
+                return string.Create(CultureInfo.InvariantCulture, $"SELECT * FROM ({ToSql(relation.Limit.Input)}) LIMIT {relation.Limit.Limit_}");
             case Relation.RelTypeOneofCase.Offset:
-                return string.Create(CultureInfo.InvariantCulture, $"SELECT * FROM ({ToSql(relation.Offset.Input)}) OFFSET {relation.Offset.Offset}");
+                return string.Create(CultureInfo.InvariantCulture, $"SELECT * FROM ({ToSql(relation.Offset.Input)}) OFFSET {relation.Offset.Offset_}");
             case Relation.RelTypeOneofCase.Project:
                 var projections = relation.Project.Expressions.Select(ExpressionToSql);
                 var from = relation.Project.Input is null ? "" : $" FROM ({ToSql(relation.Project.Input)})";

@@ -121,7 +121,7 @@ internal sealed class QueryRunner
     }
 
     /// <summary>Formats the first rows of the show_string input as Spark's Dataset.show() does.</summary>
-    public async Task<string> ShowAsync(EngineSession session, QueryPlan plan, CancellationToken cancellationToken)
+    public static async Task<string> ShowAsync(EngineSession session, QueryPlan plan, CancellationToken cancellationToken)
     {
         var show = plan.Show!;
         var input = plan.ShowInput!;

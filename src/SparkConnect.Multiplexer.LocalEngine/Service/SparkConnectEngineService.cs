@@ -232,23 +232,23 @@ internal sealed class SparkConnectEngineService : SparkConnectService.SparkConne
             {
                 case AnalyzePlanRequest.AnalyzeOneofCase.Schema:
                     var fields = await QueryRunner.SchemaAsync(session, RootPlan(request.Schema.Plan), token).ConfigureAwait(false);
-                    response.Schema = new AnalyzePlanResponse.Types.Schema { Schema = EngineType.StructProto(fields) };
+                    response.Schema = new AnalyzePlanResponse.Types.Schema { Schema_ = EngineType.StructProto(fields) };
                     break;
                 case AnalyzePlanRequest.AnalyzeOneofCase.TreeString:
                     var treeFields = await QueryRunner.SchemaAsync(session, RootPlan(request.TreeString.Plan), token).ConfigureAwait(false);
                     var level = request.TreeString.HasLevel && request.TreeString.Level > 0 ? request.TreeString.Level : int.MaxValue;
-                    response.TreeString = new AnalyzePlanResponse.Types.TreeString { TreeString = EngineType.TreeString(treeFields, level) };
+                    response.TreeString = new AnalyzePlanResponse.Types.TreeString { TreeString_ = EngineType.TreeString(treeFields, level) };
                     break;
                 case AnalyzePlanRequest.AnalyzeOneofCase.Explain:
                     var explain = await QueryRunner.ExplainAsync(session, RootPlan(request.Explain.Plan), token).ConfigureAwait(false);
                     response.Explain = new AnalyzePlanResponse.Types.Explain { ExplainString = explain };
                     break;
                 case AnalyzePlanRequest.AnalyzeOneofCase.IsLocal:
-                    response.IsLocal = new AnalyzePlanResponse.Types.IsLocal { IsLocal = RootPlan(request.IsLocal.Plan).IsLocal };
+                    response.IsLocal = new AnalyzePlanResponse.Types.IsLocal { IsLocal_ = RootPlan(request.IsLocal.Plan).IsLocal };
                     break;
                 case AnalyzePlanRequest.AnalyzeOneofCase.IsStreaming:
                     _ = RootPlan(request.IsStreaming.Plan);
-                    response.IsStreaming = new AnalyzePlanResponse.Types.IsStreaming { IsStreaming = false };
+                    response.IsStreaming = new AnalyzePlanResponse.Types.IsStreaming { IsStreaming_ = false };
                     break;
                 case AnalyzePlanRequest.AnalyzeOneofCase.InputFiles:
                     response.InputFiles = new AnalyzePlanResponse.Types.InputFiles();
@@ -412,7 +412,7 @@ internal sealed class SparkConnectEngineService : SparkConnectService.SparkConne
                     chunked.Write(request.Chunk.Data.Span);
                     break;
                 default:
-                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"Unexpected artifact payload {request.PayloadCase}."));
+                    throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, $"Unexpected artifact payload {request.PayloadCase}."));
             }
         }
 
@@ -493,7 +493,11 @@ internal sealed class SparkConnectEngineService : SparkConnectService.SparkConne
         if (session.Errors.TryRemove(request.ErrorId, out var error))
         {
             var throwable = new FetchErrorDetailsResponse.Types.SparkThrowable { ErrorClass = error.ErrorClass.Name, SqlState = error.ErrorClass.SqlState };
-            throwable.MessageParameters.Add(error.Parameters);
+            foreach (var (key, value) in error.Parameters)
+            {
+                throwable.MessageParameters[key] = value;
+            }
+
             var detail = new FetchErrorDetailsResponse.Types.Error { Message = error.SparkMessage, SparkThrowable = throwable };
             detail.ErrorTypeHierarchy.Add([error.ErrorClass.JavaClass, "java.lang.Exception", "java.lang.Throwable"]);
             response.Errors.Add(detail);
@@ -533,10 +537,10 @@ internal sealed class SparkConnectEngineService : SparkConnectService.SparkConne
         {
             await action().ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!session.Operations.IsEmpty || true)
+        catch (OperationCanceledException)
         {
             // The client went away (or cancelled); there is nobody to send an error to.
-            throw new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled."));
+            throw new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, "The call was cancelled."));
         }
         catch (Exception error) when (error is not RpcException)
         {

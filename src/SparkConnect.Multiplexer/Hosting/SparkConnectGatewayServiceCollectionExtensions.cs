@@ -27,20 +27,27 @@ public static class SparkConnectGatewayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
 
         var options = services.AddOptions<SparkConnectGatewayOptions>();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
 
         // A second call only adds its configure delegate: the services are registered once.
         if (services.FirstOrDefault(d => d.ServiceType == typeof(GatewayRegistrations))?.ImplementationInstance is GatewayRegistrations existing)
         {
+            if (configure is not null)
+            {
+                options.Configure(configure);
+            }
+
             return new SparkConnectGatewayBuilder(services, existing);
         }
 
         var registrations = new GatewayRegistrations();
         services.AddSingleton(registrations);
+
+        // Configuration first, then the delegate: code has the last word.
         options.BindConfiguration(SparkConnectGatewayOptions.SectionName).ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SparkConnectGatewayOptions>, SparkConnectGatewayOptionsValidator>());
 

@@ -1,0 +1,101 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SparkConnect.Multiplexer.LocalEngine.Service;
+
+namespace SparkConnect.Multiplexer.LocalEngine;
+
+/// <summary>
+/// A running local Spark Connect engine: Kestrel on 127.0.0.1 (HTTP/2 cleartext) serving
+/// <c>spark.connect.SparkConnectService</c> over one DuckDB database. Dispose it to stop it.
+/// </summary>
+public sealed class LocalSparkConnectEngine : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly EngineState _state;
+    private readonly ILogger _logger;
+    private int _disposed;
+
+    private LocalSparkConnectEngine(WebApplication app, EngineState state, Uri address, ILogger logger)
+    {
+        _app = app;
+        _state = state;
+        Address = address;
+        _logger = logger;
+    }
+
+    /// <summary>The engine's address, e.g. <c>http://127.0.0.1:15003/</c>.</summary>
+    public Uri Address { get; }
+
+    /// <summary>Starts an engine.</summary>
+    /// <param name="options">The engine settings; invalid settings throw <see cref="ArgumentException"/> listing every problem.</param>
+    /// <param name="port">The loopback port; 0 (the default) picks a free one.</param>
+    /// <param name="loggerFactory">Where the engine logs; none by default.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The running engine.</returns>
+    public static async Task<LocalSparkConnectEngine> StartAsync(LocalEngineOptions options, int port = 0, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegative(port);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("Invalid local engine options:" + Environment.NewLine + string.Join(Environment.NewLine, errors), nameof(options));
+        }
+
+        loggerFactory ??= NullLoggerFactory.Instance;
+        var state = new EngineState(options);
+        try
+        {
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(LocalSparkConnectEngine).Assembly.GetName().Name });
+            builder.Logging.ClearProviders();
+            builder.Services.AddSingleton(loggerFactory);
+            builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+            builder.Services.AddSingleton(state);
+            builder.Services.AddGrpc(grpc =>
+            {
+                grpc.MaxReceiveMessageSize = options.MaxMessageSize;
+                grpc.MaxSendMessageSize = options.MaxMessageSize;
+            });
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
+            var app = builder.Build();
+            app.MapGrpcService<SparkConnectEngineService>();
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+            var logger = loggerFactory.CreateLogger<LocalSparkConnectEngine>();
+            EngineLog.EngineStarted(logger, address, state.DatabaseDescription);
+            return new LocalSparkConnectEngine(app, state, address, logger);
+        }
+        catch
+        {
+            await state.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Stops Kestrel, cancels running queries and closes the database.</summary>
+    /// <returns>A task that completes when the engine has stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        {
+            await _app.StopAsync(timeout.Token).ConfigureAwait(false);
+        }
+
+        await _state.DisposeAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        EngineLog.EngineStopped(_logger, Address);
+    }
+}

@@ -1,0 +1,71 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace SparkConnect.Multiplexer.Tests.Configuration;
+
+[TestClass]
+public sealed class SparkConnectGatewayOptionsValidatorTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    public async Task Start_WithBadConfiguration_FailsListingEveryErrorWithItsFix()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SparkConnectGateway:MaxMessageSize"] = "0",
+            ["SparkConnectGateway:DefaultShareLevel"] = "Server",
+            ["SparkConnectGateway:Authentication:Tokens:0:Token"] = "short",
+            ["SparkConnectGateway:Engines:Default:Address"] = "localhost:15003",
+        });
+        builder.Services.AddSparkConnectGateway();
+        await using var app = builder.Build();
+
+        var error = await Assert.ThrowsExactlyAsync<OptionsValidationException>(() => app.StartAsync(TestContext.CancellationToken));
+
+        var messages = string.Join("\n", error.Failures);
+        StringAssert.Contains(messages, "MaxMessageSize is 0");
+        StringAssert.Contains(messages, "AllowSharedEngines");
+        StringAssert.Contains(messages, "Tokens:0:Token is shorter than 16 characters");
+        StringAssert.Contains(messages, "Tokens:0:User is empty");
+        StringAssert.Contains(messages, "Engines:Default:Address is 'localhost:15003'");
+        Assert.AreEqual(5, error.Failures.Count(), messages);
+    }
+
+    [TestMethod]
+    public async Task Start_WithNothingConfigured_SaysHowToAuthenticateAndRoute()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Services.AddSparkConnectGateway();
+        await using var app = builder.Build();
+
+        var error = await Assert.ThrowsExactlyAsync<OptionsValidationException>(() => app.StartAsync(TestContext.CancellationToken));
+
+        var messages = string.Join("\n", error.Failures);
+        StringAssert.Contains(messages, "No authentication is configured");
+        StringAssert.Contains(messages, "No engine is configured");
+    }
+
+    [TestMethod]
+    public void Configure_DelegateOverridesConfiguration()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SparkConnectGateway:MaxMessageSize"] = "1000",
+            ["SparkConnectGateway:EngineConnectTimeout"] = "00:00:03",
+            ["SparkConnectGateway:Authentication:Mode"] = "None",
+            ["SparkConnectGateway:Engines:Default:Address"] = "http://127.0.0.1:15003",
+        }).Build());
+        services.AddSparkConnectGateway(o => o.MaxMessageSize = 2000);
+
+        using var provider = services.BuildServiceProvider();
+        var options = provider.GetRequiredService<IOptions<SparkConnectGatewayOptions>>();
+
+        Assert.AreEqual(2000, options.Value.MaxMessageSize);
+        Assert.AreEqual(TimeSpan.FromSeconds(3), options.Value.EngineConnectTimeout);
+    }
+}

@@ -1,0 +1,96 @@
+namespace SparkConnect.Multiplexer.Tests.Sessions;
+
+/// <summary>
+/// What every <see cref="ISessionStore"/> must do. A store implementation's tests derive from this class and
+/// supply a fresh store; the in-memory store is the first.
+/// </summary>
+public abstract class SessionStoreConformanceTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    private CancellationToken Cancel => TestContext.CancellationToken;
+
+    protected abstract ISessionStore CreateStore();
+
+    [TestMethod]
+    public async Task ClaimAsync_NewId_StoresTheCandidate()
+    {
+        var store = CreateStore();
+        var candidate = Session("alice");
+
+        var claim = await store.ClaimAsync(candidate, Cancel);
+
+        Assert.IsTrue(claim.IsNew);
+        Assert.AreEqual(candidate, claim.Session);
+        Assert.AreEqual(candidate, await store.GetAsync(candidate.SessionId, Cancel));
+    }
+
+    [TestMethod]
+    public async Task ClaimAsync_ExistingId_KeepsTheFirstOwner()
+    {
+        var store = CreateStore();
+        var first = Session("alice");
+        await store.ClaimAsync(first, Cancel);
+
+        var second = await store.ClaimAsync(first with { Owner = "bob", EngineId = "other" }, Cancel);
+
+        Assert.IsFalse(second.IsNew);
+        Assert.AreEqual("alice", second.Session.Owner);
+        Assert.AreEqual(first.EngineId, second.Session.EngineId);
+    }
+
+    [TestMethod]
+    public async Task ClaimAsync_Concurrent_ExactlyOneWins()
+    {
+        var store = CreateStore();
+        var id = Guid.NewGuid().ToString();
+        var claims = await Task.WhenAll(Enumerable.Range(0, 32).Select(i =>
+            Task.Run(async () => await store.ClaimAsync(Session("user" + i) with { SessionId = id }, Cancel), Cancel)));
+
+        Assert.AreEqual(1, claims.Count(c => c.IsNew));
+        Assert.AreEqual(1, claims.Select(c => c.Session.Owner).Distinct().Count());
+    }
+
+    [TestMethod]
+    public async Task TouchAsync_MovesLastActivityForwardOnly()
+    {
+        var store = CreateStore();
+        var session = Session("alice");
+        await store.ClaimAsync(session, Cancel);
+
+        await store.TouchAsync(session.SessionId, session.LastActivity.AddMinutes(5), Cancel);
+        await store.TouchAsync(session.SessionId, session.LastActivity.AddMinutes(1), Cancel);
+        await store.TouchAsync(Guid.NewGuid().ToString(), DateTimeOffset.UtcNow, Cancel);
+
+        Assert.AreEqual(session.LastActivity.AddMinutes(5), (await store.GetAsync(session.SessionId, Cancel))!.LastActivity);
+    }
+
+    [TestMethod]
+    public async Task RemoveAsync_ForgetsOnlyThatSession()
+    {
+        var store = CreateStore();
+        var kept = Session("alice");
+        var removed = Session("alice");
+        await store.ClaimAsync(kept, Cancel);
+        await store.ClaimAsync(removed, Cancel);
+
+        Assert.IsTrue(await store.RemoveAsync(removed.SessionId, Cancel));
+        Assert.IsFalse(await store.RemoveAsync(removed.SessionId, Cancel));
+
+        Assert.IsNull(await store.GetAsync(removed.SessionId, Cancel));
+        var listed = await store.ListAsync(Cancel).ToListAsync(Cancel);
+        Assert.AreEqual(kept.SessionId, listed.Single().SessionId);
+    }
+
+    private static SessionRecord Session(string owner)
+    {
+        var now = new DateTimeOffset(2026, 11, 24, 8, 0, 0, TimeSpan.Zero);
+        return new SessionRecord(Guid.NewGuid().ToString(), owner, new EngineKey(ShareLevel.User, owner, EngineKey.DefaultSubdomain), "engine-1", new Uri("http://127.0.0.1:15003"), now, now);
+    }
+}
+
+[TestClass]
+public sealed class InMemorySessionStoreTests : SessionStoreConformanceTests
+{
+    protected override ISessionStore CreateStore() => new Multiplexer.Sessions.InMemorySessionStore();
+}
