@@ -22,7 +22,7 @@ internal static class ShowStringFormatter
     {
         ArgumentNullException.ThrowIfNull(header);
         ArgumentNullException.ThrowIfNull(rows);
-        var table = new List<string[]> { header.Select(h => Cut(h, truncate)).ToArray() };
+        var table = new List<string[]> { header.Select(Escape).ToArray() };
         table.AddRange(rows.Select(r => r.Select(c => Cut(Escape(c), truncate)).ToArray()));
         var builder = new StringBuilder();
         var columns = header.Count;

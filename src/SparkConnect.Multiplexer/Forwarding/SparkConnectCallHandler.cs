@@ -332,7 +332,9 @@ internal sealed class SparkConnectCallHandler(
             innermost = innermost.InnerException;
         }
 
-        return ReferenceEquals(innermost, e) ? e.Message : $"{e.Message} ({innermost.Message})";
+        return ReferenceEquals(innermost, e) || e.Message.Contains(innermost.Message, StringComparison.Ordinal)
+            ? e.Message
+            : $"{e.Message} ({innermost.Message})";
     }
 
     private static Activity? StartActivity(HttpContext context, string method, RoutedSession route, GatewayPrincipal principal)

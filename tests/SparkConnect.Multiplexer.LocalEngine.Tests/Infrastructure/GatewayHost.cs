@@ -35,8 +35,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
         builder.Services.AddSparkConnectGateway(o =>
         {
-            o.Authentication.Tokens.Add(new SparkConnect.Multiplexer.StaticTokenOptions { Token = "alice-token", User = "alice" });
-            o.Authentication.Tokens.Add(new SparkConnect.Multiplexer.StaticTokenOptions { Token = "bob-token", User = "bob" });
+            o.Authentication.Tokens.Add(new SparkConnect.Multiplexer.StaticTokenOptions { Token = "alice-token-0123456789abcdef", User = "alice" });
+            o.Authentication.Tokens.Add(new SparkConnect.Multiplexer.StaticTokenOptions { Token = "bob-token-0123456789abcdef", User = "bob" });
         }).AddLocalEngines(configure);
         var app = builder.Build();
         app.MapSparkConnectGateway();
@@ -64,7 +64,7 @@ internal sealed class SparkClient(SparkConnectService.SparkConnectServiceClient 
 
     public UserContext UserContext => new() { UserId = user, UserName = user };
 
-    public Metadata Headers => new() { { "authorization", $"Bearer {user}-token" } };
+    public Metadata Headers => new() { { "authorization", $"Bearer {user}-token-0123456789abcdef" } };
 
     public ExecutePlanRequest Request(Plan plan, string? operationId = null, bool reattachable = false)
     {

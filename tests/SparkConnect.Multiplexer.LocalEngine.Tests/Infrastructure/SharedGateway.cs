@@ -2,27 +2,24 @@
 
 namespace SparkConnect.Multiplexer.LocalEngine.Tests.Infrastructure;
 
-/// <summary>One gateway for the end-to-end tests; every test uses its own Spark session, so order does not matter.</summary>
+/// <summary>
+/// One gateway for the end-to-end tests, started on first use so unit tests never depend on it; every test uses
+/// its own Spark session, so order does not matter.
+/// </summary>
 [TestClass]
 public static class SharedGateway
 {
-    private static GatewayHost? _host;
+    // Small batches so that "many batches" needs only a modest result.
+    private static readonly Lazy<Task<GatewayHost>> Started = new(() => GatewayHost.StartAsync(o => o.MaxBatchBytes = 64 * 1024));
 
-    internal static GatewayHost Host => _host ?? throw new InvalidOperationException("The gateway did not start.");
-
-    [AssemblyInitialize]
-    public static async Task StartAsync(TestContext context)
-    {
-        // Small batches so that "many batches" needs only a modest result.
-        _host = await GatewayHost.StartAsync(o => o.MaxBatchBytes = 64 * 1024);
-    }
+    internal static GatewayHost Host => Started.Value.GetAwaiter().GetResult();
 
     [AssemblyCleanup]
     public static async Task StopAsync()
     {
-        if (_host is not null)
+        if (Started.IsValueCreated && Started.Value.IsCompletedSuccessfully)
         {
-            await _host.DisposeAsync();
+            await (await Started.Value).DisposeAsync();
         }
     }
 }

@@ -1,0 +1,27 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+// The thin host: everything the gateway does comes from the library; configuration is in appsettings.json.
+var builder = WebApplication.CreateBuilder(args);
+
+var sample = builder.Configuration.GetSection("SampleHost");
+var port = sample.GetValue("Port", 15002);
+var certificatePath = sample["CertificatePath"];
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(port, listen =>
+{
+    if (string.IsNullOrEmpty(certificatePath))
+    {
+        // Spark Connect clients speak HTTP/2 without TLS by prior knowledge (h2c).
+        listen.Protocols = HttpProtocols.Http2;
+    }
+    else
+    {
+        listen.Protocols = HttpProtocols.Http1AndHttp2;
+        listen.UseHttps(certificatePath, sample["CertificatePassword"]);
+    }
+}));
+
+builder.Services.AddSparkConnectGateway();
+
+var app = builder.Build();
+app.MapSparkConnectGateway();
+app.Run();
