@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Grpc.Core;
+using SparkConnect.Multiplexer.TestEngine;
+using SparkConnect.Multiplexer.Tests.Infrastructure;
+using Spark.Connect;
+
+namespace SparkConnect.Multiplexer.Tests.Diagnostics;
+
+// Listeners are process-wide; this class must not overlap with itself.
+[TestClass]
+[DoNotParallelize]
+public sealed class DiagnosticsTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    private CancellationToken Cancel => TestContext.CancellationToken;
+
+    [TestMethod]
+    public async Task TraceContext_ReachesTheEngineInTheClientsTrace()
+    {
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "SparkConnect.Multiplexer",
+            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var gateway = await GatewayHost.StartAsync(engine);
+        var traceId = ActivityTraceId.CreateRandom();
+        var clientSpan = ActivitySpanId.CreateRandom();
+        var headers = GatewayHost.Bearer(GatewayHost.AliceToken);
+        headers.Add("traceparent", $"00-{traceId}-{clientSpan}-01");
+
+        await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, headers, cancellationToken: Cancel);
+
+        var forwarded = engine.Calls.Single().Header("traceparent");
+        Assert.IsNotNull(forwarded);
+        var parts = forwarded.Split('-');
+        Assert.AreEqual(traceId.ToString(), parts[1], "same trace");
+        Assert.AreNotEqual(clientSpan.ToString(), parts[2], "the gateway's span is the engine call's parent");
+    }
+
+    [TestMethod]
+    public async Task TraceContext_WithoutListeners_PassesTheClientsHeaderOn()
+    {
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var gateway = await GatewayHost.StartAsync(engine);
+        var traceparent = $"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-01";
+        var headers = GatewayHost.Bearer(GatewayHost.AliceToken);
+        headers.Add("traceparent", traceparent);
+
+        await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, headers, cancellationToken: Cancel);
+
+        Assert.AreEqual(traceparent, engine.Calls.Single().Header("traceparent"));
+    }
+
+    [TestMethod]
+    public async Task Meter_CountsCallsByMethodAndStatus_BytesAndSessions()
+    {
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var gateway = await GatewayHost.StartAsync(engine);
+        var meterFactory = (IMeterFactory)gateway.Services.GetService(typeof(IMeterFactory))!;
+        var measurements = new List<(string Instrument, long Value, Dictionary<string, object?> Tags)>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "SparkConnect.Multiplexer" && instrument.Meter.Scope == meterFactory.Create("SparkConnect.Multiplexer").Scope)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            lock (measurements)
+            {
+                measurements.Add((instrument.Name, value, tags.ToArray().ToDictionary(t => t.Key, t => t.Value)));
+            }
+        });
+        listener.Start();
+
+        await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, GatewayHost.Bearer(GatewayHost.AliceToken), cancellationToken: Cancel);
+        await Assert.ThrowsExactlyAsync<RpcException>(async () =>
+            await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, cancellationToken: Cancel));
+
+        lock (measurements)
+        {
+            var calls = measurements.Where(m => m.Instrument == "spark_connect.gateway.calls").ToList();
+            Assert.IsTrue(calls.Any(m => (string?)m.Tags["rpc.method"] == "Config" && (int?)m.Tags["rpc.grpc.status_code"] == 0));
+            Assert.IsTrue(calls.Any(m => (string?)m.Tags["rpc.method"] == "Config" && (int?)m.Tags["rpc.grpc.status_code"] == (int)StatusCode.Unauthenticated));
+            Assert.IsTrue(measurements.Any(m => m.Instrument == "spark_connect.gateway.forwarded.bytes" && (string?)m.Tags["direction"] == "response" && m.Value > 0));
+            Assert.AreEqual(1, measurements.Where(m => m.Instrument == "spark_connect.gateway.sessions.active").Sum(m => m.Value));
+        }
+    }
+}
