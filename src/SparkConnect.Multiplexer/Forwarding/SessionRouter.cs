@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Diagnostics;
+using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Protocol;
 using SparkConnect.Multiplexer.Routing;
 
@@ -47,6 +48,15 @@ internal sealed class SessionRouter(
         }
 
         EnsureOwner(session, principal, peer);
+        if (registry.IsLostFor(session.EngineId, session.CreatedAt, out var loss))
+        {
+            // Told once: the session is released, and the client's next session gets a fresh engine.
+            var reason = $"Engine lost: session {session.SessionId} ran on engine '{session.EngineId}', which is gone ({loss.Reason}). The session has been released; start a new session.";
+            GatewayLog.EngineLost(logger, session.SessionId, session.EngineId, loss.Reason);
+            await ForgetAsync(session.SessionId, principal.UserName, cancellationToken);
+            throw new GatewayException(StatusCode.Unavailable, reason);
+        }
+
         await store.TouchAsync(sessionId, time.GetUtcNow(), cancellationToken);
         return new RoutedSession(session, await EngineOfAsync(context, principal, session, cancellationToken));
     }

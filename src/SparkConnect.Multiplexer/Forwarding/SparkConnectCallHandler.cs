@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Authentication;
 using SparkConnect.Multiplexer.Diagnostics;
+using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Protocol;
 
 namespace SparkConnect.Multiplexer.Forwarding;

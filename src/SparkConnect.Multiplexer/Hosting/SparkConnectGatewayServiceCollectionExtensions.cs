@@ -6,6 +6,7 @@ using SparkConnect.Multiplexer;
 using SparkConnect.Multiplexer.Authentication;
 using SparkConnect.Multiplexer.Configuration;
 using SparkConnect.Multiplexer.Diagnostics;
+using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Forwarding;
 using SparkConnect.Multiplexer.Routing;
 using SparkConnect.Multiplexer.Sessions;
@@ -79,6 +80,7 @@ public static class SparkConnectGatewayServiceCollectionExtensions
     private static void AddForwarding(IServiceCollection services)
     {
         services.TryAddSingleton<EngineChannelPool>();
+        services.TryAddSingleton<EngineCaller>();
         services.TryAddSingleton<EngineEndpointRegistry>();
         services.TryAddSingleton<SessionRouter>();
         services.TryAddSingleton<SparkConnectCallHandler>();

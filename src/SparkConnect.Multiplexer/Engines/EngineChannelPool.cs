@@ -4,7 +4,7 @@ using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
 
-namespace SparkConnect.Multiplexer.Forwarding;
+namespace SparkConnect.Multiplexer.Engines;
 
 /// <summary>
 /// One pooled HTTP/2 client per engine endpoint (address and TLS identity), shared by every session on it.
