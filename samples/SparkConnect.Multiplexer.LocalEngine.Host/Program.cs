@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using SparkConnect.Multiplexer.LocalEngine;
 
@@ -25,14 +26,18 @@ for (var i = 0; i < args.Length; i++)
     }
 }
 
-using var loggerFactory = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true));
+using var loggerFactory = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter("Microsoft.AspNetCore", LogLevel.Warning));
 using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
+
+// Stop gracefully on Ctrl+C and SIGTERM: let the engine close its database instead of dying mid-write.
+void Stop(PosixSignalContext context)
 {
-    // Stop gracefully: let the engine close its database instead of the process dying mid-write.
-    e.Cancel = true;
+    context.Cancel = true;
     stop.Cancel();
-};
+}
+
+using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 
 await using var engine = await LocalSparkConnectEngine.StartAsync(options, port, loggerFactory, stop.Token);
 Console.WriteLine($"Local Spark Connect engine listening on {engine.Address} (sc://127.0.0.1:{engine.Address.Port}). Press Ctrl+C to stop.");

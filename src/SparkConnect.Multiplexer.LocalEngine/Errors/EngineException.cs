@@ -139,7 +139,10 @@ internal sealed class EngineException : Exception
             parameters["message"] = firstLine;
         }
 
-        return new EngineException(errorClass, message.Trim(), parameters, error);
+        // DuckDB's "LINE 1: ..." context quotes the engine's generated SQL, not the user's: leave it out.
+        var context = message.IndexOf("\nLINE ", StringComparison.Ordinal);
+        var text = (context < 0 ? message : message[..context]).Trim();
+        return new EngineException(errorClass, text, parameters, error);
     }
 
     private static string QuotedName(string line)

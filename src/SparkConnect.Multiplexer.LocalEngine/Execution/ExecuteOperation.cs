@@ -122,11 +122,14 @@ internal sealed class ExecuteOperation
             long start;
             if (string.IsNullOrEmpty(lastResponseId))
             {
-                start = _responses.Count > 0 ? _responses[0].Index : _nextIndex;
-                if (start > 0 && _responses.Count > 0 && _responses[0].Index != 0 && _sentIndex == 0)
+                // Without a last response id the client wants the stream from its beginning.
+                var firstKept = _responses.Count > 0 ? _responses[0].Index : _nextIndex;
+                if (firstKept > 0)
                 {
-                    start = _responses[0].Index;
+                    throw new EngineException(ErrorClasses.CursorPositionNotAvailable, "The cursor is invalid. The start of the stream was already released.", new() { ["index"] = "0" });
                 }
+
+                start = 0;
             }
             else
             {

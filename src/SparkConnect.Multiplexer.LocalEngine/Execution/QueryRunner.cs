@@ -21,6 +21,7 @@ internal sealed class QueryRunner
     /// <summary>The result columns of a query (DuckDB's DESCRIBE), with the casts unusual DuckDB types need.</summary>
     public static async Task<IReadOnlyList<EngineField>> DescribeAsync(EngineSession session, string sql, CancellationToken cancellationToken)
     {
+        await ApplyTimeZoneAsync(session, cancellationToken).ConfigureAwait(false);
         var fields = new List<EngineField>();
         await using var command = session.Connection.CreateCommand();
         command.CommandText = "DESCRIBE " + sql;
@@ -32,6 +33,32 @@ internal sealed class QueryRunner
         }
 
         return fields;
+    }
+
+    /// <summary>
+    /// Keeps DuckDB's TimeZone setting equal to spark.sql.session.timeZone, so timestamp literals and casts to
+    /// TIMESTAMPTZ read in the session's zone as in Spark. Caller holds the connection lock.
+    /// </summary>
+    private static async Task ApplyTimeZoneAsync(EngineSession session, CancellationToken cancellationToken)
+    {
+        var zone = session.Config.TimeZoneId;
+        if (session.AppliedTimeZone == zone)
+        {
+            return;
+        }
+
+        await using var command = session.Connection.CreateCommand();
+        command.CommandText = $"SET TimeZone = {SqlText.QuoteString(zone)}";
+        try
+        {
+            await Task.Run(() => command.ExecuteNonQuery(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (DuckDBException)
+        {
+            // A zone DuckDB does not know still formats correctly on our side; only DuckDB-side parsing stays in UTC.
+        }
+
+        session.AppliedTimeZone = zone;
     }
 
     /// <summary>Schema of a plan; holds the session's connection lock.</summary>
@@ -64,6 +91,7 @@ internal sealed class QueryRunner
         await session.ConnectionLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await ApplyTimeZoneAsync(session, cancellationToken).ConfigureAwait(false);
             await using var command = session.Connection.CreateCommand();
             command.CommandText = sql;
             await using var registration = cancellationToken.Register(command.Cancel);

@@ -38,7 +38,8 @@ internal static class ShowStringFormatter
                 }
             }
 
-            var separator = "+" + string.Concat(widths.Select(w => new string('-', w) + "+")) + "\n";
+            // Spark joins with "+" between, before and after, so even zero columns give "++".
+            var separator = "+" + string.Join('+', widths.Select(w => new string('-', w))) + "+\n";
             builder.Append(separator);
             AppendRow(builder, table[0], widths, truncate);
             builder.Append(separator);
@@ -75,13 +76,8 @@ internal static class ShowStringFormatter
 
     private static void AppendRow(StringBuilder builder, string[] row, int[] widths, int truncate)
     {
-        builder.Append('|');
-        for (var i = 0; i < row.Length; i++)
-        {
-            builder.Append(truncate > 0 ? PadLeft(row[i], widths[i]) : PadRight(row[i], widths[i], ' ')).Append('|');
-        }
-
-        builder.Append('\n');
+        var cells = row.Select((cell, i) => truncate > 0 ? PadLeft(cell, widths[i]) : PadRight(cell, widths[i], ' '));
+        builder.Append('|').Append(string.Join('|', cells)).Append("|\n");
     }
 
     /// <summary>Spark shows control characters escaped so a cell stays on one line.</summary>

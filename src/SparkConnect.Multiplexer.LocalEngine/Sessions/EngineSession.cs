@@ -34,6 +34,9 @@ internal sealed class EngineSession : IAsyncDisposable
 
     public SessionConfig Config { get; }
 
+    /// <summary>The time zone last given to DuckDB (it converts TIMESTAMPTZ text in it); touched under the connection lock.</summary>
+    public string? AppliedTimeZone { get; set; }
+
     public ConcurrentDictionary<string, ExecuteOperation> Operations { get; } = new(StringComparer.Ordinal);
 
     public ConcurrentDictionary<string, byte[]> Artifacts { get; } = new(StringComparer.Ordinal);

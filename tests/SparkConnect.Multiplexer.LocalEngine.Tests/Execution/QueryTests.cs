@@ -46,6 +46,20 @@ public sealed class QueryTests
     }
 
     [TestMethod]
+    public async Task TimestampWithTimeZone_IsSparkTimestamp_InSessionZone()
+    {
+        var client = SharedGateway.Host.Client("alice");
+        await client.Raw.ConfigAsync(new ConfigRequest { SessionId = client.SessionId, UserContext = client.UserContext, Operation = new() { Set = new() { Pairs = { new KeyValue { Key = "spark.sql.session.timeZone", Value = "Europe/Berlin" } } } } }, client.Headers);
+        var relation = await client.SqlAsync("SELECT TIMESTAMPTZ '2024-01-02 03:04:05+00' AS ts");
+        var (fields, rows, responses) = await client.QueryAsync(relation);
+        Assert.AreEqual(TypeKind.Timestamp, fields.Single().Type.Kind);
+        Assert.AreEqual(new DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Utc), rows.Single()[0]);
+        using var reader = new Apache.Arrow.Ipc.ArrowStreamReader(responses.First(r => r.ArrowBatch is not null).ArrowBatch.Data.Memory);
+        Assert.AreEqual("Europe/Berlin", ((Apache.Arrow.Types.TimestampType)reader.Schema.GetFieldByIndex(0).DataType).Timezone);
+        Assert.AreEqual("+-------------------+\n|                 ts|\n+-------------------+\n|2024-01-02 04:04:05|\n+-------------------+\n", await client.ShowAsync(relation));
+    }
+
+    [TestMethod]
     public async Task Range_WithStep_ReturnsIdColumn()
     {
         var client = SharedGateway.Host.Client("alice");

@@ -69,6 +69,14 @@ public sealed class ShowStringTests
     }
 
     [TestMethod]
+    public async Task Show_OfDdlResult_IsSparksEmptyTable()
+    {
+        var client = SharedGateway.Host.Client("alice");
+        var created = await client.SqlAsync($"CREATE TABLE t_{Guid.NewGuid():N} (x INT)");
+        Assert.AreEqual("++\n||\n++\n++\n", await client.ShowAsync(created));
+    }
+
+    [TestMethod]
     public void Formatter_EmptyVertical_SaysZeroRows()
     {
         Assert.AreEqual("(0 rows)\n", ShowStringFormatter.Format(["id"], [], false, 20, 20, vertical: true));
