@@ -8,6 +8,7 @@ namespace SparkConnect.Multiplexer;
 /// <param name="EngineAddress">That engine's address.</param>
 /// <param name="CreatedAt">When the session was first seen.</param>
 /// <param name="LastActivity">When a call last used it.</param>
+/// <param name="ClientAddress">The IP address of the client that opened it, when known (for per-address limits).</param>
 public sealed record SessionRecord(
     string SessionId,
     string Owner,
@@ -15,7 +16,8 @@ public sealed record SessionRecord(
     string EngineId,
     Uri EngineAddress,
     DateTimeOffset CreatedAt,
-    DateTimeOffset LastActivity);
+    DateTimeOffset LastActivity,
+    string? ClientAddress = null);
 
 /// <summary>The result of <see cref="ISessionStore.ClaimAsync"/>.</summary>
 /// <param name="Session">The session now stored under the id.</param>

@@ -38,6 +38,109 @@ public sealed class SparkConnectGatewayOptions
 
     /// <summary>Also serve the standard <c>grpc.health.v1.Health</c> service. Default <see langword="true"/>.</summary>
     public bool MapHealthService { get; set; } = true;
+
+    /// <summary>What clients may choose through routing hints, and engine pools.</summary>
+    public GatewayRoutingOptions Routing { get; set; } = new();
+
+    /// <summary>Session expiry.</summary>
+    public GatewaySessionOptions Sessions { get; set; } = new();
+
+    /// <summary>Health probing of the engines in use.</summary>
+    public EngineHealthOptions Health { get; set; } = new();
+
+    /// <summary>Per-user and per-address limits and deny lists.</summary>
+    public GatewayLimitOptions Limits { get; set; } = new();
+
+    /// <summary>
+    /// On shutdown, how long running calls (for example long ExecutePlan streams) may continue before they are
+    /// cancelled with <c>UNAVAILABLE</c> (clients reattach elsewhere). Default 30 s.
+    /// </summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Engine key choices (<c>SparkConnectGateway:Routing</c>).</summary>
+public sealed class GatewayRoutingOptions
+{
+    /// <summary>
+    /// Share levels a client may ask for with the <c>share_level</c> hint (<c>;share_level=CONNECTION</c> in the
+    /// <c>sc://</c> string), besides the default. Default: <c>Connection</c> and <c>User</c>. GROUP and SERVER also
+    /// need <see cref="SparkConnectGatewayOptions.AllowSharedEngines"/>.
+    /// </summary>
+    public IList<ShareLevel> AllowedShareLevels { get; } = [];
+
+    /// <summary>Whether clients may choose a subdomain with the <c>subdomain</c> hint. Default <see langword="true"/>.</summary>
+    public bool AllowClientSubdomain { get; set; } = true;
+
+    /// <summary>
+    /// Engine pool size: when above zero, a session without a subdomain hint goes to subdomain <c>pool-k</c>
+    /// (k in 0..size-1), spreading one owner's sessions over several engines. Default 0 (no pool).
+    /// </summary>
+    public int PoolSize { get; set; }
+
+    /// <summary>How a pool member is picked: <see cref="EnginePoolSelection.Random"/> (default) or round-robin.</summary>
+    public EnginePoolSelection PoolSelection { get; set; } = EnginePoolSelection.Random;
+}
+
+/// <summary>How a session picks an engine of a pool.</summary>
+public enum EnginePoolSelection
+{
+    /// <summary>Uniformly at random.</summary>
+    Random,
+
+    /// <summary>In turn, per gateway instance.</summary>
+    RoundRobin,
+}
+
+/// <summary>Session expiry (<c>SparkConnectGateway:Sessions</c>).</summary>
+public sealed class GatewaySessionOptions
+{
+    /// <summary>
+    /// A session with no call and no running stream for this long is released on its engine and forgotten.
+    /// Default 60 min; <see cref="TimeSpan.Zero"/> turns expiry off.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(60);
+
+    /// <summary>How often idle sessions are looked for. Default 1 min.</summary>
+    public TimeSpan ExpiryScanInterval { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+/// <summary>Health probing (<c>SparkConnectGateway:Health</c>).</summary>
+public sealed class EngineHealthOptions
+{
+    /// <summary>How often every engine in use is probed with a Spark Connect Config call. Default 30 s; <see cref="TimeSpan.Zero"/> turns probing off.</summary>
+    public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long one probe may take. Default 10 s.</summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Consecutive failed probes after which an engine is lost: its sessions are released. Default 2.</summary>
+    public int FailuresBeforeLost { get; set; } = 2;
+}
+
+/// <summary>
+/// Limits (<c>SparkConnectGateway:Limits</c>); 0 means unlimited. Counted per gateway instance. Over a limit the
+/// client gets <c>RESOURCE_EXHAUSTED</c>, a denied user or address <c>PERMISSION_DENIED</c> — never
+/// <c>UNAVAILABLE</c>, which clients would retry.
+/// </summary>
+public sealed class GatewayLimitOptions
+{
+    /// <summary>Open sessions per user.</summary>
+    public int MaxSessionsPerUser { get; set; }
+
+    /// <summary>Open sessions per client IP address.</summary>
+    public int MaxSessionsPerClientAddress { get; set; }
+
+    /// <summary>Open sessions per user and client IP address.</summary>
+    public int MaxSessionsPerUserAndAddress { get; set; }
+
+    /// <summary>Running ExecutePlan and ReattachExecute calls per user.</summary>
+    public int MaxConcurrentExecutionsPerUser { get; set; }
+
+    /// <summary>Users refused outright.</summary>
+    public IList<string> DeniedUsers { get; } = [];
+
+    /// <summary>Client addresses refused outright: IP addresses or CIDR ranges such as <c>10.1.0.0/16</c>.</summary>
+    public IList<string> DeniedClientAddresses { get; } = [];
 }
 
 /// <summary>Settings of the built-in authenticators (<c>SparkConnectGateway:Authentication</c>).</summary>

@@ -26,6 +26,8 @@ internal sealed class SparkConnectGatewayOptionsValidator(GatewayRegistrations r
             errors.Add($"{Section}:DefaultShareLevel is {options.DefaultShareLevel}, which lets users share one Spark driver and its data access; set {Section}:AllowSharedEngines to true to allow it, or use User.");
         }
 
+        ValidateRouting(options, errors);
+        ValidateLifecycle(options, errors);
         ValidateAuthentication(options.Authentication, errors);
 
         if (!registrations.HasCustomEngineLocator)
@@ -34,6 +36,59 @@ internal sealed class SparkConnectGatewayOptionsValidator(GatewayRegistrations r
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateRouting(SparkConnectGatewayOptions options, List<string> errors)
+    {
+        if (!options.AllowSharedEngines)
+        {
+            foreach (var level in options.Routing.AllowedShareLevels.Where(l => l is ShareLevel.Group or ShareLevel.Server).Distinct())
+            {
+                errors.Add($"{Section}:Routing:AllowedShareLevels contains {level}, which lets users share one Spark driver; set {Section}:AllowSharedEngines to true to allow it, or remove it.");
+            }
+        }
+
+        if (options.Routing.PoolSize is < 0 or > 1000)
+        {
+            errors.Add($"{Section}:Routing:PoolSize is {options.Routing.PoolSize}; set 0 (no pool) or a pool size up to 1000.");
+        }
+    }
+
+    private static void ValidateLifecycle(SparkConnectGatewayOptions options, List<string> errors)
+    {
+        if (options.Sessions.IdleTimeout < TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:Sessions:IdleTimeout is negative; set a duration such as 01:00:00, or 00:00:00 to keep idle sessions.");
+        }
+
+        if (options.Sessions.ExpiryScanInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:Sessions:ExpiryScanInterval must be positive, such as 00:01:00.");
+        }
+
+        if (options.Health.ProbeInterval < TimeSpan.Zero || options.Health.ProbeTimeout <= TimeSpan.Zero || options.Health.FailuresBeforeLost < 1)
+        {
+            errors.Add($"{Section}:Health needs ProbeInterval >= 0 (0 turns probing off), ProbeTimeout > 0 and FailuresBeforeLost >= 1.");
+        }
+
+        if (options.DrainTimeout < TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:DrainTimeout is negative; set a duration such as 00:00:30.");
+        }
+
+        var limits = options.Limits;
+        if (limits.MaxSessionsPerUser < 0 || limits.MaxSessionsPerClientAddress < 0 || limits.MaxSessionsPerUserAndAddress < 0 || limits.MaxConcurrentExecutionsPerUser < 0)
+        {
+            errors.Add($"{Section}:Limits values must be 0 (unlimited) or positive.");
+        }
+
+        foreach (var address in limits.DeniedClientAddresses)
+        {
+            if (!System.Net.IPNetwork.TryParse(address, out _) && !System.Net.IPAddress.TryParse(address, out _))
+            {
+                errors.Add($"{Section}:Limits:DeniedClientAddresses has '{address}', which is neither an IP address nor a CIDR range such as 10.1.0.0/16.");
+            }
+        }
     }
 
     private void ValidateAuthentication(GatewayAuthenticationOptions authentication, List<string> errors)

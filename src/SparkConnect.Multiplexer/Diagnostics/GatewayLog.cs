@@ -42,4 +42,16 @@ internal static partial class GatewayLog
 
     [LoggerMessage(12, LogLevel.Warning, "Session {SessionId} is bound to engine {EngineId}, which is gone: {Reason}")]
     public static partial void EngineLost(ILogger logger, string sessionId, string engineId, string reason);
+
+    [LoggerMessage(13, LogLevel.Error, "The gateway's {Task} failed; it runs again at its next interval")]
+    public static partial void BackgroundTaskFailed(ILogger logger, string task, Exception exception);
+
+    [LoggerMessage(14, LogLevel.Information, "Session {SessionId} of {User} expired after {Idle} idle")]
+    public static partial void SessionExpired(ILogger logger, string sessionId, string user, TimeSpan idle);
+
+    [LoggerMessage(15, LogLevel.Warning, "Engine {EngineId} did not confirm releasing expired session {SessionId}: {Reason}")]
+    public static partial void ReleaseOnEngineFailed(ILogger logger, string sessionId, string engineId, string reason);
+
+    [LoggerMessage(16, LogLevel.Warning, "Health probe {Failures} of engine {EngineId} failed: {Reason}")]
+    public static partial void EngineProbeFailed(ILogger logger, string engineId, int failures, string reason);
 }

@@ -1,11 +1,11 @@
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Protocol;
 using SparkConnect.Multiplexer.Routing;
+using SparkConnect.Multiplexer.Sessions;
 
 namespace SparkConnect.Multiplexer.Forwarding;
 
@@ -20,7 +20,8 @@ internal sealed class SessionRouter(
     ISessionStore store,
     IEngineLocator locator,
     EngineEndpointRegistry registry,
-    IOptionsMonitor<SparkConnectGatewayOptions> options,
+    EngineKeyResolver keys,
+    GatewayLimits limits,
     TimeProvider time,
     GatewayMetrics metrics,
     ILogger<SessionRouter> logger)
@@ -32,10 +33,26 @@ internal sealed class SessionRouter(
         var session = await store.GetAsync(sessionId, cancellationToken);
         if (session is null)
         {
-            var key = EngineKeys.For(options.CurrentValue.DefaultShareLevel, principal, sessionId);
-            var engine = await LocateAsync(context, principal, key, sessionId, cancellationToken);
-            var now = time.GetUtcNow();
-            var claim = await store.ClaimAsync(new SessionRecord(sessionId, principal.UserName, key, engine.Id, engine.Address, now, now), cancellationToken);
+            var hints = RoutingHints.From(context.Request.Headers);
+            var key = keys.Resolve(principal, sessionId, hints);
+            var address = AddressOf(peer);
+
+            // Counted before locating, so a user over a limit never makes an engine launch.
+            limits.OpenSession(principal.UserName, address);
+            SessionClaim claim;
+            EngineEndpoint engine;
+            try
+            {
+                engine = await LocateAsync(principal, key, sessionId, hints, peer, cancellationToken);
+                var now = time.GetUtcNow();
+                claim = await store.ClaimAsync(new SessionRecord(sessionId, principal.UserName, key, engine.Id, engine.Address, now, now, address), cancellationToken);
+            }
+            catch
+            {
+                limits.SessionClosed(principal.UserName, address);
+                throw;
+            }
+
             if (claim.IsNew)
             {
                 metrics.SessionOpened();
@@ -44,6 +61,7 @@ internal sealed class SessionRouter(
             }
 
             // Another call claimed the id first; the checks below apply to it as to any existing session.
+            limits.SessionClosed(principal.UserName, address);
             session = claim.Session;
         }
 
@@ -66,9 +84,22 @@ internal sealed class SessionRouter(
     public async ValueTask<bool> ClaimCloneAsync(HttpContext context, RoutedSession source, string newSessionId, GatewayPrincipal principal, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var claim = await store.ClaimAsync(source.Session with { SessionId = newSessionId, CreatedAt = now, LastActivity = now }, cancellationToken);
+        var address = AddressOf(context.Connection.RemoteIpAddress);
+        limits.OpenSession(principal.UserName, address);
+        SessionClaim claim;
+        try
+        {
+            claim = await store.ClaimAsync(source.Session with { SessionId = newSessionId, CreatedAt = now, LastActivity = now, ClientAddress = address }, cancellationToken);
+        }
+        catch
+        {
+            limits.SessionClosed(principal.UserName, address);
+            throw;
+        }
+
         if (!claim.IsNew)
         {
+            limits.SessionClosed(principal.UserName, address);
             EnsureOwner(claim.Session, principal, context.Connection.RemoteIpAddress);
             if (claim.Session.EngineId != source.Engine.Id)
             {
@@ -85,12 +116,18 @@ internal sealed class SessionRouter(
 
     public async ValueTask ForgetAsync(string sessionId, string user, CancellationToken cancellationToken)
     {
+        var session = await store.GetAsync(sessionId, cancellationToken);
         if (await store.RemoveAsync(sessionId, cancellationToken))
         {
             metrics.SessionClosed();
+            limits.SessionClosed(session?.Owner ?? user, session?.ClientAddress);
             GatewayLog.SessionReleased(logger, sessionId, user);
         }
     }
+
+    /// <summary>The client address as limits count it (IPv4-mapped IPv6 folded to IPv4).</summary>
+    public static string? AddressOf(System.Net.IPAddress? peer)
+        => peer is null ? null : (peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer).ToString();
 
     private void EnsureOwner(SessionRecord session, GatewayPrincipal principal, System.Net.IPAddress? peer)
     {
@@ -111,7 +148,7 @@ internal sealed class SessionRouter(
         // This instance has not met the engine (another instance bound the session, or this one restarted). Ask
         // again for the session's key: the same engine id means it still runs; another means the bound engine is
         // gone, and a session must never move (clients pin the engine's server_side_session_id).
-        var located = await LocateAsync(context, principal, session.EngineKey, session.SessionId, cancellationToken);
+        var located = await LocateAsync(principal, session.EngineKey, session.SessionId, RoutingHints.From(context.Request.Headers), context.Connection.RemoteIpAddress, cancellationToken);
         if (located.Id == session.EngineId)
         {
             return located;
@@ -123,12 +160,12 @@ internal sealed class SessionRouter(
         throw new GatewayException(StatusCode.Unavailable, reason);
     }
 
-    private async ValueTask<EngineEndpoint> LocateAsync(HttpContext context, GatewayPrincipal principal, EngineKey key, string sessionId, CancellationToken cancellationToken)
+    private async ValueTask<EngineEndpoint> LocateAsync(GatewayPrincipal principal, EngineKey key, string sessionId, IReadOnlyDictionary<string, string> hints, System.Net.IPAddress? peer, CancellationToken cancellationToken)
     {
         EngineEndpoint engine;
         try
         {
-            var request = new EngineRequest(principal, key, sessionId, RoutingHints.From(context.Request.Headers), context.Connection.RemoteIpAddress);
+            var request = new EngineRequest(principal, key, sessionId, hints, peer);
             engine = await locator.LocateAsync(request, cancellationToken);
         }
         catch (EngineLocationException e)

@@ -13,6 +13,8 @@ using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Authentication;
 using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Engines;
+using SparkConnect.Multiplexer.Hosting;
+using SparkConnect.Multiplexer.Sessions;
 using SparkConnect.Multiplexer.Protocol;
 
 namespace SparkConnect.Multiplexer.Forwarding;
@@ -26,6 +28,10 @@ internal sealed class SparkConnectCallHandler(
     AuthenticationChain authentication,
     SessionRouter router,
     EngineChannelPool channels,
+    GatewayLimits limits,
+    ActiveCalls activeCalls,
+    GatewayShutdown shutdown,
+    ISessionStore store,
     IOptionsMonitor<SparkConnectGatewayOptions> options,
     GatewayMetrics metrics,
     TimeProvider time,
@@ -62,9 +68,16 @@ internal sealed class SparkConnectCallHandler(
         GrpcRequestReader? reader = null;
         RewrittenRequest? first = null;
         ForwardedRequestContent? content = null;
+        string? activeSession = null;
+        IDisposable? execution = null;
         try
         {
-            deadline = CallDeadline.Start(context, time);
+            if (shutdown.IsStopping)
+            {
+                throw new GatewayException(StatusCode.Unavailable, "The gateway is shutting down; retry to reach another instance.");
+            }
+
+            deadline = CallDeadline.Start(context, time, shutdown.DrainExpired);
             var token = deadline.Token;
             var gatewayOptions = options.CurrentValue;
             reader = new GrpcRequestReader(context.Request.BodyReader, gatewayOptions.MaxMessageSize, context.Request.Headers["grpc-encoding"].ToString() is { Length: > 0 } e ? e : null);
@@ -77,7 +90,14 @@ internal sealed class SparkConnectCallHandler(
             var sessionId = ValidSessionId(envelope.SessionId, "session_id");
 
             var principal = await authentication.AuthenticateAsync(new AuthenticationContext(context, envelope.ClaimedUserId), token);
+            limits.Admit(principal, context.Connection.RemoteIpAddress);
             var route = await router.RouteAsync(context, principal, sessionId, token);
+            activeCalls.Started(sessionId);
+            activeSession = sessionId;
+            if (method is "ExecutePlan" or "ReattachExecute")
+            {
+                execution = limits.StartExecution(principal.UserName);
+            }
 
             string? cloneId = null;
             string? generatedCloneId = null;
@@ -116,6 +136,12 @@ internal sealed class SparkConnectCallHandler(
                 GrpcStatusResponder.Write(context.Response, e.StatusCode, e.Message);
             }
         }
+        catch (Exception e) when (deadline is not null && deadline.Shutdown.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+        {
+            _ = e;
+            status = StatusCode.Unavailable;
+            GrpcStatusResponder.Write(context.Response, status, "The gateway is shutting down and the drain time is over; reattach or retry to reach another instance.");
+        }
         catch (Exception e) when (deadline is { IsExpired: true })
         {
             _ = e;
@@ -146,6 +172,15 @@ internal sealed class SparkConnectCallHandler(
             first?.Dispose();
             reader?.Release();
             deadline?.Dispose();
+            execution?.Dispose();
+            if (activeSession is not null)
+            {
+                activeCalls.Ended(activeSession);
+
+                // The end of a long stream is activity too: idle time counts from here.
+                await store.TouchAsync(activeSession, time.GetUtcNow(), CancellationToken.None);
+            }
+
             metrics.CallEnded(telemetryMethod, status, startTimestamp);
         }
     }

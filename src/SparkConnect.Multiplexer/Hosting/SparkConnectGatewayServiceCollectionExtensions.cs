@@ -8,6 +8,7 @@ using SparkConnect.Multiplexer.Configuration;
 using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Forwarding;
+using SparkConnect.Multiplexer.Hosting;
 using SparkConnect.Multiplexer.Routing;
 using SparkConnect.Multiplexer.Sessions;
 
@@ -83,6 +84,33 @@ public static class SparkConnectGatewayServiceCollectionExtensions
         services.TryAddSingleton<EngineCaller>();
         services.TryAddSingleton<EngineEndpointRegistry>();
         services.TryAddSingleton<SessionRouter>();
+        services.TryAddSingleton<EngineKeyResolver>();
+        services.TryAddSingleton<GatewayLimits>();
+        services.TryAddSingleton<ActiveCalls>();
+        services.TryAddSingleton<GatewayShutdown>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SessionExpiryService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, EngineHealthMonitor>());
+
+        // The host must wait for the drain: running streams get DrainTimeout before they are cancelled.
+        services.AddOptions<HostOptions>().PostConfigure<IOptions<SparkConnectGatewayOptions>>((host, gateway) =>
+        {
+            TimeSpan drain;
+            try
+            {
+                drain = gateway.Value.DrainTimeout;
+            }
+            catch (OptionsValidationException)
+            {
+                // Invalid gateway options are reported, all of them, by ValidateOnStart.
+                return;
+            }
+
+            var needed = drain + TimeSpan.FromSeconds(5);
+            if (host.ShutdownTimeout < needed)
+            {
+                host.ShutdownTimeout = needed;
+            }
+        });
         services.TryAddSingleton<SparkConnectCallHandler>();
     }
 }

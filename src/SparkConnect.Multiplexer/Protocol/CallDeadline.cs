@@ -15,10 +15,11 @@ internal sealed class CallDeadline : IDisposable
     private readonly TimeProvider _time;
     private readonly long _deadlineTimestamp;
 
-    private CallDeadline(TimeSpan? timeout, TimeProvider time, CancellationToken clientAborted)
+    private CallDeadline(TimeSpan? timeout, TimeProvider time, CancellationToken clientAborted, CancellationToken shutdown)
     {
         _time = time;
-        _source = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
+        _source = CancellationTokenSource.CreateLinkedTokenSource(clientAborted, shutdown);
+        Shutdown = shutdown;
         HasDeadline = timeout.HasValue;
         if (timeout is { } t)
         {
@@ -33,12 +34,15 @@ internal sealed class CallDeadline : IDisposable
 
     public CancellationToken ClientAborted { get; }
 
+    /// <summary>Cancelled when the gateway's shutdown drain time is over.</summary>
+    public CancellationToken Shutdown { get; }
+
     public bool HasDeadline { get; }
 
     /// <summary>True when the deadline, not the client, cancelled the call.</summary>
-    public bool IsExpired => HasDeadline && _source.IsCancellationRequested && !ClientAborted.IsCancellationRequested;
+    public bool IsExpired => HasDeadline && _source.IsCancellationRequested && !ClientAborted.IsCancellationRequested && !Shutdown.IsCancellationRequested;
 
-    public static CallDeadline Start(HttpContext context, TimeProvider time)
+    public static CallDeadline Start(HttpContext context, TimeProvider time, CancellationToken shutdown)
     {
         TimeSpan? timeout = null;
         var header = context.Request.Headers[TimeoutHeader].ToString();
@@ -49,7 +53,7 @@ internal sealed class CallDeadline : IDisposable
                 : throw GatewayException.InvalidArgument($"The grpc-timeout header '{header}' is not valid; it is up to 8 digits and a unit (H, M, S, m, u, n).");
         }
 
-        return new CallDeadline(timeout, time, context.RequestAborted);
+        return new CallDeadline(timeout, time, context.RequestAborted, shutdown);
     }
 
     /// <summary>The grpc-timeout value to send on, or null when the client set none.</summary>

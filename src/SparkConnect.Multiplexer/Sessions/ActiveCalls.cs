@@ -1,0 +1,24 @@
+using System.Collections.Concurrent;
+
+namespace SparkConnect.Multiplexer.Sessions;
+
+/// <summary>Calls in flight per session: a session with a running stream is never idle, however long the stream runs.</summary>
+internal sealed class ActiveCalls
+{
+    private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
+
+    public bool IsActive(string sessionId) => _calls.ContainsKey(sessionId);
+
+    public void Started(string sessionId) => _calls.AddOrUpdate(sessionId, 1, static (_, n) => n + 1);
+
+    public void Ended(string sessionId)
+    {
+        while (_calls.TryGetValue(sessionId, out var current))
+        {
+            if (current <= 1 ? _calls.TryRemove(new KeyValuePair<string, int>(sessionId, current)) : _calls.TryUpdate(sessionId, current - 1, current))
+            {
+                return;
+            }
+        }
+    }
+}
