@@ -49,12 +49,16 @@ public sealed class RecordingEngine : IAsyncDisposable
     /// <summary>Replaces the default behaviour for every method while set.</summary>
     public EngineScript? Script { get; set; }
 
-    /// <summary>Starts an engine.</summary>
-    public static async Task<RecordingEngine> StartAsync(string name, CancellationToken cancellationToken = default)
+    /// <summary>Starts an engine on a free port.</summary>
+    public static Task<RecordingEngine> StartAsync(string name, CancellationToken cancellationToken = default)
+        => StartAsync(name, 0, cancellationToken);
+
+    /// <summary>Starts an engine on <paramref name="port"/> of 127.0.0.1 (0: a free port).</summary>
+    public static async Task<RecordingEngine> StartAsync(string name, int port, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, o => o.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = null);
         builder.Services.AddSingleton<IServiceMethodProvider<RawSparkConnectService>, RawSparkConnectMethods>();
         builder.Services.AddSingleton<EngineHolder>();

@@ -7,8 +7,10 @@ using SparkConnect.Multiplexer.Protocol;
 namespace SparkConnect.Multiplexer.Authentication;
 
 /// <summary>
-/// Asks the host's authenticators (in registration order), then the built-in static tokens, then — in trial mode
-/// only — the client's own user id. The first that recognises the credential decides.
+/// Asks the built-in static tokens first — an exact digest match, which never refuses, so a token client is not
+/// turned away by, say, an LDAP authenticator that sees the user_id PySpark always sends — then the host's
+/// authenticators in registration order, then, in trial mode only, the client's own user id. The first that
+/// recognises the credential decides.
 /// </summary>
 internal sealed class AuthenticationChain
 {
@@ -17,8 +19,8 @@ internal sealed class AuthenticationChain
 
     public AuthenticationChain(IEnumerable<IAuthenticator> hostAuthenticators, IOptionsMonitor<SparkConnectGatewayOptions> options, ILogger<AuthenticationChain> logger)
     {
-        var chain = hostAuthenticators.ToList();
-        chain.Add(new StaticTokenAuthenticator(options));
+        var chain = new List<IAuthenticator> { new StaticTokenAuthenticator(options) };
+        chain.AddRange(hostAuthenticators);
 
         // Read once: switching authentication off must take a restart, never a configuration reload.
         if (options.CurrentValue.Authentication.Mode == GatewayAuthenticationMode.None)

@@ -7,8 +7,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class SparkConnectGatewayBuilderExtensions
 {
     /// <summary>
-    /// Adds an authenticator to the chain. Authenticators are asked in the order they are added, before the built-in
-    /// static tokens; the first that recognises a credential decides.
+    /// Adds an authenticator to the chain. Authenticators are asked in the order they are added, after the built-in
+    /// static tokens (which only ever accept an exact token); the first that recognises a credential decides.
     /// </summary>
     public static ISparkConnectGatewayBuilder AddAuthenticator<TAuthenticator>(this ISparkConnectGatewayBuilder builder)
         where TAuthenticator : class, IAuthenticator

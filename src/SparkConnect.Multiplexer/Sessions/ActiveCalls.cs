@@ -9,6 +9,9 @@ internal sealed class ActiveCalls
 
     public bool IsActive(string sessionId) => _calls.ContainsKey(sessionId);
 
+    /// <summary>Whether any call is in flight.</summary>
+    public bool Any => !_calls.IsEmpty;
+
     public void Started(string sessionId) => _calls.AddOrUpdate(sessionId, 1, static (_, n) => n + 1);
 
     public void Ended(string sessionId)

@@ -42,7 +42,7 @@ public sealed class AuthenticationTests
     }
 
     [TestMethod]
-    public async Task HostAuthenticator_RunsBeforeStaticTokens_AndCanRefuseOrReportUnavailable()
+    public async Task HostAuthenticator_AfterStaticTokens_CanAcceptRefuseOrReportUnavailable()
     {
         await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
         await using var gateway = await GatewayHost.StartAsync(

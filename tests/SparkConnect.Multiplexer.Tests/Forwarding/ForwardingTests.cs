@@ -172,8 +172,7 @@ public sealed class ForwardingTests
     {
         await using var engineA = await RecordingEngine.StartAsync("engine-a", Cancel);
         await using var engineB = await RecordingEngine.StartAsync("engine-b", Cancel);
-        AlternatingLocator.Engines = [engineA.Address, engineB.Address];
-        await using var gateway = await GatewayHost.StartAsync(_ => { }, g => g.AddEngineLocator<AlternatingLocator>());
+        await using var gateway = await GatewayHost.StartAsync(_ => { }, g => g.UseAlternatingEngines(engineA.Address, engineB.Address));
         var first = GatewayHost.NewSessionId();
         var second = GatewayHost.NewSessionId();
         var operation = Guid.NewGuid().ToString();
@@ -355,8 +354,7 @@ public sealed class ForwardingTests
     {
         await using var engineA = await RecordingEngine.StartAsync("engine-a", Cancel);
         await using var engineB = await RecordingEngine.StartAsync("engine-b", Cancel);
-        AlternatingLocator.Engines = [engineA.Address, engineB.Address];
-        await using var gateway = await GatewayHost.StartAsync(_ => { }, g => g.AddEngineLocator<AlternatingLocator>());
+        await using var gateway = await GatewayHost.StartAsync(_ => { }, g => g.UseAlternatingEngines(engineA.Address, engineB.Address));
         var source = GatewayHost.NewSessionId();
         var clone = GatewayHost.NewSessionId();
         await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = source }, Alice, cancellationToken: Cancel);

@@ -1,0 +1,244 @@
+using System.DirectoryServices.Protocols;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Authentication.Internal;
+
+namespace SparkConnect.Multiplexer.Authentication.Ldap;
+
+/// <summary>
+/// Authenticates a user name and password by binding to LDAP as the user (DN template or search-then-bind), then
+/// optionally looks up the user's groups. A directory that cannot be reached gives UNAVAILABLE, never an accept.
+/// </summary>
+internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> options, TimeProvider time, ILogger<LdapAuthenticator> logger) : IAuthenticator
+{
+    internal const string InvalidCredentials = "invalid user name or password";
+    internal const string Unreachable = "authentication service unreachable";
+
+    // LDAP result code 49 (RFC 4511); ResultCode has no member for it because binds report it as LdapException.ErrorCode.
+    private const int LdapInvalidCredentials = 49;
+
+    private readonly LdapAuthenticationOptions _options = options.Value;
+    private readonly LdapBindCache _cache = new(time);
+
+    public async ValueTask<AuthenticationResult> AuthenticateAsync(AuthenticationContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!TryGetCredentials(context, out var user, out var password))
+        {
+            return AuthenticationResult.NoResult();
+        }
+
+        // An empty password would be an "unauthenticated bind" (RFC 4513 5.1.2), which many servers accept.
+        if (string.IsNullOrWhiteSpace(user) || password.Length == 0 || user.Contains('\0', StringComparison.Ordinal) || password.Contains('\0', StringComparison.Ordinal))
+        {
+            return Refuse(context, user, InvalidCredentials);
+        }
+
+        if (_cache.TryGet(user, password, out var cached))
+        {
+            AuthenticationLog.LdapCacheHit(logger, cached.UserName);
+            return AuthenticationResult.Success(cached);
+        }
+
+        GatewayPrincipal? principal;
+        try
+        {
+            // The native client's own timeouts do not cover every stall (a black-holed connect): bound the whole exchange.
+            principal = await Task.Run(() => Authenticate(user, password), cancellationToken)
+                .WaitAsync(_options.Timeout * 3, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException e)
+        {
+            AuthenticationLog.LdapUnreachable(logger, _options.Server, PortOrDefault, (int)ResultCode.TimeLimitExceeded, e);
+            return AuthenticationResult.Unavailable(Unreachable);
+        }
+        catch (LdapException e) when (e.ErrorCode == LdapInvalidCredentials)
+        {
+            return Refuse(context, user, InvalidCredentials);
+        }
+        catch (LdapException e)
+        {
+            AuthenticationLog.LdapUnreachable(logger, _options.Server, PortOrDefault, e.ErrorCode, e);
+            return AuthenticationResult.Unavailable(Unreachable);
+        }
+        catch (DirectoryOperationException e) when (e.Response?.ResultCode is ResultCode.Busy or ResultCode.Unavailable or ResultCode.TimeLimitExceeded or ResultCode.UnwillingToPerform)
+        {
+            AuthenticationLog.LdapUnreachable(logger, _options.Server, PortOrDefault, (int)e.Response!.ResultCode, e);
+            return AuthenticationResult.Unavailable(Unreachable);
+        }
+        catch (DirectoryException e)
+        {
+            var code = e is DirectoryOperationException op && op.Response is not null ? (int)op.Response.ResultCode : -1;
+            AuthenticationLog.LdapFailed(logger, _options.Server, PortOrDefault, code, e);
+            return AuthenticationResult.Unavailable(Unreachable);
+        }
+
+        if (principal is null)
+        {
+            return Refuse(context, user, InvalidCredentials);
+        }
+
+        _cache.Add(user, password, principal, _options.CacheDuration);
+        AuthenticationLog.LdapAuthenticated(logger, principal.UserName);
+        return AuthenticationResult.Success(principal);
+    }
+
+    private int PortOrDefault => _options.Port != 0 ? _options.Port : _options.Security == LdapTransportSecurity.Ldaps ? 636 : 389;
+
+    private AuthenticationResult Refuse(AuthenticationContext context, string user, string reason)
+    {
+        AuthenticationLog.LdapRefused(logger, user, context.PeerAddress, reason);
+        return AuthenticationResult.Refuse(reason);
+    }
+
+    private bool TryGetCredentials(AuthenticationContext context, out string user, out string password)
+    {
+        if (_options.AcceptBasicAuthentication && BasicCredentials.TryRead(context.Headers, out user, out password))
+        {
+            return true;
+        }
+
+        if (_options.AcceptBearerTokenAsPassword && context.ClaimedUserId is { } claimed && context.BearerToken is { } token)
+        {
+            user = claimed;
+            password = token;
+            return true;
+        }
+
+        user = "";
+        password = "";
+        return false;
+    }
+
+    /// <summary>Binds as the user; <see langword="null"/> when search-then-bind finds no single entry for the name.</summary>
+    private GatewayPrincipal? Authenticate(string user, string password)
+    {
+        using var connection = Connect();
+        string userDn;
+        var userName = user;
+
+        if (!string.IsNullOrWhiteSpace(_options.UserDnTemplate))
+        {
+            userDn = _options.UserDnTemplate.Replace("{0}", LdapEscaping.EscapeDnValue(user), StringComparison.Ordinal);
+        }
+        else
+        {
+            BindServiceAccount(connection);
+            var filter = _options.UserSearchFilter.Replace("{0}", LdapEscaping.EscapeFilterValue(user), StringComparison.Ordinal);
+            string[] attributes = string.IsNullOrWhiteSpace(_options.UserNameAttribute) ? ["1.1"] : [_options.UserNameAttribute];
+            var search = new SearchRequest(_options.UserSearchBase, filter, SearchScope.Subtree, attributes) { SizeLimit = 2 };
+            SearchResponse response;
+            try
+            {
+                response = (SearchResponse)connection.SendRequest(search, _options.Timeout);
+            }
+            catch (DirectoryOperationException e) when (e.Response?.ResultCode is ResultCode.SizeLimitExceeded or ResultCode.NoSuchObject)
+            {
+                return null;
+            }
+
+            if (response.Entries.Count != 1)
+            {
+                return null;
+            }
+
+            var entry = response.Entries[0];
+            userDn = entry.DistinguishedName;
+            if (!string.IsNullOrWhiteSpace(_options.UserNameAttribute))
+            {
+                var values = entry.Attributes[_options.UserNameAttribute]?.GetValues(typeof(string));
+                if (values is not { Length: > 0 } || values[0] is not string name || string.IsNullOrWhiteSpace(name))
+                {
+                    return null;
+                }
+
+                userName = name;
+            }
+        }
+
+        connection.AuthType = AuthType.Basic;
+        connection.Bind(new NetworkCredential(userDn, password));
+
+        var groups = new List<string>();
+        if (!string.IsNullOrWhiteSpace(_options.GroupSearchBase))
+        {
+            if (!string.IsNullOrWhiteSpace(_options.ServiceAccountDn))
+            {
+                BindServiceAccount(connection);
+            }
+
+            var filter = _options.GroupSearchFilter
+                .Replace("{0}", LdapEscaping.EscapeFilterValue(userDn), StringComparison.Ordinal)
+                .Replace("{1}", LdapEscaping.EscapeFilterValue(userName), StringComparison.Ordinal);
+            var search = new SearchRequest(_options.GroupSearchBase, filter, SearchScope.Subtree, _options.GroupNameAttribute);
+            var response = (SearchResponse)connection.SendRequest(search, _options.Timeout);
+            foreach (SearchResultEntry entry in response.Entries)
+            {
+                if (entry.Attributes[_options.GroupNameAttribute]?.GetValues(typeof(string)) is { } names)
+                {
+                    groups.AddRange(names.OfType<string>());
+                }
+            }
+
+            groups.Sort(StringComparer.Ordinal);
+        }
+
+        return new GatewayPrincipal(userName, groups);
+    }
+
+    private LdapConnection Connect()
+    {
+        var identifier = new LdapDirectoryIdentifier(_options.Server, PortOrDefault, fullyQualifiedDnsHostName: false, connectionless: false);
+        var connection = new LdapConnection(identifier) { AuthType = AuthType.Basic, Timeout = _options.Timeout };
+        try
+        {
+            connection.SessionOptions.ProtocolVersion = 3;
+            connection.SessionOptions.ReferralChasing = ReferralChasingOptions.None;
+            if (_options.Security == LdapTransportSecurity.Ldaps)
+            {
+                connection.SessionOptions.SecureSocketLayer = true;
+            }
+
+            if (!string.IsNullOrWhiteSpace(_options.TrustedCertificatesDirectory) && !OperatingSystem.IsWindows())
+            {
+                connection.SessionOptions.TrustedCertificatesDirectory = _options.TrustedCertificatesDirectory;
+                connection.SessionOptions.StartNewTlsSessionContext();
+            }
+
+            if (_options.Security == LdapTransportSecurity.StartTls)
+            {
+                connection.SessionOptions.StartTransportLayerSecurity(null);
+            }
+
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private void BindServiceAccount(LdapConnection connection)
+    {
+        if (string.IsNullOrWhiteSpace(_options.ServiceAccountDn))
+        {
+            connection.AuthType = AuthType.Anonymous;
+            connection.Bind();
+        }
+        else
+        {
+            connection.AuthType = AuthType.Basic;
+            try
+            {
+                connection.Bind(new NetworkCredential(_options.ServiceAccountDn, _options.ServiceAccountPassword));
+            }
+            catch (LdapException e) when (e.ErrorCode == LdapInvalidCredentials)
+            {
+                // Not the user's fault: must not read as a wrong password.
+                throw new DirectoryException("The directory refused the service account (ServiceAccountDn / ServiceAccountPassword).", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Text;
+
+namespace SparkConnect.Multiplexer.Launching;
+
+/// <summary>What a launch is for: the values the templates' placeholders stand for.</summary>
+internal sealed record EngineLaunchContext(
+    string EngineId,
+    EngineKey Key,
+    string User,
+    string Host,
+    int Port,
+    string WorkDirectory,
+    IReadOnlyDictionary<string, string> Hints);
+
+/// <summary>The program, arguments and environment of one engine process.</summary>
+internal sealed record EngineCommandLine(string FileName, IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment)
+{
+    public const string PortPlaceholder = "{port}";
+    public const string UserPlaceholder = "{user}";
+
+    private static readonly string[] SensitiveWords = ["token", "secret", "password"];
+
+    /// <summary>
+    /// Builds the command line: <see cref="ProcessEngineOptions.Arguments"/>, the proxy-user arguments when
+    /// impersonating (not for SERVER engines), the configured confs, then the client's allowed confs; every template
+    /// filled in.
+    /// </summary>
+    public static EngineCommandLine Build(ProcessEngineOptions options, EngineLaunchContext context)
+    {
+        var arguments = new List<string>();
+        foreach (var argument in options.Arguments)
+        {
+            arguments.Add(Fill(argument, context));
+        }
+
+        if (options.Impersonation && context.Key.ShareLevel != ShareLevel.Server)
+        {
+            foreach (var argument in options.ProxyUserArguments ?? [.. ProcessEngineOptions.DefaultProxyUserArguments])
+            {
+                arguments.Add(Fill(argument, context));
+            }
+        }
+
+        foreach (var (key, value) in options.Confs)
+        {
+            arguments.Add(options.ConfArgumentName);
+            arguments.Add(key + "=" + Fill(value, context));
+        }
+
+        foreach (var key in options.AllowedClientConfs)
+        {
+            // Hints are keyed case-insensitively (gRPC metadata names are lower case); the conf keeps the configured
+            // spelling. A client's value is one argument, never parsed by a shell, and never templated.
+            if (context.Hints.TryGetValue(key, out var value))
+            {
+                arguments.Add(options.ConfArgumentName);
+                arguments.Add(key + "=" + value);
+            }
+        }
+
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (variable, value) in options.Environment)
+        {
+            environment[variable] = Fill(value, context);
+        }
+
+        return new EngineCommandLine(options.Command, arguments, environment);
+    }
+
+    /// <summary>Replaces the placeholders in <paramref name="template"/>; other braces are left as they are.</summary>
+    public static string Fill(string template, EngineLaunchContext context)
+    {
+        if (!template.Contains('{', StringComparison.Ordinal))
+        {
+            return template;
+        }
+
+        return new StringBuilder(template)
+            .Replace(PortPlaceholder, context.Port.ToString(CultureInfo.InvariantCulture))
+            .Replace(UserPlaceholder, context.User)
+            .Replace("{owner}", context.Key.Owner)
+            .Replace("{shareLevel}", context.Key.ShareLevel.ToString().ToUpperInvariant())
+            .Replace("{subdomain}", context.Key.Subdomain)
+            .Replace("{engineId}", context.EngineId)
+            .Replace("{workDir}", context.WorkDirectory)
+            .Replace("{host}", context.Host)
+            .ToString();
+    }
+
+    /// <summary>
+    /// The command line for logs and messages: arguments quoted where needed, and the value of every
+    /// <c>key=value</c> argument whose key mentions a token, secret or password replaced by <c>***</c>.
+    /// </summary>
+    public string ToDisplayString()
+    {
+        var text = new StringBuilder(Quote(FileName));
+        foreach (var argument in Arguments)
+        {
+            text.Append(' ').Append(Quote(Redact(argument)));
+        }
+
+        return text.ToString();
+    }
+
+    internal static string Redact(string argument)
+    {
+        var equals = argument.IndexOf('=', StringComparison.Ordinal);
+        if (equals < 0)
+        {
+            return argument;
+        }
+
+        var key = argument.AsSpan(0, equals);
+        foreach (var word in SensitiveWords)
+        {
+            if (key.Contains(word, StringComparison.OrdinalIgnoreCase))
+            {
+                return string.Concat(key, "=***");
+            }
+        }
+
+        return argument;
+    }
+
+    private static string Quote(string argument)
+        => argument.Length > 0 && !argument.Any(c => char.IsWhiteSpace(c) || c is '"' or '\'' or '\\')
+            ? argument
+            : "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+}

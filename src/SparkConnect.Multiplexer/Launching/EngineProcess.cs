@@ -1,0 +1,246 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace SparkConnect.Multiplexer.Launching;
+
+/// <summary>
+/// One engine's OS process: started with its stdout and stderr written, line by line, to its log file, the last lines
+/// kept for error messages, stopped gracefully (SIGTERM) or killed with its process tree.
+/// </summary>
+internal sealed partial class EngineProcess : IAsyncDisposable
+{
+    public const string LogFileName = "engine.log";
+    public const int TailLines = 20;
+
+    private const int SigTerm = 15;
+
+    private readonly Process _process;
+    private readonly StreamWriter _log;
+    private readonly Queue<string> _tail = new();
+    private readonly Lock _gate = new();
+    private readonly Task<int> _exited;
+    private bool _logClosed;
+
+    private EngineProcess(Process process, StreamWriter log, string logPath, Task exited)
+    {
+        _process = process;
+        _log = log;
+        LogPath = logPath;
+        Id = process.Id;
+        _exited = WaitForExitCodeAsync(exited);
+    }
+
+    /// <summary>The OS process id.</summary>
+    public int Id { get; }
+
+    /// <summary>The engine's log file.</summary>
+    public string LogPath { get; }
+
+    /// <summary>Completes with the exit code when the process has exited and its output is written to the log.</summary>
+    public Task<int> Exited => _exited;
+
+    /// <summary>Starts the process in <paramref name="workDirectory"/>, logging to <c>engine.log</c> there.</summary>
+    /// <exception cref="Win32Exception">The command cannot be run.</exception>
+    public static EngineProcess Start(EngineCommandLine commandLine, string workDirectory)
+    {
+        Directory.CreateDirectory(workDirectory);
+        var logPath = Path.Combine(workDirectory, LogFileName);
+        var log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete)) { AutoFlush = true };
+        var startInfo = new ProcessStartInfo(commandLine.FileName)
+        {
+            WorkingDirectory = workDirectory,
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            CreateNoWindow = true,
+        };
+        foreach (var argument in commandLine.Arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        foreach (var (variable, value) in commandLine.Environment)
+        {
+            startInfo.Environment[variable] = value;
+        }
+
+        var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
+        EngineProcess? engine = null;
+        var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.Exited += (_, _) => exited.TrySetResult();
+        process.OutputDataReceived += (_, e) => Received(e.Data);
+        process.ErrorDataReceived += (_, e) => Received(e.Data);
+        try
+        {
+            process.Start();
+        }
+        catch
+        {
+            process.Dispose();
+            log.Dispose();
+            throw;
+        }
+
+        // The engine reads nothing; a closed stdin makes a launcher that waits for input fail fast.
+        process.StandardInput.Close();
+        engine = new EngineProcess(process, log, logPath, exited.Task);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return engine;
+
+        void Received(string? line)
+        {
+            if (line is not null)
+            {
+                engine?.Append(line);
+            }
+        }
+    }
+
+    /// <summary>The last lines the engine wrote (stdout and stderr, interleaved as they arrived).</summary>
+    public IReadOnlyList<string> Tail()
+    {
+        lock (_gate)
+        {
+            return [.. _tail];
+        }
+    }
+
+    /// <summary>Asks the process to stop (SIGTERM); false when it could not be signalled.</summary>
+    public bool Terminate()
+    {
+        if (_exited.IsCompleted)
+        {
+            return false;
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            // No SIGTERM on Windows: a launcher there is stopped the hard way.
+            return false;
+        }
+
+        return Kill(Id, SigTerm) == 0;
+    }
+
+    /// <summary>Kills the process and every process it started.</summary>
+    public void KillTree()
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (Exception e) when (e is InvalidOperationException or Win32Exception or NotSupportedException)
+        {
+            // Already gone.
+        }
+    }
+
+    /// <summary>SIGTERM, up to <paramref name="gracePeriod"/> to exit, then the process tree is killed.</summary>
+    /// <returns>True when the process exited within the grace period.</returns>
+    public async Task<bool> StopAsync(TimeSpan gracePeriod, CancellationToken cancellationToken)
+    {
+        var graceful = false;
+        if (gracePeriod > TimeSpan.Zero && Terminate())
+        {
+            graceful = await WaitAsync(gracePeriod, cancellationToken);
+        }
+
+        if (!_exited.IsCompleted)
+        {
+            KillTree();
+            await WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        }
+
+        return graceful;
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for the exit; true when it happened.</summary>
+    public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _exited.WaitAsync(timeout, cancellationToken);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return _exited.IsCompleted;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_exited.IsCompleted)
+        {
+            KillTree();
+            await WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        }
+
+        CloseLog();
+        _process.Dispose();
+    }
+
+    private void Append(string line)
+    {
+        lock (_gate)
+        {
+            _tail.Enqueue(line);
+            if (_tail.Count > TailLines)
+            {
+                _tail.Dequeue();
+            }
+
+            if (!_logClosed)
+            {
+                try
+                {
+                    _log.WriteLine(line);
+                }
+                catch (IOException)
+                {
+                    // A full disk must not take the engine down; the tail still has the last lines.
+                }
+            }
+        }
+    }
+
+    private void CloseLog()
+    {
+        lock (_gate)
+        {
+            if (!_logClosed)
+            {
+                _logClosed = true;
+                _log.Dispose();
+            }
+        }
+    }
+
+    private async Task<int> WaitForExitCodeAsync(Task exited)
+    {
+        await exited.ConfigureAwait(false);
+
+        // Let the last output reach the log; a grandchild that outlived the process may hold the pipes open, so not
+        // for long.
+        using var drain = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            await _process.WaitForExitAsync(drain.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return _process.ExitCode;
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}

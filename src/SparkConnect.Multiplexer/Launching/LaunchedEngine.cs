@@ -1,0 +1,66 @@
+namespace SparkConnect.Multiplexer.Launching;
+
+/// <summary>Where a launched engine is in its life.</summary>
+internal enum LaunchedEngineState
+{
+    /// <summary>Launch requested: waiting for a launch slot, or started and not answering yet.</summary>
+    Starting,
+
+    /// <summary>Answering; handed out for new sessions of its key.</summary>
+    Ready,
+
+    /// <summary>Past its maximum lifetime: serves its sessions, gets no new ones, stops when they are gone.</summary>
+    Retired,
+
+    /// <summary>Being stopped by the gateway.</summary>
+    Stopping,
+
+    /// <summary>Gone.</summary>
+    Ended,
+}
+
+/// <summary>One engine the locator launched (or is launching). State changes happen under the manager's lock.</summary>
+internal sealed class LaunchedEngine(string id, EngineKey key, DateTimeOffset requestedAt)
+{
+    private long _lastUsedUtcTicks = requestedAt.UtcTicks;
+
+    public string Id { get; } = id;
+
+    public EngineKey Key { get; } = key;
+
+    public DateTimeOffset RequestedAt { get; } = requestedAt;
+
+    public LaunchedEngineState State { get; set; } = LaunchedEngineState.Starting;
+
+    /// <summary>When it became ready (the start of its lifetime).</summary>
+    public DateTimeOffset ReadyAt { get; set; }
+
+    /// <summary>Completes with the endpoint when ready, or fails with an <see cref="EngineLocationException"/>.</summary>
+    public TaskCompletionSource<EngineEndpoint> Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public EngineProcess? Process { get; set; }
+
+    /// <summary>The launch, from the slot wait to ready or failure.</summary>
+    public Task Launch { get; set; } = Task.CompletedTask;
+
+    /// <summary>When a session was last handed this engine or seen on it.</summary>
+    public DateTimeOffset LastUsed => new(Volatile.Read(ref _lastUsedUtcTicks), TimeSpan.Zero);
+
+    public void Touch(DateTimeOffset now)
+    {
+        var ticks = now.UtcTicks;
+        var current = Volatile.Read(ref _lastUsedUtcTicks);
+        while (ticks > current)
+        {
+            var seen = Interlocked.CompareExchange(ref _lastUsedUtcTicks, ticks, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    public override string ToString() => Id;
+}

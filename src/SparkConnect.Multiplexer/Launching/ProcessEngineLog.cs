@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+
+namespace SparkConnect.Multiplexer.Launching;
+
+/// <summary>The launching locator's log events; ids are stable. Command lines are logged redacted.</summary>
+internal static partial class ProcessEngineLog
+{
+    [LoggerMessage(201, LogLevel.Information, "Launching engine {EngineId} for {EngineKey} on port {Port} in {WorkDirectory}: {CommandLine}")]
+    public static partial void LaunchStarted(ILogger logger, string engineId, EngineKey engineKey, int port, string workDirectory, string commandLine);
+
+    [LoggerMessage(202, LogLevel.Information, "Engine {EngineId} for {EngineKey} is ready at {Address} after {Seconds:0.0} s (process {ProcessId})")]
+    public static partial void Ready(ILogger logger, string engineId, EngineKey engineKey, Uri address, double seconds, int processId);
+
+    [LoggerMessage(203, LogLevel.Error, "Engine {EngineId} for {EngineKey} failed to start: {Reason}")]
+    public static partial void LaunchFailed(ILogger logger, string engineId, EngineKey engineKey, string reason, Exception? exception);
+
+    [LoggerMessage(204, LogLevel.Information, "Stopping engine {EngineId} for {EngineKey}: no session for {Idle}")]
+    public static partial void StoppingIdle(ILogger logger, string engineId, EngineKey engineKey, TimeSpan idle);
+
+    [LoggerMessage(205, LogLevel.Warning, "Engine {EngineId} for {EngineKey} exited with code {ExitCode}; its sessions are lost")]
+    public static partial void Exited(ILogger logger, string engineId, EngineKey engineKey, int exitCode);
+
+    [LoggerMessage(206, LogLevel.Information, "Engine {EngineId} for {EngineKey} reached its maximum lifetime {Lifetime}; new sessions get a new engine and it stops when its sessions are gone")]
+    public static partial void Retired(ILogger logger, string engineId, EngineKey engineKey, TimeSpan lifetime);
+
+    [LoggerMessage(207, LogLevel.Information, "Engine {EngineId} stopped ({Reason}); exited gracefully: {Graceful}")]
+    public static partial void Stopped(ILogger logger, string engineId, string reason, bool graceful);
+
+    [LoggerMessage(208, LogLevel.Warning, "Engine {EngineId} for {EngineKey} was reported lost ({Reason}); stopping it and launching a new one")]
+    public static partial void ReportedLost(ILogger logger, string engineId, EngineKey engineKey, string reason);
+
+    [LoggerMessage(209, LogLevel.Warning, "Checking launched engines for idleness failed")]
+    public static partial void IdleCheckFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(210, LogLevel.Information, "Stopping {Count} launched engine(s) as the gateway stops")]
+    public static partial void StoppingAll(ILogger logger, int count);
+}

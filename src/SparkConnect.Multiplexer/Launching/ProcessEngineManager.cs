@@ -1,0 +1,506 @@
+using System.Collections.Concurrent;
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Engines;
+
+namespace SparkConnect.Multiplexer.Launching;
+
+/// <summary>
+/// Launches one engine process per engine key, single flight, within the global limits; hands the running one out;
+/// forgets engines whose process exits (their sessions are told "engine lost"); stops idle and retired engines, and
+/// all of them when the gateway stops.
+/// </summary>
+internal sealed class ProcessEngineManager : IAsyncDisposable
+{
+    private static readonly TimeSpan MaxProbeTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly IOptionsMonitor<ProcessEngineOptions> _options;
+    private readonly EngineCaller _caller;
+    private readonly EngineEndpointRegistry _registry;
+    private readonly ISessionStore _store;
+    private readonly TimeProvider _time;
+    private readonly ProcessEngineMetrics _metrics;
+    private readonly ILogger<ProcessEngineManager> _logger;
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<EngineKey, LaunchedEngine> _current = [];
+    private readonly HashSet<LaunchedEngine> _live = [];
+    private readonly SemaphoreSlim _launchSlots;
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly ConcurrentQueue<int> _startedProcessIds = new();
+    private Task? _stopAll;
+
+    public ProcessEngineManager(
+        IOptionsMonitor<ProcessEngineOptions> options,
+        EngineCaller caller,
+        EngineEndpointRegistry registry,
+        ISessionStore store,
+        TimeProvider time,
+        ProcessEngineMetrics metrics,
+        ILogger<ProcessEngineManager> logger)
+    {
+        _options = options;
+        _caller = caller;
+        _registry = registry;
+        _store = store;
+        _time = time;
+        _metrics = metrics;
+        _logger = logger;
+        var slots = Math.Max(1, options.CurrentValue.MaxConcurrentLaunches);
+        _launchSlots = new SemaphoreSlim(slots, slots);
+    }
+
+    /// <summary>Every process id this manager started (tests use it to clean up whatever happens).</summary>
+    public IReadOnlyCollection<int> StartedProcessIds => [.. _startedProcessIds];
+
+    /// <summary>A snapshot of the engines starting, running or stopping.</summary>
+    public IReadOnlyList<LaunchedEngine> Engines
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _live];
+            }
+        }
+    }
+
+    /// <summary>The running engine for the request's key, launched first when there is none.</summary>
+    /// <exception cref="EngineLocationException">UNAVAILABLE when the engine failed to start, RESOURCE_EXHAUSTED over <see cref="ProcessEngineOptions.MaxEngines"/>.</exception>
+    public async ValueTask<EngineEndpoint> LocateAsync(EngineRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var options = _options.CurrentValue;
+        var now = _time.GetUtcNow();
+        LaunchedEngine engine;
+        LaunchedEngine? lost = null;
+        string? lostReason = null;
+        lock (_gate)
+        {
+            if (_stopAll is not null)
+            {
+                throw new EngineLocationException("The gateway is shutting down and launches no more engines; retry shortly.", StatusCode.Unavailable);
+            }
+
+            if (_current.TryGetValue(request.Key, out var current) && current.State == LaunchedEngineState.Ready)
+            {
+                if (_registry.IsLostFor(current.Id, DateTimeOffset.MinValue, out var loss))
+                {
+                    // Found dead by someone else (a health probe): never hand it out again.
+                    _current.Remove(request.Key);
+                    lost = current;
+                    lostReason = loss.Reason;
+                    current = null;
+                }
+                else if (IsPastLifetime(current, options, now))
+                {
+                    Retire(current, options);
+                    current = null;
+                }
+            }
+
+            if (current is null)
+            {
+                if (options.MaxEngines > 0 && _live.Count >= options.MaxEngines)
+                {
+                    throw new EngineLocationException(
+                        $"No engine can be launched for {request.Key}: this gateway already runs its maximum of {options.MaxEngines} engine(s) ({ProcessEngineOptions.SectionName}:MaxEngines). Retry when another engine has been stopped.",
+                        StatusCode.ResourceExhausted);
+                }
+
+                current = new LaunchedEngine(NewEngineId(request.Key), request.Key, now);
+                _current[request.Key] = current;
+                _live.Add(current);
+                current.Launch = Task.Run(() => LaunchAsync(current, request), CancellationToken.None);
+            }
+
+            engine = current;
+        }
+
+        if (lost is not null)
+        {
+            ProcessEngineLog.ReportedLost(_logger, lost.Id, lost.Key, lostReason!);
+            _ = StopAsync(lost, "reported lost: " + lostReason, "lost", CancellationToken.None);
+        }
+
+        // Each waiter's cancellation ends only its own wait; the launch goes on for the others.
+        var endpoint = await engine.Ready.Task.WaitAsync(cancellationToken);
+        engine.Touch(_time.GetUtcNow());
+        return endpoint;
+    }
+
+    /// <summary>
+    /// Stops engines that have had no session for <see cref="ProcessEngineOptions.EngineIdleTimeout"/>, retires
+    /// engines past their lifetime and stops retired ones without sessions, and stops engines reported lost.
+    /// </summary>
+    public async Task CheckIdleAsync(CancellationToken cancellationToken)
+    {
+        var options = _options.CurrentValue;
+        var sessions = new Dictionary<string, int>(StringComparer.Ordinal);
+        await foreach (var session in _store.ListAsync(cancellationToken))
+        {
+            sessions[session.EngineId] = sessions.GetValueOrDefault(session.EngineId) + 1;
+        }
+
+        var now = _time.GetUtcNow();
+        var stops = new List<(LaunchedEngine Engine, string Reason, string Metric)>();
+        lock (_gate)
+        {
+            foreach (var engine in _live)
+            {
+                if (engine.State is not (LaunchedEngineState.Ready or LaunchedEngineState.Retired))
+                {
+                    continue;
+                }
+
+                var count = sessions.GetValueOrDefault(engine.Id);
+                if (count > 0)
+                {
+                    engine.Touch(now);
+                }
+
+                if (_registry.IsLostFor(engine.Id, DateTimeOffset.MinValue, out var loss))
+                {
+                    stops.Add((engine, "reported lost: " + loss.Reason, "lost"));
+                }
+                else if (engine.State == LaunchedEngineState.Ready && IsPastLifetime(engine, options, now))
+                {
+                    Retire(engine, options);
+                }
+
+                if (count > 0 || stops.Count > 0 && stops[^1].Engine == engine)
+                {
+                    continue;
+                }
+
+                if (engine.State == LaunchedEngineState.Retired)
+                {
+                    stops.Add((engine, "maximum lifetime reached and no session left", "lifetime"));
+                }
+                else if (now - engine.LastUsed >= options.EngineIdleTimeout)
+                {
+                    ProcessEngineLog.StoppingIdle(_logger, engine.Id, engine.Key, now - engine.LastUsed);
+                    stops.Add((engine, $"no session for {options.EngineIdleTimeout}", "idle"));
+                }
+            }
+
+            // Taken out of service under the lock, so no new session is handed one of them.
+            foreach (var (engine, _, _) in stops)
+            {
+                TakeOutOfService(engine);
+            }
+        }
+
+        await Task.WhenAll(stops.Select(s => StopTakenAsync(s.Engine, s.Reason, s.Metric, cancellationToken)));
+    }
+
+    /// <summary>Stops every engine (gracefully, then killed) and launches no more. Idempotent.</summary>
+    public Task StopAllAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _stopAll ??= StopAllCoreAsync(cancellationToken);
+            return _stopAll;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAllAsync(CancellationToken.None);
+        _shutdown.Dispose();
+        _launchSlots.Dispose();
+    }
+
+    internal static string DirectoryNameOf(string engineId)
+    {
+        var name = new StringBuilder(engineId.Length);
+        foreach (var c in engineId)
+        {
+            name.Append(char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_');
+        }
+
+        return name.ToString();
+    }
+
+    internal static string UserOf(EngineRequest request) => request.Key.ShareLevel switch
+    {
+        // As Kyuubi: a GROUP engine runs as the group, a SERVER engine as the gateway's own user.
+        ShareLevel.Group => request.Key.Owner,
+        ShareLevel.Server => Environment.UserName,
+        _ => request.Principal.UserName,
+    };
+
+    private static string NewEngineId(EngineKey key) => $"process:{key}:{RandomNumberGenerator.GetHexString(8, lowercase: true)}";
+
+    private static bool IsPastLifetime(LaunchedEngine engine, ProcessEngineOptions options, DateTimeOffset now)
+        => options.MaxEngineLifetime is { } lifetime && now - engine.ReadyAt >= lifetime;
+
+    private static string TailText(EngineProcess? process)
+    {
+        var tail = process?.Tail() ?? [];
+        return tail.Count == 0
+            ? "The engine wrote nothing to its log."
+            : $"Last {tail.Count} line(s) of the engine log:{Environment.NewLine}{string.Join(Environment.NewLine, tail)}";
+    }
+
+    private void Retire(LaunchedEngine engine, ProcessEngineOptions options)
+    {
+        engine.State = LaunchedEngineState.Retired;
+        if (_current.TryGetValue(engine.Key, out var current) && current == engine)
+        {
+            _current.Remove(engine.Key);
+        }
+
+        ProcessEngineLog.Retired(_logger, engine.Id, engine.Key, options.MaxEngineLifetime ?? TimeSpan.Zero);
+    }
+
+    private void TakeOutOfService(LaunchedEngine engine)
+    {
+        engine.State = LaunchedEngineState.Stopping;
+        if (_current.TryGetValue(engine.Key, out var current) && current == engine)
+        {
+            _current.Remove(engine.Key);
+        }
+    }
+
+    private async Task LaunchAsync(LaunchedEngine engine, EngineRequest request)
+    {
+        var options = _options.CurrentValue;
+        var started = Stopwatch.GetTimestamp();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
+        timeout.CancelAfter(options.InitializationTimeout);
+        var hasSlot = false;
+        try
+        {
+            // Waiting for a slot counts against the initialization timeout.
+            await _launchSlots.WaitAsync(timeout.Token);
+            hasSlot = true;
+
+            var port = FreeTcpPort.Pick(options.Host);
+            var workDirectory = Path.Combine(Path.GetFullPath(options.WorkingDirectory), DirectoryNameOf(engine.Id));
+            var context = new EngineLaunchContext(engine.Id, engine.Key, UserOf(request), options.Host, port, workDirectory, request.Hints);
+            var commandLine = EngineCommandLine.Build(options, context);
+            var endpoint = new EngineEndpoint(engine.Id, new UriBuilder(Uri.UriSchemeHttp, options.Host, port).Uri);
+            ProcessEngineLog.LaunchStarted(_logger, engine.Id, engine.Key, port, workDirectory, commandLine.ToDisplayString());
+
+            EngineProcess process;
+            try
+            {
+                process = EngineProcess.Start(commandLine, workDirectory);
+            }
+            catch (Exception e) when (e is Win32Exception or IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                await FailAsync(engine, null, started, "failed", new EngineLocationException(
+                    $"The engine for {engine.Key} could not be started: '{options.Command}' failed to run ({e.Message}). An administrator must fix {ProcessEngineOptions.SectionName}:Command.",
+                    StatusCode.FailedPrecondition,
+                    e));
+                return;
+            }
+
+            _startedProcessIds.Enqueue(process.Id);
+            _metrics.ProcessStarted();
+            lock (_gate)
+            {
+                engine.Process = process;
+            }
+
+            _ = WatchAsync(engine, process);
+
+            var probeSessionId = Guid.NewGuid().ToString();
+            var probeTimeout = options.InitializationTimeout < MaxProbeTimeout ? options.InitializationTimeout : MaxProbeTimeout;
+            while (true)
+            {
+                if (process.Exited.IsCompleted)
+                {
+                    var exitCode = await process.Exited;
+                    await FailAsync(engine, process, started, "exited", new EngineLocationException(
+                        $"The engine for {engine.Key} exited with code {exitCode} before it was ready. {TailText(process)}"));
+                    return;
+                }
+
+                var (healthy, _) = await _caller.ProbeAsync(endpoint, probeSessionId, probeTimeout, timeout.Token);
+                if (healthy)
+                {
+                    break;
+                }
+
+                await Task.WhenAny(process.Exited, Task.Delay(options.ReadinessProbeInterval, timeout.Token));
+                timeout.Token.ThrowIfCancellationRequested();
+            }
+
+            lock (_gate)
+            {
+                if (engine.State != LaunchedEngineState.Starting)
+                {
+                    throw new OperationCanceledException(_shutdown.Token);
+                }
+
+                var now = _time.GetUtcNow();
+                engine.State = LaunchedEngineState.Ready;
+                engine.ReadyAt = now;
+                engine.Touch(now);
+            }
+
+            _metrics.LaunchEnded("ready", started);
+            ProcessEngineLog.Ready(_logger, engine.Id, engine.Key, endpoint.Address, Stopwatch.GetElapsedTime(started).TotalSeconds, process.Id);
+            engine.Ready.TrySetResult(endpoint);
+        }
+        catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
+        {
+            await FailAsync(engine, engine.Process, started, "failed", new EngineLocationException(
+                $"The engine for {engine.Key} was not started: the gateway is shutting down; retry shortly."));
+        }
+        catch (OperationCanceledException)
+        {
+            await FailAsync(engine, engine.Process, started, "timeout", null, () => new EngineLocationException(
+                $"The engine for {engine.Key} did not become ready within {options.InitializationTimeout.TotalSeconds:0.#} s ({ProcessEngineOptions.SectionName}:InitializationTimeout) and was stopped. {TailText(engine.Process)}"));
+        }
+        catch (Exception e)
+        {
+            await FailAsync(engine, engine.Process, started, "failed", new EngineLocationException(
+                $"The engine for {engine.Key} could not be started: {e.Message}", e));
+        }
+        finally
+        {
+            if (hasSlot)
+            {
+                _launchSlots.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends a launch that failed: the process (tree) is killed and gone before the waiters are told, so the message
+    /// has the log's last lines.
+    /// </summary>
+    private async Task FailAsync(LaunchedEngine engine, EngineProcess? process, long started, string outcome, EngineLocationException? failure, Func<EngineLocationException>? lateFailure = null)
+    {
+        lock (_gate)
+        {
+            engine.State = LaunchedEngineState.Ended;
+            if (_current.TryGetValue(engine.Key, out var current) && current == engine)
+            {
+                _current.Remove(engine.Key);
+            }
+        }
+
+        if (process is not null)
+        {
+            process.KillTree();
+            await process.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        }
+
+        failure ??= lateFailure!();
+        lock (_gate)
+        {
+            _live.Remove(engine);
+        }
+
+        if (process is not null)
+        {
+            _metrics.ProcessEnded("failed");
+            await process.DisposeAsync();
+        }
+
+        _metrics.LaunchEnded(outcome, started);
+        ProcessEngineLog.LaunchFailed(_logger, engine.Id, engine.Key, failure.Message, failure.InnerException);
+        engine.Ready.TrySetException(failure);
+    }
+
+    /// <summary>Forgets a running engine whose process exits on its own; its sessions learn it is lost.</summary>
+    private async Task WatchAsync(LaunchedEngine engine, EngineProcess process)
+    {
+        var exitCode = await process.Exited;
+        lock (_gate)
+        {
+            // A starting engine's launch, and a stopping one's stop, handle the exit themselves.
+            if (engine.State is not (LaunchedEngineState.Ready or LaunchedEngineState.Retired))
+            {
+                return;
+            }
+
+            engine.State = LaunchedEngineState.Ended;
+            if (_current.TryGetValue(engine.Key, out var current) && current == engine)
+            {
+                _current.Remove(engine.Key);
+            }
+
+            _live.Remove(engine);
+        }
+
+        _registry.MarkLost(engine.Id, $"engine process exited with code {exitCode}", _time.GetUtcNow());
+        ProcessEngineLog.Exited(_logger, engine.Id, engine.Key, exitCode);
+        _metrics.ProcessEnded("exited");
+        await process.DisposeAsync();
+    }
+
+    private Task StopAsync(LaunchedEngine engine, string reason, string metric, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (engine.State is LaunchedEngineState.Stopping or LaunchedEngineState.Ended or LaunchedEngineState.Starting)
+            {
+                return Task.CompletedTask;
+            }
+
+            TakeOutOfService(engine);
+        }
+
+        return StopTakenAsync(engine, reason, metric, cancellationToken);
+    }
+
+    /// <summary>Stops an engine already taken out of service: SIGTERM, the grace period, then the tree is killed.</summary>
+    private async Task StopTakenAsync(LaunchedEngine engine, string reason, string metric, CancellationToken cancellationToken)
+    {
+        // Any session still bound to it is told once and released.
+        _registry.MarkLost(engine.Id, "engine stopped: " + reason, _time.GetUtcNow());
+        var graceful = true;
+        if (engine.Process is { } process)
+        {
+            graceful = await process.StopAsync(_options.CurrentValue.StopGracePeriod, cancellationToken);
+        }
+
+        lock (_gate)
+        {
+            engine.State = LaunchedEngineState.Ended;
+            _live.Remove(engine);
+        }
+
+        ProcessEngineLog.Stopped(_logger, engine.Id, reason, graceful);
+        if (engine.Process is { } ended)
+        {
+            _metrics.ProcessEnded(metric);
+            await ended.DisposeAsync();
+        }
+    }
+
+    private async Task StopAllCoreAsync(CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        await _shutdown.CancelAsync();
+        List<LaunchedEngine> running;
+        List<Task> launches;
+        lock (_gate)
+        {
+            launches = [.. _live.Where(e => e.State == LaunchedEngineState.Starting).Select(e => e.Launch)];
+            running = [.. _live.Where(e => e.State is LaunchedEngineState.Ready or LaunchedEngineState.Retired)];
+            foreach (var engine in running)
+            {
+                TakeOutOfService(engine);
+            }
+        }
+
+        if (running.Count + launches.Count > 0)
+        {
+            ProcessEngineLog.StoppingAll(_logger, running.Count + launches.Count);
+        }
+
+        // Starting engines are killed by their launch, which sees the shutdown.
+        await Task.WhenAll(running.Select(e => StopTakenAsync(e, "the gateway is stopping", "shutdown", cancellationToken)).Concat(launches));
+    }
+}

@@ -1,0 +1,38 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using SparkConnect.Multiplexer.Diagnostics;
+
+namespace SparkConnect.Multiplexer.Launching;
+
+/// <summary>The launching locator's instruments, on the gateway's meter.</summary>
+internal sealed class ProcessEngineMetrics
+{
+    private readonly Counter<long> _launched;
+    private readonly Histogram<double> _launchDuration;
+    private readonly UpDownCounter<long> _running;
+    private readonly Counter<long> _stopped;
+
+    public ProcessEngineMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(GatewayMetrics.MeterName);
+        _launched = meter.CreateCounter<long>("spark_connect.gateway.engines.launched", "{engine}", "Engine launches, by outcome (ready, failed, timeout, exited).");
+        _launchDuration = meter.CreateHistogram<double>("spark_connect.gateway.engine.launch.duration", "s", "Time from an engine launch request until it was ready or failed, by outcome.");
+        _running = meter.CreateUpDownCounter<long>("spark_connect.gateway.engines.running", "{engine}", "Engine processes this gateway runs, starting ones included.");
+        _stopped = meter.CreateCounter<long>("spark_connect.gateway.engines.stopped", "{engine}", "Launched engines that ended, by reason (idle, lifetime, exited, lost, shutdown).");
+    }
+
+    public void LaunchEnded(string outcome, long startTimestamp)
+    {
+        var tag = new KeyValuePair<string, object?>("outcome", outcome);
+        _launched.Add(1, tag);
+        _launchDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, tag);
+    }
+
+    public void ProcessStarted() => _running.Add(1);
+
+    public void ProcessEnded(string reason)
+    {
+        _running.Add(-1);
+        _stopped.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    }
+}

@@ -1,0 +1,119 @@
+namespace SparkConnect.Multiplexer;
+
+/// <summary>
+/// Settings of the launching engine locator (<c>AddProcessEngines()</c>), bound from the
+/// <c>SparkConnectGateway:ProcessEngines</c> configuration section and validated at start-up. The locator starts one
+/// engine process per engine key when none is running, waits until it answers Spark Connect calls, and stops it when
+/// it has had no session for <see cref="EngineIdleTimeout"/>.
+/// </summary>
+/// <remarks>
+/// <see cref="Arguments"/>, <see cref="ProxyUserArguments"/>, the values of <see cref="Confs"/> and
+/// <see cref="Environment"/> are templates; these placeholders are replaced per engine: <c>{port}</c> (a free TCP
+/// port the gateway picked), <c>{host}</c> (<see cref="Host"/>), <c>{user}</c> (the user the engine runs for: the
+/// session's user for CONNECTION and USER engines, the group for GROUP engines as in Apache Kyuubi, the gateway's OS
+/// user for SERVER engines), <c>{owner}</c>, <c>{shareLevel}</c> and <c>{subdomain}</c> (the engine key),
+/// <c>{engineId}</c> and <c>{workDir}</c> (the engine's working directory).
+/// </remarks>
+public sealed class ProcessEngineOptions
+{
+    /// <summary>The configuration section the options bind from.</summary>
+    public const string SectionName = SparkConnectGatewayOptions.SectionName + ":ProcessEngines";
+
+    /// <summary>The arguments used for <see cref="ProxyUserArguments"/> when it is not set: <c>--proxy-user {user}</c>.</summary>
+    public static IReadOnlyList<string> DefaultProxyUserArguments { get; } = ["--proxy-user", "{user}"];
+
+    /// <summary>
+    /// The executable that starts an engine, for example <c>/opt/spark/sbin/start-connect-server.sh</c> (with
+    /// <c>SPARK_NO_DAEMONIZE=1</c> in <see cref="Environment"/>, so it stays in the foreground) or <c>spark-submit</c>.
+    /// Required. Run directly, not through a shell.
+    /// </summary>
+    public string Command { get; set; } = "";
+
+    /// <summary>
+    /// Argument templates passed to <see cref="Command"/>, first. The engine must listen on <c>{host}:{port}</c>, so
+    /// <c>{port}</c> must appear here, in <see cref="Confs"/> (for Spark: <c>spark.connect.grpc.binding.port</c>) or in
+    /// <see cref="Environment"/>.
+    /// </summary>
+    public IList<string> Arguments { get; } = [];
+
+    /// <summary>
+    /// Appends <see cref="ProxyUserArguments"/> after <see cref="Arguments"/>, so the engine runs as the user it serves
+    /// (Spark runs every query as the driver's user). Default <see langword="false"/>. Not applied to SERVER engines.
+    /// </summary>
+    public bool Impersonation { get; set; }
+
+    /// <summary>
+    /// The argument templates added when <see cref="Impersonation"/> is on. When not set (<see langword="null"/>, the
+    /// default), <see cref="DefaultProxyUserArguments"/>: <c>--proxy-user {user}</c>.
+    /// </summary>
+    public IList<string>? ProxyUserArguments { get; set; }
+
+    /// <summary>
+    /// Spark confs appended as <c>--conf key=value</c> each (after the proxy-user arguments); values are templates,
+    /// for example <c>spark.connect.grpc.binding.port</c> = <c>{port}</c>. Empty by default.
+    /// </summary>
+    public IDictionary<string, string> Confs { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>The argument that precedes each conf. Default <c>--conf</c>.</summary>
+    public string ConfArgumentName { get; set; } = "--conf";
+
+    /// <summary>
+    /// Spark conf keys a client may set for the engine it causes to be launched: when the first call for an engine key
+    /// carries a routing hint (gRPC metadata, <c>;key=value</c> in an <c>sc://</c> connection string) named exactly
+    /// like one of these keys (metadata names are case-insensitive), it is appended as a conf, after
+    /// <see cref="Confs"/>. Other hints are ignored; a running engine is never changed. Empty by default.
+    /// </summary>
+    public IList<string> AllowedClientConfs { get; } = [];
+
+    /// <summary>Environment variables set for the engine process, in addition to the gateway's; values are templates.</summary>
+    public IDictionary<string, string> Environment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The root of the engines' working directories: each engine runs in a subdirectory of its own (named after its
+    /// id), where its stdout and stderr are written, line by line, to <c>engine.log</c>. Default
+    /// <c>spark-connect-engines</c> under the temporary directory.
+    /// </summary>
+    public string WorkingDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "spark-connect-engines");
+
+    /// <summary>The address engines listen on, and the gateway connects to. Default <c>127.0.0.1</c>.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// How long an engine may take, from the request that launches it (waiting for a launch slot included) until it
+    /// answers a Spark Connect call; after it the process is killed and the waiting clients get <c>UNAVAILABLE</c> with
+    /// the last lines of the engine log. Default 180 s.
+    /// </summary>
+    public TimeSpan InitializationTimeout { get; set; } = TimeSpan.FromSeconds(180);
+
+    /// <summary>How often a starting engine is asked whether it is ready. Default 1 s.</summary>
+    public TimeSpan ReadinessProbeInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How many engines may be starting at once, for all keys together. Default 4.</summary>
+    public int MaxConcurrentLaunches { get; set; } = 4;
+
+    /// <summary>
+    /// The most engine processes this gateway runs at once (0, the default: no limit). A session that would need one
+    /// more gets <c>RESOURCE_EXHAUSTED</c>.
+    /// </summary>
+    public int MaxEngines { get; set; }
+
+    /// <summary>
+    /// How long a launched engine may have no session before it is stopped (gracefully, then killed after
+    /// <see cref="StopGracePeriod"/>). Default 30 min.
+    /// </summary>
+    public TimeSpan EngineIdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// How long an engine serves new sessions; after it, new sessions for its key get a freshly launched engine and the
+    /// old one is stopped once its last session is gone. Default <see langword="null"/>: no limit.
+    /// </summary>
+    public TimeSpan? MaxEngineLifetime { get; set; }
+
+    /// <summary>
+    /// How long a stopping engine has between SIGTERM and being killed with its process tree. Default 15 s.
+    /// </summary>
+    public TimeSpan StopGracePeriod { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How often engines are checked for idleness and lifetime. Default 30 s.</summary>
+    public TimeSpan IdleCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
+}

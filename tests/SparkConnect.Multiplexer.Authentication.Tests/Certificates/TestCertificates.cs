@@ -1,0 +1,86 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace SparkConnect.Multiplexer.Authentication.Tests.Certificates;
+
+/// <summary>Certificates made in the test with <see cref="CertificateRequest"/> (EC P-256).</summary>
+internal static class TestCertificates
+{
+    public static X509Certificate2 CreateCa(string name)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        var now = DateTimeOffset.UtcNow;
+        return Reload(request.CreateSelfSigned(now.AddDays(-30), now.AddYears(1)));
+    }
+
+    public static X509Certificate2 CreateClient(
+        X509Certificate2 ca,
+        string subject,
+        string? email = null,
+        string? dnsName = null,
+        Uri? uri = null,
+        DateTimeOffset? notBefore = null,
+        DateTimeOffset? notAfter = null,
+        string eku = "1.3.6.1.5.5.7.3.2")
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(eku)], false));
+        if (email is not null || dnsName is not null || uri is not null)
+        {
+            var san = new SubjectAlternativeNameBuilder();
+            if (email is not null)
+            {
+                san.AddEmailAddress(email);
+            }
+
+            if (dnsName is not null)
+            {
+                san.AddDnsName(dnsName);
+            }
+
+            if (uri is not null)
+            {
+                san.AddUri(uri);
+            }
+
+            request.CertificateExtensions.Add(san.Build());
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        var serial = RandomNumberGenerator.GetBytes(12);
+        using var issued = request.Create(ca, notBefore ?? now.AddDays(-1), notAfter ?? now.AddDays(30), serial);
+        return Reload(issued.CopyWithPrivateKey(key));
+    }
+
+    public static X509Certificate2 CreateServer()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName("localhost");
+        san.AddIpAddress(System.Net.IPAddress.Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        var now = DateTimeOffset.UtcNow;
+        return Reload(request.CreateSelfSigned(now.AddDays(-1), now.AddDays(30)));
+    }
+
+    /// <summary>The public certificate as PEM (what a CA file holds).</summary>
+    public static string Pem(X509Certificate2 certificate) => certificate.ExportCertificatePem();
+
+    // A PKCS#12 round trip gives a certificate whose private key TLS can use on every platform.
+    private static X509Certificate2 Reload(X509Certificate2 certificate)
+    {
+        using (certificate)
+        {
+            return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
+        }
+    }
+}

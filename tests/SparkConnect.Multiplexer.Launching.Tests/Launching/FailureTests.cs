@@ -1,0 +1,124 @@
+using Grpc.Core;
+using SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
+using static SparkConnect.Multiplexer.Launching.Tests.Infrastructure.LaunchingGateway;
+
+namespace SparkConnect.Multiplexer.Launching.Tests.Launching;
+
+[TestClass]
+public sealed class FailureTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    private CancellationToken Cancel => TestContext.CancellationToken;
+
+    [TestMethod]
+    public async Task EngineNeverReady_InitializationTimeout_UnavailableWithLogTail_AndProcessGone()
+    {
+        await using var gateway = await StartAsync(o =>
+        {
+            o.Command = "/bin/sh";
+            o.Arguments.Clear();
+            o.Arguments.Add("-c");
+            o.Arguments.Add("echo starting engine; sleep 600");
+            o.Arguments.Add("engine-{port}");
+            o.InitializationTimeout = TimeSpan.FromSeconds(3);
+        });
+
+        var error = await Assert.ThrowsExactlyAsync<RpcException>(
+            () => gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel).ResponseAsync);
+
+        Assert.AreEqual(StatusCode.Unavailable, error.StatusCode);
+        StringAssert.Contains(error.Status.Detail, "USER/alice/default");
+        StringAssert.Contains(error.Status.Detail, "did not become ready within 3 s");
+        StringAssert.Contains(error.Status.Detail, "starting engine");
+        var processId = gateway.Engines.StartedProcessIds.Single();
+        Assert.IsFalse(IsAlive(processId), "the launcher was killed");
+        Assert.IsEmpty(ProcessesUnder(gateway.WorkRoot), "with its process tree");
+        Assert.IsEmpty(gateway.Engines.Engines);
+    }
+
+    [TestMethod]
+    public async Task EngineExitsBeforeReady_UnavailableWithExitCodeAndLogTail_AtOnce()
+    {
+        await using var gateway = await StartAsync(o =>
+        {
+            o.Command = "/bin/sh";
+            o.Arguments.Clear();
+            o.Arguments.Add("-c");
+            o.Arguments.Add("echo boom >&2; exit 3");
+            o.Arguments.Add("engine-{port}");
+        });
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsExactlyAsync<RpcException>(
+            () => gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel).ResponseAsync);
+
+        Assert.AreEqual(StatusCode.Unavailable, error.StatusCode);
+        StringAssert.Contains(error.Status.Detail, "exited with code 3");
+        StringAssert.Contains(error.Status.Detail, "boom");
+        Assert.IsTrue(watch.Elapsed < TimeSpan.FromSeconds(30), "not after the initialization timeout (60 s)");
+
+        // The next session tries again.
+        await Assert.ThrowsExactlyAsync<RpcException>(
+            () => gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel).ResponseAsync);
+        Assert.HasCount(2, gateway.Engines.StartedProcessIds);
+    }
+
+    [TestMethod]
+    public async Task CommandThatCannotRun_FailedPrecondition()
+    {
+        await using var gateway = await StartAsync(o => o.Command = "/nonexistent/spark-submit");
+
+        var error = await Assert.ThrowsExactlyAsync<RpcException>(
+            () => gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel).ResponseAsync);
+
+        Assert.AreEqual(StatusCode.FailedPrecondition, error.StatusCode);
+        StringAssert.Contains(error.Status.Detail, "/nonexistent/spark-submit");
+    }
+
+    [TestMethod]
+    public async Task EngineKilledMidUse_OldSessionGetsEngineLost_NewSessionGetsFreshEngine()
+    {
+        await using var gateway = await StartAsync(static _ => { });
+        var session = GatewayHost.NewSessionId();
+        var first = await gateway.Client.ConfigAsync(GetAll(session), Alice, cancellationToken: Cancel);
+        var processId = gateway.Engines.StartedProcessIds.Single();
+
+        using (var process = System.Diagnostics.Process.GetProcessById(processId))
+        {
+            process.Kill();
+        }
+
+        Assert.IsTrue(
+            await EventuallyAsync(() => gateway.Registry.IsLostFor(first.ServerSideSessionId, DateTimeOffset.MinValue, out _), TimeSpan.FromSeconds(15)),
+            "the exit was noticed");
+        var lost = await Assert.ThrowsExactlyAsync<RpcException>(
+            () => gateway.Client.ConfigAsync(GetAll(session), Alice, cancellationToken: Cancel).ResponseAsync);
+        Assert.AreEqual(StatusCode.Unavailable, lost.StatusCode);
+        StringAssert.Contains(lost.Status.Detail, "Engine lost");
+        StringAssert.Contains(lost.Status.Detail, "exited with code");
+
+        var fresh = await gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel);
+        Assert.AreNotEqual(first.ServerSideSessionId, fresh.ServerSideSessionId);
+        StringAssert.StartsWith(fresh.ServerSideSessionId, "process:USER/alice/default:");
+        Assert.HasCount(2, gateway.Engines.StartedProcessIds);
+        Assert.IsTrue(gateway.Host.Logs.Entries.Any(e => e.Message.Contains($"Engine {first.ServerSideSessionId} for USER/alice/default exited with code", StringComparison.Ordinal)));
+    }
+
+    [TestMethod]
+    public async Task MaxEngines_Reached_ResourceExhausted()
+    {
+        await using var gateway = await StartAsync(o => o.MaxEngines = 1);
+        await gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel);
+
+        var error = await Assert.ThrowsExactlyAsync<RpcException>(
+            () => gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Bob, cancellationToken: Cancel).ResponseAsync);
+
+        Assert.AreEqual(StatusCode.ResourceExhausted, error.StatusCode);
+        StringAssert.Contains(error.Status.Detail, "MaxEngines");
+        Assert.HasCount(1, gateway.Engines.StartedProcessIds);
+
+        // Alice's engine still serves her new sessions.
+        await gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel);
+    }
+}
