@@ -20,7 +20,23 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(port, listen =>
     }
 }));
 
-builder.Services.AddSparkConnectGateway();
+var gateway = builder.Services.AddSparkConnectGateway();
+
+// Where engines come from: Local (default) starts an embedded DuckDB engine per engine key, so a trial needs no
+// Spark; Process launches engines from SparkConnectGateway:ProcessEngines; Static uses SparkConnectGateway:Engines.
+switch (sample["EngineMode"] ?? "Local")
+{
+    case "Local":
+        gateway.AddLocalEngines();
+        break;
+    case "Process":
+        gateway.AddProcessEngines();
+        break;
+    case "Static":
+        break;
+    default:
+        throw new InvalidOperationException($"SampleHost:EngineMode is '{sample["EngineMode"]}'; use Local, Process or Static.");
+}
 
 var app = builder.Build();
 app.MapSparkConnectGateway();
