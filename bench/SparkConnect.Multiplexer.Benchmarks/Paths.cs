@@ -1,0 +1,257 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace SparkConnect.Multiplexer.Benchmarks;
+
+/// <summary>One way for the client to reach the engine.</summary>
+internal sealed class BenchPath(string name, Uri address, Func<ValueTask>? stop = null, IServiceProvider? services = null) : IAsyncDisposable
+{
+    public string Name { get; } = name;
+
+    public Uri Address { get; } = address;
+
+    /// <summary>The in-process host's services (the gateway's, for the session figures).</summary>
+    public IServiceProvider? Services { get; } = services;
+
+    public BenchClient Client { get; } = new(address);
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        if (stop is not null)
+        {
+            await stop();
+        }
+    }
+}
+
+internal static class Hosts
+{
+    private static readonly string[] NginxLocations = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"];
+
+    public static BenchPath Direct(SyntheticEngine engine) => new("direct", engine.Address);
+
+    /// <summary>The gateway as the tests host it: slim builder, Kestrel HTTP/2 on loopback, static token, static engine.</summary>
+    public static async Task<BenchPath> GatewayAsync(Uri engine, string name = "gateway", Action<ISparkConnectGatewayBuilder>? build = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
+        var gateway = builder.Services.AddSparkConnectGateway(o =>
+        {
+            o.Health.ProbeInterval = TimeSpan.Zero;
+            o.DrainTimeout = TimeSpan.FromSeconds(1);
+            o.Authentication.Tokens.Add(new StaticTokenOptions { Token = BenchRequests.Token, User = BenchRequests.User });
+            for (var i = 0; i < 8; i++)
+            {
+                o.Authentication.Tokens.Add(new StaticTokenOptions { Token = LaunchToken(i), User = "launch" + i.ToString(CultureInfo.InvariantCulture) });
+            }
+
+            if (build is null)
+            {
+                o.Engines.Default = new StaticEngineOptions { Address = engine.ToString() };
+            }
+        });
+        build?.Invoke(gateway);
+        var app = builder.Build();
+        app.MapSparkConnectGateway();
+        await app.StartAsync();
+        return new BenchPath(name, AddressOf(app), () => StopAsync(app), app.Services);
+    }
+
+    public static Task<BenchPath> PrototypeAsync(Uri engine, string name, RelayVariant variant) => PrototypeForwarder.StartAsync(engine, name, variant);
+
+    public static string LaunchToken(int i) => "launch-token-" + i.ToString("D4", CultureInfo.InvariantCulture) + "-0123456789abcdef";
+
+    /// <summary>YARP 2.3 in a small host: one catch-all route, HTTP/2 (exact) to the engine.</summary>
+    public static async Task<BenchPath> YarpAsync(Uri engine)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
+        builder.Services.AddReverseProxy().LoadFromMemory(
+            [new RouteConfig { RouteId = "spark", ClusterId = "engine", Match = new RouteMatch { Path = "{**catch-all}" } }],
+            [
+                new ClusterConfig
+                {
+                    ClusterId = "engine",
+                    Destinations = new Dictionary<string, DestinationConfig>(StringComparer.Ordinal) { ["engine"] = new() { Address = engine.ToString() } },
+                    HttpRequest = new ForwarderRequestConfig { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact },
+                },
+            ]);
+        var app = builder.Build();
+        app.MapReverseProxy();
+        await app.StartAsync();
+        return new BenchPath("yarp", AddressOf(app), () => StopAsync(app));
+    }
+
+    /// <summary>Debian nginx with its own prefix and configuration, h2c listener, grpc_pass to the engine.</summary>
+    public static async Task<(BenchPath? Path, string? Skipped)> NginxAsync(Uri engine)
+    {
+        var binary = NginxLocations.FirstOrDefault(File.Exists)
+            ?? FindOnPath("nginx");
+        if (binary is null)
+        {
+            return (null, "nginx not found (/usr/sbin/nginx or PATH); install the Debian package 'nginx' to measure it");
+        }
+
+        var version = await VersionAsync(binary);
+        if (version is null)
+        {
+            return (null, $"'{binary} -v' failed");
+        }
+
+        var prefix = Directory.CreateTempSubdirectory("bench-nginx-").FullName;
+        var port = FreePort();
+        var listen = version >= new Version(1, 25, 1)
+            ? $"listen 127.0.0.1:{port};\n        http2 on;"
+            : $"listen 127.0.0.1:{port} http2;";
+        var conf = $$"""
+            daemon off;
+            master_process on;
+            worker_processes auto;
+            error_log {{prefix}}/error.log warn;
+            pid {{prefix}}/nginx.pid;
+            events { worker_connections 4096; }
+            http {
+                access_log off;
+                client_body_temp_path {{prefix}}/client_body;
+                proxy_temp_path {{prefix}}/proxy;
+                fastcgi_temp_path {{prefix}}/fastcgi;
+                uwsgi_temp_path {{prefix}}/uwsgi;
+                scgi_temp_path {{prefix}}/scgi;
+                client_max_body_size 0;
+                upstream engine {
+                    server {{engine.Host}}:{{engine.Port}};
+                    keepalive 128;
+                }
+                server {
+                    {{listen}}
+                    http2_max_concurrent_streams 1024;
+                    location / {
+                        grpc_pass grpc://engine;
+                        grpc_read_timeout 300s;
+                        grpc_send_timeout 300s;
+                    }
+                }
+            }
+            """;
+        var confPath = Path.Combine(prefix, "nginx.conf");
+        await File.WriteAllTextAsync(confPath, conf);
+        var process = Process.Start(new ProcessStartInfo(binary)
+        {
+            ArgumentList = { "-p", prefix, "-c", confPath, "-e", Path.Combine(prefix, "error.log") },
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        })!;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Kill(process);
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            if (process.HasExited)
+            {
+                var log = File.Exists(Path.Combine(prefix, "error.log")) ? await File.ReadAllTextAsync(Path.Combine(prefix, "error.log")) : "";
+                return (null, $"nginx {version} exited with {process.ExitCode}: {(await process.StandardError.ReadToEndAsync()).Trim()} {log.Trim()}");
+            }
+
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, port);
+                var address = new Uri($"http://127.0.0.1:{port}");
+                return (new BenchPath("nginx", address, () =>
+                {
+                    Kill(process);
+                    process.Dispose();
+                    try
+                    {
+                        Directory.Delete(prefix, recursive: true);
+                    }
+                    catch (IOException)
+                    {
+                    }
+
+                    return ValueTask.CompletedTask;
+                }), null);
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        Kill(process);
+        return (null, "nginx did not listen within 10 s");
+    }
+
+    public static string? NginxVersionText { get; private set; }
+
+    private static void Kill(Process process)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit(5000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    private static async Task<Version?> VersionAsync(string binary)
+    {
+        using var process = Process.Start(new ProcessStartInfo(binary, "-v") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false });
+        if (process is null)
+        {
+            return null;
+        }
+
+        var text = (await process.StandardError.ReadToEndAsync()) + (await process.StandardOutput.ReadToEndAsync());
+        await process.WaitForExitAsync();
+        var at = text.IndexOf("nginx/", StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return null;
+        }
+
+        var number = new string(text[(at + 6)..].TakeWhile(c => char.IsDigit(c) || c == '.').ToArray());
+        NginxVersionText = "nginx " + number;
+        return Version.TryParse(number, out var version) ? version : null;
+    }
+
+    private static string? FindOnPath(string name)
+        => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static Uri AddressOf(WebApplication app)
+        => new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    private static async ValueTask StopAsync(WebApplication app)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await app.StopAsync(timeout.Token);
+        await app.DisposeAsync();
+    }
+}

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Runtime;
+using Microsoft.Extensions.DependencyInjection;
+using SparkConnect.Multiplexer;
+using SparkConnect.Multiplexer.Benchmarks;
+
+// dotnet run -c Release --project bench/SparkConnect.Multiplexer.Benchmarks [-- --quick] [--out <repo root>]
+var quick = args.Contains("--quick");
+var outIndex = Array.IndexOf(args, "--out");
+var repoRoot = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : FindRepoRoot();
+var total = Stopwatch.StartNew();
+var rounds = quick ? 1 : 3;
+var unaryDuration = TimeSpan.FromSeconds(quick ? 0.3 : 1.2);
+var streamDuration = TimeSpan.FromSeconds(quick ? 0.4 : 1.6);
+var warmup = TimeSpan.FromSeconds(quick ? 0.1 : 0.3);
+const int Mib4 = 4 * 1024 * 1024;
+const int Kib64 = 64 * 1024;
+
+Scenario[] scenarios =
+[
+    new("analyze-1", "AnalyzePlan, concurrency 1", ScenarioKind.Unary, 1, Analyze: true),
+    new("analyze-64", "AnalyzePlan, concurrency 64", ScenarioKind.Unary, 64, Analyze: true),
+    new("config-1", "Config, concurrency 1", ScenarioKind.Unary, 1),
+    new("config-64", "Config, concurrency 64", ScenarioKind.Unary, 64),
+    new("stream-4m-1", "ExecutePlan 4 MiB batches, 1 stream", ScenarioKind.Stream, 1, BatchBytes: Mib4, Batches: 8),
+    new("stream-4m-16", "ExecutePlan 4 MiB batches, 16 streams", ScenarioKind.Stream, 16, BatchBytes: Mib4, Batches: 8),
+    new("stream-64k-1", "ExecutePlan 64 KiB batches, 1 stream", ScenarioKind.Stream, 1, BatchBytes: Kib64, Batches: 256),
+    new("stream-64k-16", "ExecutePlan 64 KiB batches, 16 streams", ScenarioKind.Stream, 16, BatchBytes: Kib64, Batches: 256),
+];
+
+Console.WriteLine($"SparkConnect.Multiplexer benchmarks ({(quick ? "quick" : "full")}), {Environment.ProcessorCount} cores, .NET {Environment.Version}, Server GC {GCSettings.IsServerGC}");
+await using var engine = await SyntheticEngine.StartAsync([Mib4, Kib64]);
+var paths = new List<BenchPath> { Hosts.Direct(engine), await Hosts.GatewayAsync(engine.Address) };
+var (nginx, nginxSkipped) = await Hosts.NginxAsync(engine.Address);
+if (nginx is not null)
+{
+    paths.Add(nginx);
+}
+else
+{
+    Console.WriteLine($"nginx skipped: {nginxSkipped}");
+}
+
+paths.Add(await Hosts.YarpAsync(engine.Address));
+paths.Add(await Hosts.PrototypeAsync(engine.Address, "proto-current", RelayVariant.Current));
+paths.Add(await Hosts.PrototypeAsync(engine.Address, "proto-relay", RelayVariant.Proposed));
+var report = new Report(quick, scenarios, paths.Select(p => p.Name).ToList(), nginxSkipped, Hosts.NginxVersionText);
+
+try
+{
+    Console.WriteLine("warm-up ...");
+    foreach (var path in paths)
+    {
+        foreach (var scenario in scenarios)
+        {
+            await Measure.RunAsync(path, scenario, warmup, new Cell());
+        }
+    }
+
+    for (var round = 0; round < rounds; round++)
+    {
+        Console.WriteLine($"round {round + 1}/{rounds} ({total.Elapsed.TotalSeconds:F0} s)");
+        foreach (var scenario in scenarios)
+        {
+            // Interleaved: every path runs each scenario in every round, starting with a different path each round.
+            for (var i = 0; i < paths.Count; i++)
+            {
+                var path = paths[(i + round) % paths.Count];
+                await Measure.RunAsync(path, scenario, scenario.Kind == ScenarioKind.Stream ? streamDuration : unaryDuration, report.Cell(scenario.Id, path.Name));
+            }
+        }
+    }
+
+    Console.WriteLine($"allocations ({total.Elapsed.TotalSeconds:F0} s)");
+    foreach (var path in paths.Where(p => p.Name != "nginx"))
+    {
+        report.Allocations[path.Name] = await Allocations.MeasureAsync(path, quick);
+    }
+
+    Console.WriteLine($"idle sessions ({total.Elapsed.TotalSeconds:F0} s)");
+    report.Sessions.AddRange(await SessionMemory.MeasureAsync(engine.Address, quick ? [10_000] : [10_000, 100_000]));
+
+    Console.WriteLine($"launch path ({total.Elapsed.TotalSeconds:F0} s)");
+    report.Launch = await LaunchPath.MeasureAsync(quick ? 1 : 3);
+}
+finally
+{
+    foreach (var path in paths)
+    {
+        await path.DisposeAsync();
+    }
+}
+
+report.Elapsed = total.Elapsed;
+var markdown = report.Render(Console.Out);
+if (repoRoot is not null)
+{
+    var docs = Path.Combine(repoRoot, "docs");
+    Directory.CreateDirectory(docs);
+    await File.WriteAllTextAsync(Path.Combine(docs, "benchmarks.md"), markdown);
+    var chart = await Chart.WriteAsync(report, Path.Combine(docs, "benchmarks.png"));
+    Console.WriteLine($"wrote {Path.Combine(docs, "benchmarks.md")} and {Path.Combine(docs, "benchmarks.png")} ({chart})");
+}
+
+Console.WriteLine($"done in {total.Elapsed.TotalSeconds:F0} s");
+return 0;
+
+static string? FindRepoRoot()
+{
+    for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+    {
+        if (File.Exists(Path.Combine(dir.FullName, "SparkConnect.Multiplexer.sln")))
+        {
+            return dir.FullName;
+        }
+    }
+
+    return null;
+}
