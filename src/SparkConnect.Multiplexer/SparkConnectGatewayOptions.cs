@@ -51,6 +51,9 @@ public sealed class SparkConnectGatewayOptions
     /// <summary>Per-user and per-address limits and deny lists.</summary>
     public GatewayLimitOptions Limits { get; set; } = new();
 
+    /// <summary>Who may use which engines, and which Spark confs clients may set or see.</summary>
+    public GatewayAuthorizationOptions Authorization { get; set; } = new();
+
     /// <summary>
     /// On shutdown, how long running calls (for example long ExecutePlan streams) may continue before they are
     /// cancelled with <c>UNAVAILABLE</c> (clients reattach elsewhere). Default 30 s.
@@ -155,6 +158,23 @@ public sealed class GatewayAuthenticationOptions
 
     /// <summary>Static bearer tokens and the user each one authenticates.</summary>
     public IList<StaticTokenOptions> Tokens { get; } = [];
+
+    /// <summary>Throttling of failed authentication per client address.</summary>
+    public AuthenticationThrottleOptions Throttle { get; set; } = new();
+}
+
+/// <summary>
+/// After <see cref="MaxFailures"/> failed authentications from one client address within <see cref="Window"/>, further
+/// calls from it get <c>UNAUTHENTICATED</c> at once, without asking any authenticator (or its directory) until the
+/// window ends (<c>SparkConnectGateway:Authentication:Throttle</c>).
+/// </summary>
+public sealed class AuthenticationThrottleOptions
+{
+    /// <summary>Failures allowed per window; 0 turns throttling off. Default 10.</summary>
+    public int MaxFailures { get; set; } = 10;
+
+    /// <summary>The window. Default 1 min.</summary>
+    public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>The built-in authentication modes.</summary>
@@ -172,6 +192,12 @@ public sealed class StaticTokenOptions
 {
     /// <summary>The secret token clients send as <c>authorization: Bearer</c> (<c>;token=</c> in an <c>sc://</c> string).</summary>
     public string Token { get; set; } = "";
+
+    /// <summary>
+    /// Instead of <see cref="Token"/>: the token's SHA-256 digest as 64 hex digits (<c>printf %s "$TOKEN" | sha256sum</c>),
+    /// so configuration holds no secret.
+    /// </summary>
+    public string TokenSha256 { get; set; } = "";
 
     /// <summary>The user the token authenticates.</summary>
     public string User { get; set; } = "";
@@ -201,4 +227,50 @@ public sealed class StaticEngineOptions
 
     /// <summary>A token to present to the engine as <c>authorization: Bearer</c>; optional.</summary>
     public string? Token { get; set; }
+
+    /// <summary>A PEM file of the certificate authorities that sign an <c>https</c> engine's certificate, when the machine does not trust it; optional.</summary>
+    public string? CertificateAuthorityPath { get; set; }
+}
+
+/// <summary>Authorization (<c>SparkConnectGateway:Authorization</c>).</summary>
+public sealed class GatewayAuthorizationOptions
+{
+    /// <summary>
+    /// Which principals may open sessions on which engine keys and engines. Empty (default): everyone may use what
+    /// routing allows. Otherwise a new session needs one rule that matches its user or one of its groups and its
+    /// share level, subdomain and engine; anyone else gets <c>PERMISSION_DENIED</c>.
+    /// </summary>
+    public IList<AuthorizationRule> Rules { get; } = [];
+
+    /// <summary>
+    /// Spark conf keys clients may not set or unset through the Config RPC (patterns, <c>*</c> matches any text,
+    /// case-insensitive), e.g. <c>spark.driver.*</c>: such a call gets <c>PERMISSION_DENIED</c> naming the key.
+    /// </summary>
+    public IList<string> DeniedConfigKeys { get; } = [];
+
+    /// <summary>
+    /// Spark conf keys removed from Config responses, in addition to the built-in ones
+    /// (<c>spark.connect.authenticate.token</c>, <c>*password*</c>, <c>*secret*</c>, <c>*credential*</c>), so secrets in a
+    /// driver's configuration never reach clients.
+    /// </summary>
+    public IList<string> HiddenConfigKeys { get; } = [];
+}
+
+/// <summary>One authorization rule; an empty list matches anything.</summary>
+public sealed class AuthorizationRule
+{
+    /// <summary>Users the rule applies to (<c>*</c> for all).</summary>
+    public IList<string> Users { get; } = [];
+
+    /// <summary>Groups the rule applies to.</summary>
+    public IList<string> Groups { get; } = [];
+
+    /// <summary>Share levels allowed.</summary>
+    public IList<ShareLevel> ShareLevels { get; } = [];
+
+    /// <summary>Subdomain patterns allowed (<c>*</c> matches any text).</summary>
+    public IList<string> Subdomains { get; } = [];
+
+    /// <summary>Engine id patterns allowed (<c>*</c> matches any text), e.g. <c>static:group:*</c>.</summary>
+    public IList<string> Engines { get; } = [];
 }

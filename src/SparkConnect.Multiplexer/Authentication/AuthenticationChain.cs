@@ -15,10 +15,12 @@ namespace SparkConnect.Multiplexer.Authentication;
 internal sealed class AuthenticationChain
 {
     private readonly IAuthenticator[] _authenticators;
+    private readonly AuthenticationThrottle _throttle;
     private readonly ILogger<AuthenticationChain> _logger;
 
-    public AuthenticationChain(IEnumerable<IAuthenticator> hostAuthenticators, IOptionsMonitor<SparkConnectGatewayOptions> options, ILogger<AuthenticationChain> logger)
+    public AuthenticationChain(IEnumerable<IAuthenticator> hostAuthenticators, IOptionsMonitor<SparkConnectGatewayOptions> options, AuthenticationThrottle throttle, ILogger<AuthenticationChain> logger)
     {
+        _throttle = throttle;
         var chain = new List<IAuthenticator> { new StaticTokenAuthenticator(options) };
         chain.AddRange(hostAuthenticators);
 
@@ -35,6 +37,16 @@ internal sealed class AuthenticationChain
     /// <exception cref="GatewayException">UNAUTHENTICATED, or UNAVAILABLE when an authentication service is down.</exception>
     public async ValueTask<GatewayPrincipal> AuthenticateAsync(AuthenticationContext context, CancellationToken cancellationToken)
     {
+        if (_throttle.IsThrottled(context.PeerAddress, out var retryAfter, out var firstRefusal))
+        {
+            if (firstRefusal)
+            {
+                GatewayLog.AuthenticationThrottled(_logger, context.PeerAddress, retryAfter);
+            }
+
+            throw new GatewayException(StatusCode.Unauthenticated, $"Too many failed authentication attempts from this address; retry in {Math.Ceiling(retryAfter.TotalSeconds)} s.");
+        }
+
         foreach (var authenticator in _authenticators)
         {
             var result = await authenticator.AuthenticateAsync(context, cancellationToken);
@@ -43,6 +55,7 @@ internal sealed class AuthenticationChain
                 case AuthenticationOutcome.Succeeded:
                     return result.Principal!;
                 case AuthenticationOutcome.Refused:
+                    _throttle.RecordFailure(context.PeerAddress);
                     GatewayLog.AuthenticationRefused(_logger, context.PeerAddress, result.Reason!);
                     throw new GatewayException(StatusCode.Unauthenticated, result.Reason!);
                 case AuthenticationOutcome.Unavailable:
@@ -54,6 +67,7 @@ internal sealed class AuthenticationChain
         var reason = context.BearerToken is null
             ? "Missing Authorization header: add ;token=<your token> to the sc:// connection string (it is sent as 'authorization: Bearer <token>')."
             : "Invalid token.";
+        _throttle.RecordFailure(context.PeerAddress);
         GatewayLog.AuthenticationRefused(_logger, context.PeerAddress, reason);
         throw new GatewayException(StatusCode.Unauthenticated, reason);
     }

@@ -56,12 +56,31 @@ internal sealed class StaticTokenAuthenticator(IOptionsMonitor<SparkConnectGatew
         {
             Source = source;
             Entries = source.Tokens
-                .Where(t => !string.IsNullOrEmpty(t.Token) && !string.IsNullOrWhiteSpace(t.User))
-                .Select(t => (SHA256.HashData(Encoding.UTF8.GetBytes(t.Token)), new GatewayPrincipal(t.User, t.Groups)))
+                .Where(t => !string.IsNullOrWhiteSpace(t.User) && DigestOf(t) is not null)
+                .Select(t => (DigestOf(t)!, new GatewayPrincipal(t.User, t.Groups)))
                 .ToArray();
         }
 
         public GatewayAuthenticationOptions Source { get; }
+
+        /// <summary>The token's digest, from the token or from its configured hex digest; null when neither is usable.</summary>
+        public static byte[]? DigestOf(StaticTokenOptions token)
+        {
+            if (!string.IsNullOrEmpty(token.Token))
+            {
+                return SHA256.HashData(Encoding.UTF8.GetBytes(token.Token));
+            }
+
+            try
+            {
+                var digest = Convert.FromHexString(token.TokenSha256);
+                return digest.Length == SHA256.HashSizeInBytes ? digest : null;
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+        }
 
         public (byte[] Digest, GatewayPrincipal Principal)[] Entries { get; }
     }

@@ -96,9 +96,20 @@ internal sealed class SparkConnectGatewayOptionsValidator(GatewayRegistrations r
         for (var i = 0; i < authentication.Tokens.Count; i++)
         {
             var token = authentication.Tokens[i];
-            if (string.IsNullOrWhiteSpace(token.Token))
+            if (string.IsNullOrWhiteSpace(token.Token) && string.IsNullOrWhiteSpace(token.TokenSha256))
             {
-                errors.Add($"{Section}:Authentication:Tokens:{i}:Token is empty; set the secret the client sends as ';token=' in its sc:// connection string.");
+                errors.Add($"{Section}:Authentication:Tokens:{i}:Token is empty; set the secret the client sends as ';token=' in its sc:// connection string, or its SHA-256 digest as TokenSha256.");
+            }
+            else if (!string.IsNullOrWhiteSpace(token.Token) && !string.IsNullOrWhiteSpace(token.TokenSha256))
+            {
+                errors.Add($"{Section}:Authentication:Tokens:{i} sets both Token and TokenSha256; keep one (TokenSha256 keeps the secret out of configuration).");
+            }
+            else if (!string.IsNullOrWhiteSpace(token.TokenSha256))
+            {
+                if (token.TokenSha256.Length != 64 || !token.TokenSha256.All(Uri.IsHexDigit))
+                {
+                    errors.Add($"{Section}:Authentication:Tokens:{i}:TokenSha256 must be 64 hex digits (printf %s \"$TOKEN\" | sha256sum).");
+                }
             }
             else if (token.Token.Length < 16)
             {
@@ -109,6 +120,11 @@ internal sealed class SparkConnectGatewayOptionsValidator(GatewayRegistrations r
             {
                 errors.Add($"{Section}:Authentication:Tokens:{i}:User is empty; set the user name the token authenticates.");
             }
+        }
+
+        if (authentication.Throttle.MaxFailures < 0 || authentication.Throttle.Window <= TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:Authentication:Throttle needs MaxFailures >= 0 (0 turns it off) and a positive Window such as 00:01:00.");
         }
 
         var duplicates = authentication.Tokens
@@ -155,6 +171,11 @@ internal sealed class SparkConnectGatewayOptionsValidator(GatewayRegistrations r
 
     private static void ValidateEngine(string path, StaticEngineOptions engine, List<string> errors)
     {
+        if (!string.IsNullOrEmpty(engine.CertificateAuthorityPath) && !File.Exists(engine.CertificateAuthorityPath))
+        {
+            errors.Add($"{path}:CertificateAuthorityPath '{engine.CertificateAuthorityPath}' does not exist; set the path of a PEM file with the CA certificates of the engine.");
+        }
+
         if (!Uri.TryCreate(engine.Address, UriKind.Absolute, out var uri)
             || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {

@@ -54,4 +54,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(16, LogLevel.Warning, "Health probe {Failures} of engine {EngineId} failed: {Reason}")]
     public static partial void EngineProbeFailed(ILogger logger, string engineId, int failures, string reason);
+
+    [LoggerMessage(17, LogLevel.Warning, "Too many failed authentications from {Peer}: refusing its calls for {RetryAfter}")]
+    public static partial void AuthenticationThrottled(ILogger logger, System.Net.IPAddress? peer, TimeSpan retryAfter);
 }

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using SparkConnect.Multiplexer.Authorization;
 using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Protocol;
@@ -22,6 +23,8 @@ internal sealed class SessionRouter(
     EngineEndpointRegistry registry,
     EngineKeyResolver keys,
     GatewayLimits limits,
+    AuthorizationPolicy authorization,
+    GatewayAudit audit,
     TimeProvider time,
     GatewayMetrics metrics,
     ILogger<SessionRouter> logger)
@@ -35,6 +38,7 @@ internal sealed class SessionRouter(
         {
             var hints = RoutingHints.From(context.Request.Headers);
             var key = keys.Resolve(principal, sessionId, hints);
+            authorization.AuthorizeSession(principal, key, engine: null);
             var address = AddressOf(peer);
 
             // Counted before locating, so a user over a limit never makes an engine launch.
@@ -44,6 +48,7 @@ internal sealed class SessionRouter(
             try
             {
                 engine = await LocateAsync(principal, key, sessionId, hints, peer, cancellationToken);
+                authorization.AuthorizeSession(principal, key, engine);
                 var now = time.GetUtcNow();
                 claim = await store.ClaimAsync(new SessionRecord(sessionId, principal.UserName, key, engine.Id, engine.Address, now, now, address), cancellationToken);
             }
@@ -57,6 +62,7 @@ internal sealed class SessionRouter(
             {
                 metrics.SessionOpened();
                 GatewayLog.SessionOpened(logger, sessionId, principal.UserName, peer, engine.Id, key);
+                audit.SessionOpened(sessionId, principal.UserName, address, engine.Id, key);
                 return new RoutedSession(claim.Session, engine);
             }
 
@@ -71,7 +77,7 @@ internal sealed class SessionRouter(
             // Told once: the session is released, and the client's next session gets a fresh engine.
             var reason = $"Engine lost: session {session.SessionId} ran on engine '{session.EngineId}', which is gone ({loss.Reason}). The session has been released; start a new session.";
             GatewayLog.EngineLost(logger, session.SessionId, session.EngineId, loss.Reason);
-            await ForgetAsync(session.SessionId, principal.UserName, cancellationToken);
+            await ForgetAsync(session.SessionId, principal.UserName, "engine lost", cancellationToken);
             throw new GatewayException(StatusCode.Unavailable, reason);
         }
 
@@ -111,10 +117,11 @@ internal sealed class SessionRouter(
 
         metrics.SessionOpened();
         GatewayLog.SessionOpened(logger, newSessionId, principal.UserName, context.Connection.RemoteIpAddress, source.Engine.Id, source.Session.EngineKey);
+        audit.SessionOpened(newSessionId, principal.UserName, address, source.Engine.Id, source.Session.EngineKey);
         return true;
     }
 
-    public async ValueTask ForgetAsync(string sessionId, string user, CancellationToken cancellationToken)
+    public async ValueTask ForgetAsync(string sessionId, string user, string reason, CancellationToken cancellationToken)
     {
         var session = await store.GetAsync(sessionId, cancellationToken);
         if (await store.RemoveAsync(sessionId, cancellationToken))
@@ -122,6 +129,7 @@ internal sealed class SessionRouter(
             metrics.SessionClosed();
             limits.SessionClosed(session?.Owner ?? user, session?.ClientAddress);
             GatewayLog.SessionReleased(logger, sessionId, user);
+            audit.SessionClosed(sessionId, session?.Owner ?? user, reason);
         }
     }
 
@@ -156,7 +164,7 @@ internal sealed class SessionRouter(
 
         var reason = $"Engine lost: session {session.SessionId} ran on engine '{session.EngineId}', which is no longer available. The session has been released; start a new session.";
         GatewayLog.EngineLost(logger, session.SessionId, session.EngineId, reason);
-        await ForgetAsync(session.SessionId, principal.UserName, cancellationToken);
+        await ForgetAsync(session.SessionId, principal.UserName, "engine lost", cancellationToken);
         throw new GatewayException(StatusCode.Unavailable, reason);
     }
 

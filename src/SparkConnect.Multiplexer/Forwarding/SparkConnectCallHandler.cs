@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Authentication;
+using SparkConnect.Multiplexer.Authorization;
 using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Hosting;
@@ -29,6 +30,8 @@ internal sealed class SparkConnectCallHandler(
     SessionRouter router,
     EngineChannelPool channels,
     GatewayLimits limits,
+    AuthorizationPolicy authorization,
+    GatewayAudit audit,
     ActiveCalls activeCalls,
     GatewayShutdown shutdown,
     ISessionStore store,
@@ -40,6 +43,7 @@ internal sealed class SparkConnectCallHandler(
     // Measured (docs/benchmarks.md): 256 KiB reads forward one 4 MiB-batch stream ~1.5x faster than 64 KiB and
     // allocate a quarter less per MiB, with no loss for small batches; each read is still flushed at once.
     private const int ResponseChunkSize = 256 * 1024;
+    private const string ConfigMethod = "Config";
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(Uri Engine, string Method), Uri> _targets = new();
 
@@ -73,6 +77,7 @@ internal sealed class SparkConnectCallHandler(
         RewrittenRequest? first = null;
         ForwardedRequestContent? content = null;
         string? activeSession = null;
+        string? user = null;
         IDisposable? execution = null;
         try
         {
@@ -94,7 +99,13 @@ internal sealed class SparkConnectCallHandler(
             var sessionId = ValidSessionId(envelope.SessionId, "session_id");
 
             var principal = await authentication.AuthenticateAsync(new AuthenticationContext(context, envelope.ClaimedUserId), token);
+            user = principal.UserName;
             limits.Admit(principal, context.Connection.RemoteIpAddress);
+            if (method == ConfigMethod)
+            {
+                authorization.AuthorizeConfigChange(ConfigMessages.ChangedKeys(message));
+            }
+
             var route = await router.RouteAsync(context, principal, sessionId, token);
             activeCalls.Started(sessionId);
             activeSession = sessionId;
@@ -124,11 +135,11 @@ internal sealed class SparkConnectCallHandler(
 
             if (status == StatusCode.OK && method == SparkConnectMethods.ReleaseSession)
             {
-                await router.ForgetAsync(sessionId, principal.UserName, CancellationToken.None);
+                await router.ForgetAsync(sessionId, principal.UserName, "released by the client", CancellationToken.None);
             }
             else if (status != StatusCode.OK && cloneClaimed)
             {
-                await router.ForgetAsync(cloneId!, principal.UserName, CancellationToken.None);
+                await router.ForgetAsync(cloneId!, principal.UserName, "clone failed", CancellationToken.None);
             }
         }
         catch (GatewayException e)
@@ -137,6 +148,11 @@ internal sealed class SparkConnectCallHandler(
             if (!context.RequestAborted.IsCancellationRequested)
             {
                 GatewayLog.CallRefused(logger, telemetryMethod, context.Connection.RemoteIpAddress, e.StatusCode, e.Message);
+                if (e.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied or StatusCode.ResourceExhausted)
+                {
+                    audit.CallRefused(telemetryMethod, user ?? "-", SessionRouter.AddressOf(context.Connection.RemoteIpAddress), e.StatusCode, e.Message);
+                }
+
                 GrpcStatusResponder.Write(context.Response, e.StatusCode, e.Message);
             }
         }
@@ -254,7 +270,8 @@ internal sealed class SparkConnectCallHandler(
         };
 
         using var activity = StartActivity(context, method, route, principal);
-        CopyRequestHeaders(context.Request.Headers, request, forwardTraceHeaders: activity is null);
+        var inspectsResponse = method == ConfigMethod;
+        CopyRequestHeaders(context.Request.Headers, request, forwardTraceHeaders: activity is null, allowCompressedResponse: !inspectsResponse);
         request.Headers.TE.Add(new TransferCodingWithQualityHeaderValue("trailers"));
         if (deadline.RemainingTimeoutHeader() is { } timeout)
         {
@@ -307,9 +324,11 @@ internal sealed class SparkConnectCallHandler(
                 try
                 {
                     var body = await response.Content.ReadAsStreamAsync(token);
-                    responseBytes = await RelayAsync(body, context.Response.BodyWriter, token);
+                    responseBytes = inspectsResponse
+                        ? await RelayConfigAsync(body, context.Response.BodyWriter, token)
+                        : await RelayAsync(body, context.Response.BodyWriter, token);
                 }
-                catch (Exception e) when (!token.IsCancellationRequested)
+                catch (Exception e) when (!token.IsCancellationRequested && e is not GatewayException)
                 {
                     throw content.Failure ?? EngineFailure(engine, method, route.Session.SessionId, "failed mid-stream", e);
                 }
@@ -363,6 +382,49 @@ internal sealed class SparkConnectCallHandler(
         }
     }
 
+    /// <summary>
+    /// Config responses are small and unary: read whole, drop the pairs whose key is secret, and send on. The engine
+    /// was not offered compression, so a compressed message means something is wrong: refuse rather than pass it.
+    /// </summary>
+    private async Task<long> RelayConfigAsync(Stream source, PipeWriter destination, CancellationToken cancellationToken)
+    {
+        var limit = options.CurrentValue.MaxMessageSize + 5L;
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await source.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            if (buffer.Length > limit)
+            {
+                throw new GatewayException(StatusCode.ResourceExhausted, "The engine's Config response is larger than SparkConnectGateway:MaxMessageSize.");
+            }
+        }
+
+        var frames = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        long written = 0;
+        while (frames.Length >= 5)
+        {
+            var length = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(frames.Span[1..5]);
+            if (frames.Span[0] != 0 || frames.Length < 5 + length)
+            {
+                throw new GatewayException(StatusCode.Internal, "The engine sent a compressed or truncated Config response, which the gateway cannot check for secrets.");
+            }
+
+            var message = frames.Slice(5, length).ToArray();
+            var kept = ConfigMessages.WithoutHiddenPairs(message, authorization.IsHidden) ?? message;
+            var header = destination.GetSpan(5);
+            header[0] = 0;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header[1..5], (uint)kept.Length);
+            destination.Advance(5);
+            await destination.WriteAsync(kept, cancellationToken);
+            written += 5 + kept.Length;
+            frames = frames[(5 + length)..];
+        }
+
+        return written;
+    }
+
     private GatewayException EngineFailure(EngineEndpoint engine, string method, string sessionId, string what, Exception e)
     {
         var reason = Describe(e);
@@ -413,11 +475,12 @@ internal sealed class SparkConnectCallHandler(
         return activity;
     }
 
-    private static void CopyRequestHeaders(IHeaderDictionary source, HttpRequestMessage request, bool forwardTraceHeaders)
+    private static void CopyRequestHeaders(IHeaderDictionary source, HttpRequestMessage request, bool forwardTraceHeaders, bool allowCompressedResponse)
     {
         foreach (var (name, values) in source)
         {
-            if (name.StartsWith(':') || RequestHeadersNotForwarded.Contains(name) || (!forwardTraceHeaders && TraceHeaders.Contains(name)))
+            if (name.StartsWith(':') || RequestHeadersNotForwarded.Contains(name) || (!forwardTraceHeaders && TraceHeaders.Contains(name))
+                || (!allowCompressedResponse && name.Equals("grpc-accept-encoding", StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
             }

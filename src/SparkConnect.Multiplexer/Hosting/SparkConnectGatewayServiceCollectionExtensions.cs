@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer;
 using SparkConnect.Multiplexer.Authentication;
+using SparkConnect.Multiplexer.Authorization;
 using SparkConnect.Multiplexer.Configuration;
 using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Engines;
@@ -64,6 +65,7 @@ public static class SparkConnectGatewayServiceCollectionExtensions
     {
         services.AddMetrics();
         services.TryAddSingleton<GatewayMetrics>();
+        services.TryAddSingleton<GatewayAudit>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddGrpc();
         // With no check registered the health service answers UNKNOWN; the gateway's own check says it is serving.
@@ -76,6 +78,8 @@ public static class SparkConnectGatewayServiceCollectionExtensions
         services.TryAddSingleton<ISessionStore, InMemorySessionStore>();
         services.TryAddSingleton<IEngineLocator, StaticEngineLocator>();
         services.TryAddSingleton<AuthenticationChain>();
+        services.TryAddSingleton<AuthenticationThrottle>();
+        services.TryAddSingleton<AuthorizationPolicy>();
     }
 
     private static void AddForwarding(IServiceCollection services)

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
 
 namespace SparkConnect.Multiplexer.Routing;
@@ -35,5 +36,21 @@ internal sealed class StaticEngineLocator(IOptionsMonitor<SparkConnectGatewayOpt
     }
 
     private static EngineEndpoint Endpoint(string id, StaticEngineOptions engine)
-        => new(id, new Uri(engine.Address, UriKind.Absolute)) { AccessToken = string.IsNullOrEmpty(engine.Token) ? null : engine.Token };
+        => new(id, new Uri(engine.Address, UriKind.Absolute))
+        {
+            AccessToken = string.IsNullOrEmpty(engine.Token) ? null : engine.Token,
+            TrustedCertificateAuthorities = LoadAuthorities(engine.CertificateAuthorityPath),
+        };
+
+    private static X509Certificate2Collection? LoadAuthorities(string? path)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            return null;
+        }
+
+        var authorities = new X509Certificate2Collection();
+        authorities.ImportFromPemFile(path);
+        return authorities;
+    }
 }

@@ -1,0 +1,94 @@
+using System.Buffers;
+
+namespace SparkConnect.Multiplexer.Protocol;
+
+/// <summary>
+/// The two places the gateway looks inside Config messages: the keys a ConfigRequest sets or unsets
+/// (<c>operation = 3 { set = 1 { pairs = 1 { key = 1 } } | unset = 6 { keys = 1 } }</c>), and the pairs of a
+/// ConfigResponse (<c>pairs = 2 { key = 1 }</c>), to drop secrets. Everything else passes as bytes.
+/// </summary>
+internal static class ConfigMessages
+{
+    public static IReadOnlyList<string> ChangedKeys(ReadOnlySequence<byte> request)
+    {
+        var keys = new List<string>();
+        foreach (var operation in Fields(request, 3))
+        {
+            foreach (var set in Fields(operation, 1))
+            {
+                foreach (var pair in Fields(set, 1))
+                {
+                    keys.AddRange(Fields(pair, 1).Select(String));
+                }
+            }
+
+            foreach (var unset in Fields(operation, 6))
+            {
+                keys.AddRange(Fields(unset, 1).Select(String));
+            }
+        }
+
+        return keys;
+    }
+
+    /// <summary>The response without the pairs whose key is hidden, or null when none is.</summary>
+    public static byte[]? WithoutHiddenPairs(byte[] response, Func<string, bool> isHidden)
+    {
+        var sequence = new ReadOnlySequence<byte>(response);
+        var reader = new SequenceReader<byte>(sequence);
+        var kept = new ArrayBufferWriter<byte>(response.Length);
+        var dropped = false;
+        while (!reader.End)
+        {
+            var start = reader.Consumed;
+            if (!ProtoWire.TryReadTag(ref reader, out var field, out var wireType) || !ProtoWire.TrySkipValue(ref reader, field, wireType))
+            {
+                throw GatewayException.InvalidArgument("The engine's Config response is not valid protobuf.");
+            }
+
+            var whole = sequence.Slice(start, reader.Consumed - start);
+            if (field == 2 && wireType == ProtoWire.WireLengthDelimited)
+            {
+                var inner = new SequenceReader<byte>(whole);
+                ProtoWire.TryReadTag(ref inner, out _, out _);
+                ProtoWire.TryReadLength(ref inner, out var length);
+                var key = Fields(whole.Slice(inner.Consumed, length), 1).Select(String).LastOrDefault();
+                if (key is not null && isHidden(key))
+                {
+                    dropped = true;
+                    continue;
+                }
+            }
+
+            foreach (var segment in whole)
+            {
+                kept.Write(segment.Span);
+            }
+        }
+
+        return dropped ? kept.WrittenSpan.ToArray() : null;
+    }
+
+    /// <summary>The payloads of every length-delimited occurrence of <paramref name="number"/> at the top level.</summary>
+    private static List<ReadOnlySequence<byte>> Fields(ReadOnlySequence<byte> message, int number)
+    {
+        var found = new List<ReadOnlySequence<byte>>();
+        var reader = new SequenceReader<byte>(message);
+        while (!reader.End && ProtoWire.TryReadTag(ref reader, out var field, out var wireType))
+        {
+            if (field == number && wireType == ProtoWire.WireLengthDelimited && ProtoWire.TryReadLength(ref reader, out var length))
+            {
+                found.Add(message.Slice(reader.Consumed, length));
+                reader.Advance(length);
+            }
+            else if (!ProtoWire.TrySkipValue(ref reader, field, wireType))
+            {
+                break;
+            }
+        }
+
+        return found;
+    }
+
+    private static string String(ReadOnlySequence<byte> bytes) => ProtoWire.TryReadString(bytes, out var value) ? value : "";
+}

@@ -1,0 +1,170 @@
+using System.Security.Cryptography;
+using System.Text;
+using Grpc.Core;
+using SparkConnect.Multiplexer.TestEngine;
+using SparkConnect.Multiplexer.Tests.Infrastructure;
+using Spark.Connect;
+
+namespace SparkConnect.Multiplexer.Tests.Authorization;
+
+[TestClass]
+public sealed class AuthorizationTests
+{
+    private static readonly Metadata Alice = GatewayHost.Bearer(GatewayHost.AliceToken);
+    private static readonly Metadata Bob = GatewayHost.Bearer(GatewayHost.BobToken);
+
+    public TestContext TestContext { get; set; } = null!;
+
+    private CancellationToken Cancel => TestContext.CancellationToken;
+
+    [TestMethod]
+    public async Task Rules_AllowOnlyMatchingUsersGroupsShareLevelsAndSubdomains()
+    {
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var gateway = await GatewayHost.StartAsync(engine, o =>
+        {
+            var engineers = new AuthorizationRule();
+            engineers.Groups.Add("eng");
+            engineers.Subdomains.Add("etl*");
+            engineers.Subdomains.Add("default");
+            var everyone = new AuthorizationRule();
+            everyone.Users.Add("*");
+            everyone.ShareLevels.Add(ShareLevel.User);
+            everyone.Subdomains.Add("default");
+            o.Authorization.Rules.Add(engineers);
+            o.Authorization.Rules.Add(everyone);
+        });
+
+        await Config(gateway, Alice, ("subdomain", "etl-nightly"));
+        await Config(gateway, Alice, ("share_level", "CONNECTION"));
+        await Config(gateway, Bob);
+        var bobEtl = await Assert.ThrowsExactlyAsync<RpcException>(() => Config(gateway, Bob, ("subdomain", "etl")));
+        var bobConnection = await Assert.ThrowsExactlyAsync<RpcException>(() => Config(gateway, Bob, ("share_level", "CONNECTION")));
+
+        Assert.AreEqual(StatusCode.PermissionDenied, bobEtl.StatusCode);
+        StringAssert.Contains(bobEtl.Status.Detail, "subdomain 'etl'");
+        Assert.AreEqual(StatusCode.PermissionDenied, bobConnection.StatusCode);
+        Assert.AreEqual(3, engine.Calls.Count);
+        Assert.IsTrue(gateway.Logs.Entries.Any(e => e.Category == "SparkConnect.Multiplexer.Audit" && e.Message.Contains("call refused", StringComparison.Ordinal) && e.Message.Contains("user=bob", StringComparison.Ordinal)));
+        Assert.IsTrue(gateway.Logs.Entries.Any(e => e.Category == "SparkConnect.Multiplexer.Audit" && e.Message.Contains("session opened", StringComparison.Ordinal) && e.Message.Contains("user=alice", StringComparison.Ordinal)));
+    }
+
+    [TestMethod]
+    public async Task Rules_CanRestrictEngines()
+    {
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var gateway = await GatewayHost.StartAsync(engine, o =>
+        {
+            o.Engines.Groups["eng"] = new StaticEngineOptions { Address = engine.Address.ToString() };
+            var rule = new AuthorizationRule();
+            rule.Users.Add("*");
+            rule.Engines.Add("static:group:*");
+            o.Authorization.Rules.Add(rule);
+        });
+
+        await Config(gateway, Alice);
+        var bob = await Assert.ThrowsExactlyAsync<RpcException>(() => Config(gateway, Bob));
+
+        Assert.AreEqual(StatusCode.PermissionDenied, bob.StatusCode);
+        StringAssert.Contains(bob.Status.Detail, "engine 'static:default'");
+    }
+
+    [TestMethod]
+    public async Task ConfigDenyList_RefusesSettingOrUnsettingADeniedKey()
+    {
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var gateway = await GatewayHost.StartAsync(engine, o => o.Authorization.DeniedConfigKeys.Add("spark.driver.*"));
+        var session = GatewayHost.NewSessionId();
+        var allowed = SetRequest(session, "spark.sql.shuffle.partitions", "8");
+        var denied = SetRequest(session, "spark.sql.ansi.enabled", "true");
+        denied.Operation.Set.Pairs.Add(new KeyValue { Key = "spark.driver.memory", Value = "64g" });
+        var unset = new ConfigRequest { SessionId = session, Operation = new ConfigRequest.Types.Operation { Unset = new ConfigRequest.Types.Unset() } };
+        unset.Operation.Unset.Keys.Add("SPARK.DRIVER.cores");
+
+        await gateway.Client.ConfigAsync(allowed, Alice, cancellationToken: Cancel);
+        var setRefused = await Assert.ThrowsExactlyAsync<RpcException>(async () => await gateway.Client.ConfigAsync(denied, Alice, cancellationToken: Cancel));
+        var unsetRefused = await Assert.ThrowsExactlyAsync<RpcException>(async () => await gateway.Client.ConfigAsync(unset, Alice, cancellationToken: Cancel));
+
+        Assert.AreEqual(StatusCode.PermissionDenied, setRefused.StatusCode);
+        StringAssert.Contains(setRefused.Status.Detail, "'spark.driver.memory'");
+        Assert.AreEqual(StatusCode.PermissionDenied, unsetRefused.StatusCode);
+        Assert.AreEqual(1, engine.Calls.Count);
+    }
+
+    [TestMethod]
+    public async Task ConfigResponses_NeverCarrySecrets()
+    {
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var gateway = await GatewayHost.StartAsync(engine, o => o.Authorization.HiddenConfigKeys.Add("spark.hadoop.fs.s3a.*"));
+        engine.Script = (call, context, write) =>
+        {
+            var response = new ConfigResponse { SessionId = "s", ServerSideSessionId = engine.Name };
+            response.Pairs.Add(new KeyValue { Key = "spark.app.name", Value = "app" });
+            response.Pairs.Add(new KeyValue { Key = "spark.connect.authenticate.token", Value = "engine-token" });
+            response.Pairs.Add(new KeyValue { Key = "spark.ssl.keyStorePassword", Value = "pw" });
+            response.Pairs.Add(new KeyValue { Key = "spark.hadoop.fs.s3a.access.key", Value = "AKIA" });
+            response.Pairs.Add(new KeyValue { Key = "spark.sql.shuffle.partitions", Value = "8" });
+            response.Warnings.Add("kept");
+            return write(Google.Protobuf.MessageExtensions.ToByteArray(response));
+        };
+        var headers = GatewayHost.Bearer(GatewayHost.AliceToken);
+        headers.Add("grpc-accept-encoding", "gzip");
+
+        var reply = await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, headers, cancellationToken: Cancel);
+
+        CollectionAssert.AreEqual(new[] { "spark.app.name", "spark.sql.shuffle.partitions" }, reply.Pairs.Select(p => p.Key).ToArray());
+        Assert.AreEqual("kept", reply.Warnings.Single());
+        Assert.AreEqual(engine.Name, reply.ServerSideSessionId);
+        Assert.IsNull(engine.Calls.Single().Header("grpc-accept-encoding"), "the engine is not offered compression for Config, so the gateway can read it");
+    }
+
+    [TestMethod]
+    public async Task HashedToken_Authenticates_AndFailuresAreThrottledPerAddress()
+    {
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        const string Token = "carol-token-0123456789abcdef";
+        await using var gateway = await GatewayHost.StartAsync(engine, o =>
+        {
+            o.Authentication.Tokens.Add(new StaticTokenOptions { TokenSha256 = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Token))), User = "carol" });
+            o.Authentication.Throttle.MaxFailures = 3;
+            o.Authentication.Throttle.Window = TimeSpan.FromMinutes(5);
+        });
+
+        await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, GatewayHost.Bearer(Token), cancellationToken: Cancel);
+        for (var i = 0; i < 3; i++)
+        {
+            var wrong = await Assert.ThrowsExactlyAsync<RpcException>(async () => await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, GatewayHost.Bearer("guess-" + i), cancellationToken: Cancel));
+            Assert.AreEqual("Invalid token.", wrong.Status.Detail);
+        }
+
+        var throttled = await Assert.ThrowsExactlyAsync<RpcException>(async () => await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, GatewayHost.Bearer(Token), cancellationToken: Cancel));
+
+        Assert.AreEqual("carol", ConfigRequest.Parser.ParseFrom(engine.Calls.Single().Requests[0]).UserContext.UserId);
+        Assert.AreEqual(StatusCode.Unauthenticated, throttled.StatusCode);
+        StringAssert.Contains(throttled.Status.Detail, "Too many failed authentication attempts");
+        Assert.AreEqual(1, gateway.Logs.Entries.Count(e => e.Message.Contains("Too many failed authentications", StringComparison.Ordinal)), "logged once per window");
+    }
+
+    private static ConfigRequest SetRequest(string session, string key, string value)
+    {
+        var request = new ConfigRequest { SessionId = session, Operation = new ConfigRequest.Types.Operation { Set = new ConfigRequest.Types.Set() } };
+        request.Operation.Set.Pairs.Add(new KeyValue { Key = key, Value = value });
+        return request;
+    }
+
+    private Task<ConfigResponse> Config(GatewayHost gateway, Metadata credential, params (string Name, string Value)[] hints)
+    {
+        var headers = new Metadata();
+        foreach (var entry in credential)
+        {
+            headers.Add(entry);
+        }
+
+        foreach (var (name, value) in hints)
+        {
+            headers.Add(name, value);
+        }
+
+        return gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, headers, cancellationToken: Cancel).ResponseAsync;
+    }
+}
