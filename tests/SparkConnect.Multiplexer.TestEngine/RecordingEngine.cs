@@ -54,11 +54,22 @@ public sealed class RecordingEngine : IAsyncDisposable
         => StartAsync(name, 0, cancellationToken);
 
     /// <summary>Starts an engine on <paramref name="port"/> of 127.0.0.1 (0: a free port).</summary>
-    public static async Task<RecordingEngine> StartAsync(string name, int port, CancellationToken cancellationToken = default)
+    public static Task<RecordingEngine> StartAsync(string name, int port, CancellationToken cancellationToken = default)
+        => StartAsync(name, port, certificate: null, cancellationToken);
+
+    /// <summary>Starts an engine on <paramref name="port"/> (0: a free one), serving TLS with <paramref name="certificate"/> when given.</summary>
+    public static async Task<RecordingEngine> StartAsync(string name, int port, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, o => o.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, o =>
+        {
+            o.Protocols = HttpProtocols.Http2;
+            if (certificate is not null)
+            {
+                o.UseHttps(certificate);
+            }
+        }));
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = null);
         builder.Services.AddSingleton<IServiceMethodProvider<RawSparkConnectService>, RawSparkConnectMethods>();
         builder.Services.AddSingleton<EngineHolder>();
