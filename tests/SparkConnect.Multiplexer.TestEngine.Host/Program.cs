@@ -34,6 +34,14 @@ using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSigna
 
 await using (var engine = await RecordingEngine.StartAsync(name, port))
 {
+    // Like a Spark 4 server started with SPARK_CONNECT_AUTHENTICATE_TOKEN: every call must present the token.
+    if (Environment.GetEnvironmentVariable("SPARK_CONNECT_AUTHENTICATE_TOKEN") is { Length: > 0 } token)
+    {
+        engine.Script = (call, context, write) => call.Header("authorization") == "Bearer " + token
+            ? Task.CompletedTask
+            : throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unauthenticated, "Invalid authentication token"));
+    }
+
     Console.WriteLine($"test engine {name} listening on {engine.Address}");
     await stop.Task;
     Console.WriteLine($"test engine {name} stopping");

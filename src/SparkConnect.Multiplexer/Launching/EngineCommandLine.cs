@@ -11,12 +11,16 @@ internal sealed record EngineLaunchContext(
     string Host,
     int Port,
     string WorkDirectory,
-    IReadOnlyDictionary<string, string> Hints);
+    IReadOnlyDictionary<string, string> Hints,
+    string EngineToken = "");
 
 /// <summary>The program, arguments and environment of one engine process.</summary>
 internal sealed record EngineCommandLine(string FileName, IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment)
 {
     public const string PortPlaceholder = "{port}";
+
+    /// <summary>A random secret made for each engine; when a template uses it, the gateway presents it to the engine as its bearer token.</summary>
+    public const string EngineTokenPlaceholder = "{engineToken}";
     public const string UserPlaceholder = "{user}";
 
     private static readonly string[] SensitiveWords = ["token", "secret", "password"];
@@ -68,6 +72,11 @@ internal sealed record EngineCommandLine(string FileName, IReadOnlyList<string> 
         return new EngineCommandLine(options.Command, arguments, environment);
     }
 
+    /// <summary>Whether any template passes the engine its token, so the gateway must present it.</summary>
+    public static bool UsesEngineToken(ProcessEngineOptions options)
+        => options.Arguments.Concat(options.Confs.Values).Concat(options.Environment.Values).Concat(options.ProxyUserArguments ?? [])
+            .Any(t => t.Contains(EngineTokenPlaceholder, StringComparison.Ordinal));
+
     /// <summary>Replaces the placeholders in <paramref name="template"/>; other braces are left as they are.</summary>
     public static string Fill(string template, EngineLaunchContext context)
     {
@@ -85,6 +94,7 @@ internal sealed record EngineCommandLine(string FileName, IReadOnlyList<string> 
             .Replace("{engineId}", context.EngineId)
             .Replace("{workDir}", context.WorkDirectory)
             .Replace("{host}", context.Host)
+            .Replace(EngineTokenPlaceholder, context.EngineToken)
             .ToString();
     }
 

@@ -283,10 +283,14 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
             var port = FreeTcpPort.Pick(options.Host);
             var workDirectory = Path.Combine(Path.GetFullPath(options.WorkingDirectory), DirectoryNameOf(engine.Id));
-            var context = new EngineLaunchContext(engine.Id, engine.Key, UserOf(request), options.Host, port, workDirectory, request.Hints);
+            var engineToken = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+            var context = new EngineLaunchContext(engine.Id, engine.Key, UserOf(request), options.Host, port, workDirectory, request.Hints, engineToken);
             var commandLine = EngineCommandLine.Build(options, context);
-            var endpoint = new EngineEndpoint(engine.Id, new UriBuilder(Uri.UriSchemeHttp, options.Host, port).Uri);
-            ProcessEngineLog.LaunchStarted(_logger, engine.Id, engine.Key, port, workDirectory, commandLine.ToDisplayString());
+            var endpoint = new EngineEndpoint(engine.Id, new UriBuilder(Uri.UriSchemeHttp, options.Host, port).Uri)
+            {
+                AccessToken = EngineCommandLine.UsesEngineToken(options) ? engineToken : null,
+            };
+            ProcessEngineLog.LaunchStarted(_logger, engine.Id, engine.Key, port, workDirectory, commandLine.ToDisplayString().Replace(engineToken, "***", StringComparison.Ordinal));
 
             EngineProcess process;
             try

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
+using System.Text.Json;
 using System.Threading.Channels;
 using k8s;
 using k8s.Models;
@@ -179,7 +180,7 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
         lock (_gate)
         {
             Compact();
-            var status = KubernetesJson.Serialize(new V1Status { Kind = "Status", ApiVersion = "v1", Status = "Failure", Code = 410, Reason = "Expired", Message = "too old resource version" });
+            var status = GoneStatus("too old resource version");
             foreach (var watcher in _watchers)
             {
                 watcher.Events.Writer.TryWrite($"{{\"type\":\"ERROR\",\"object\":{status}}}");
@@ -267,7 +268,22 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
     }
 
     private static Task WriteStatusAsync(HttpContext context, int code, string reason, string message)
-        => WriteJsonAsync(context, code, KubernetesJson.Serialize(new V1Status { Kind = "Status", ApiVersion = "v1", Status = "Failure", Code = code, Reason = reason, Message = message }));
+        => WriteJsonAsync(context, code, StatusJson(code, reason, message));
+
+    /// <summary>A meta/v1 Status, as the API server writes it (KubernetesJson only reads Status objects).</summary>
+    private static string StatusJson(int code, string reason, string message)
+        => JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["kind"] = "Status",
+            ["apiVersion"] = "v1",
+            ["metadata"] = new Dictionary<string, object>(),
+            ["status"] = "Failure",
+            ["message"] = message,
+            ["reason"] = reason,
+            ["code"] = code,
+        });
+
+    private static string GoneStatus(string message) => StatusJson(410, "Expired", message);
 
     private void Compact()
     {
@@ -316,7 +332,7 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
 
     private async Task WatchAsync(string ns, string selector, HttpContext context)
     {
-        var watcher = new Watcher(ns, selector);
+        Watcher? watcher = new Watcher(ns, selector);
         lock (_gate)
         {
             if (_httpGoneForNextWatches > 0)
@@ -329,7 +345,7 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
                 long.TryParse(context.Request.Query["resourceVersion"], NumberStyles.None, CultureInfo.InvariantCulture, out var from);
                 if (from > 0 && from < _compactedBelow - 1)
                 {
-                    var status = KubernetesJson.Serialize(new V1Status { Kind = "Status", ApiVersion = "v1", Status = "Failure", Code = 410, Reason = "Expired", Message = $"too old resource version: {from}" });
+                    var status = GoneStatus($"too old resource version: {from}");
                     watcher.Events.Writer.TryWrite($"{{\"type\":\"ERROR\",\"object\":{status}}}");
                     watcher.Events.Writer.TryComplete();
                 }

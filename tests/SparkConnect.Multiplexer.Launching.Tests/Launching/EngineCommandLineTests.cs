@@ -136,4 +136,20 @@ public sealed class EngineCommandLineTests
 
     private static EngineLaunchContext Context(EngineKey key, string user, IReadOnlyDictionary<string, string>? hints = null)
         => new("process:" + key + ":00000000", key, user, "127.0.0.1", 15003, "/tmp/engines/e", hints ?? new Dictionary<string, string>());
+
+    [TestMethod]
+    public void Build_EngineTokenPlaceholder_PassesThePerEngineSecretAndIsDetected()
+    {
+        var options = new ProcessEngineOptions { Command = "spark-submit" };
+        options.Arguments.Add("--conf");
+        options.Arguments.Add("spark.connect.grpc.binding.port={port}");
+        options.Environment["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = "{engineToken}";
+        var context = new EngineLaunchContext("process:USER/alice/default:0123abcd", new EngineKey(ShareLevel.User, "alice", "default"), "alice", "127.0.0.1", 41234, "/tmp/engines/e1", new Dictionary<string, string>(), "5ecret5ecret");
+
+        var commandLine = EngineCommandLine.Build(options, context);
+
+        Assert.AreEqual("5ecret5ecret", commandLine.Environment["SPARK_CONNECT_AUTHENTICATE_TOKEN"]);
+        Assert.IsTrue(EngineCommandLine.UsesEngineToken(options));
+        Assert.IsFalse(EngineCommandLine.UsesEngineToken(new ProcessEngineOptions { Command = "spark-submit" }));
+    }
 }

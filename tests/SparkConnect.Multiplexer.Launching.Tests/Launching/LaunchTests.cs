@@ -42,6 +42,19 @@ public sealed class LaunchTests
     }
 
     [TestMethod]
+    public async Task EngineToken_IsGivenToTheEngine_AndPresentedByTheGateway()
+    {
+        // The test engine refuses every call without this token, like Spark 4 with SPARK_CONNECT_AUTHENTICATE_TOKEN:
+        // it only becomes ready, and only answers, if the gateway presents the secret it made for this engine.
+        await using var gateway = await StartAsync(static o => o.Environment["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = "{engineToken}");
+
+        var response = await gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel);
+
+        Assert.AreEqual(gateway.Engines.Engines.Single().Id, response.ServerSideSessionId);
+        Assert.IsFalse(gateway.Host.Logs.Entries.Any(e => e.Message.Contains("SPARK_CONNECT_AUTHENTICATE_TOKEN=", StringComparison.Ordinal)));
+    }
+
+    [TestMethod]
     public async Task TwentyConcurrentFirstCalls_LaunchOneEngine()
     {
         await using var gateway = await StartAsync(static _ => { });

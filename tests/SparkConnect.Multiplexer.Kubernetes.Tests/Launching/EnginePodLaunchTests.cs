@@ -1,0 +1,185 @@
+using System.Globalization;
+using Grpc.Core;
+using k8s.Models;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using SparkConnect.Multiplexer.Kubernetes.Internal;
+using SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure;
+using static SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure.KubernetesGateway;
+
+namespace SparkConnect.Multiplexer.Kubernetes.Tests.Launching;
+
+/// <summary>Launching, timeouts and clean-up through a real gateway, against the stand-in API server (not a Kubernetes).</summary>
+[TestClass]
+public sealed class EnginePodLaunchTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    public async Task Locate_NoPodForKey_CreatesOneLabelledPodAndRoutesWhenReady()
+    {
+        await using var gateway = await StartAsync();
+        var engine = await gateway.StartEngineAsync("launched-engine");
+        var port = engine.Address.Port;
+        await gateway.Host.DisposeAsync();
+        await using var launching = await StartAsync(o =>
+        {
+            o.PodTemplate.Port = port;
+            o.PodTemplate.Impersonation = true;
+            o.PodTemplate.ServiceAccountName = "spark";
+            o.PodTemplate.Confs["spark.executor.instances"] = "2";
+            o.PodTemplate.Confs["spark.kubernetes.driver.pod.name"] = "{podName}";
+            o.PodTemplate.Environment["SPARK_USER"] = "{user}";
+        });
+
+        // Two new sessions of bob at once: one pod (single flight).
+        var first = launching.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Bob, cancellationToken: TestContext.CancellationToken).ResponseAsync;
+        var second = launching.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Bob, cancellationToken: TestContext.CancellationToken).ResponseAsync;
+        Assert.IsTrue(await EventuallyAsync(() => launching.Api.Pods(Namespace).Count == 1, Wait), "the gateway creates a pod");
+        await Task.Delay(200, TestContext.CancellationToken);
+        var pod = launching.Api.Pods(Namespace).Single();
+
+        var labels = pod.Metadata.Labels;
+        Assert.AreEqual("USER", labels["spark-connect-multiplexer/share-level"]);
+        Assert.AreEqual("bob", labels["spark-connect-multiplexer/owner"]);
+        Assert.AreEqual("default", labels["spark-connect-multiplexer/subdomain"]);
+        Assert.AreEqual("spark-connect-multiplexer", labels["app.kubernetes.io/managed-by"]);
+        Assert.AreEqual(port.ToString(CultureInfo.InvariantCulture), labels[KubernetesEngineOptions.DefaultPortLabel]);
+        Assert.StartsWith("spark-connect-bob-", pod.Metadata.Name);
+        Assert.AreEqual("spark", pod.Spec.ServiceAccountName);
+        var container = pod.Spec.Containers.Single();
+        Assert.AreEqual("apache/spark:4.0.1", container.Image);
+        var args = string.Join(' ', container.Args);
+        StringAssert.Contains(args, "--proxy-user bob");
+        StringAssert.Contains(args, $"--conf spark.connect.grpc.binding.port={port}");
+        StringAssert.Contains(args, "--conf spark.executor.instances=2");
+        StringAssert.Contains(args, $"--conf spark.kubernetes.driver.pod.name={pod.Metadata.Name}");
+        Assert.AreEqual("bob", container.Env.Single(e => e.Name == "SPARK_USER").Value);
+        Assert.AreEqual("status.podIP", container.Env.Single(e => e.Name == "SPARK_DRIVER_BIND_ADDRESS").ValueFrom.FieldRef.FieldPath);
+        Assert.AreEqual(port, container.Ports.Single(p => p.Name == "spark-connect").ContainerPort);
+        Assert.IsFalse(first.IsCompleted, "no answer before the pod is Ready");
+
+        // The kubelet's part: Running, then Ready.
+        launching.Api.SetRunning(Namespace, pod.Metadata.Name, ready: false);
+        launching.Api.SetRunning(Namespace, pod.Metadata.Name, ready: true);
+
+        Assert.AreEqual("launched-engine", (await first).ServerSideSessionId);
+        Assert.AreEqual("launched-engine", (await second).ServerSideSessionId);
+        Assert.HasCount(1, launching.Api.Pods(Namespace));
+        Assert.AreEqual(1, launching.Api.Requests.Count(r => r.StartsWith("POST", StringComparison.Ordinal)));
+    }
+
+    [TestMethod]
+    public async Task Locate_PodNotReadyInTime_UnavailableWithStatusSummaryAndPodDeleted()
+    {
+        await using var gateway = await StartAsync(o => o.InitializationTimeout = TimeSpan.FromSeconds(2));
+
+        var call = gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: TestContext.CancellationToken).ResponseAsync;
+        Assert.IsTrue(await EventuallyAsync(() => gateway.Api.Pods(Namespace).Count == 1, Wait));
+        var name = gateway.Api.Pods(Namespace).Single().Metadata.Name;
+        gateway.Api.Update(Namespace, name, pod =>
+        {
+            pod.Status.Conditions = [new V1PodCondition { Type = "PodScheduled", Status = "True" }, new V1PodCondition { Type = "Ready", Status = "False", Reason = "ContainersNotReady" }];
+            pod.Status.ContainerStatuses =
+            [
+                new V1ContainerStatus
+                {
+                    Name = "spark-kubernetes-driver",
+                    Image = "apache/spark:4.0.1",
+                    ImageID = "",
+                    Ready = false,
+                    RestartCount = 0,
+                    State = new V1ContainerState { Waiting = new V1ContainerStateWaiting { Reason = "ImagePullBackOff", Message = "Back-off pulling image" } },
+                },
+            ];
+        });
+        gateway.Api.AddEvent(Namespace, name, "Warning", "Failed", "Failed to pull image \"apache/spark:4.0.1\": not found");
+
+        var failure = await Assert.ThrowsExactlyAsync<RpcException>(async () => await call);
+
+        Assert.AreEqual(StatusCode.Unavailable, failure.StatusCode);
+        var detail = failure.Status.Detail;
+        StringAssert.Contains(detail, "phase Pending");
+        StringAssert.Contains(detail, "Ready=False (ContainersNotReady)");
+        StringAssert.Contains(detail, "ImagePullBackOff");
+        StringAssert.Contains(detail, "Failed to pull image");
+        StringAssert.Contains(detail, "InitializationTimeout");
+        Assert.IsEmpty(gateway.Api.Pods(Namespace), "the pod that did not become ready is deleted");
+    }
+
+    [TestMethod]
+    public async Task CleanUp_LaunchedPodWithoutSessions_DeletedAfterIdleTimeout()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var gateway = await StartAsync(
+            o =>
+            {
+                o.LaunchEngines = false;
+                o.EngineIdleTimeout = TimeSpan.FromMinutes(30);
+                o.CleanupInterval = TimeSpan.FromDays(1);
+                o.ResyncInterval = TimeSpan.FromDays(30);
+            },
+            services => services.AddSingleton<TimeProvider>(time),
+            gateway: g =>
+            {
+                g.Sessions.IdleTimeout = TimeSpan.Zero;
+                g.Health.ProbeInterval = TimeSpan.Zero;
+            });
+        var engine = await gateway.StartEngineAsync("idle-engine");
+        var managed = EnginePod("alice-engine", "alice", engine.Address.Port);
+        managed.Metadata.Labels["app.kubernetes.io/managed-by"] = "spark-connect-multiplexer";
+        gateway.Api.AddPod(managed);
+        gateway.Api.SetRunning(Namespace, "alice-engine", ready: true);
+        gateway.Api.AddPod(EnginePod("bob-engine", "bob", engine.Address.Port));
+        gateway.Api.SetRunning(Namespace, "bob-engine", ready: true);
+        Assert.IsTrue(await EventuallyAsync(() => gateway.Cache.Pods(Namespace).Count(EnginePods.IsServing) == 2, Wait));
+        var sessionId = GatewayHost.NewSessionId();
+        await gateway.Client.ConfigAsync(GetAll(sessionId), Alice, cancellationToken: TestContext.CancellationToken);
+        var engineId = EnginePods.EngineIdOf(gateway.Cache.Get(Namespace, "alice-engine")!);
+        var store = gateway.Host.Services.GetRequiredService<ISessionStore>();
+
+        // With a session, a launched pod stays however long it is quiet.
+        time.Advance(TimeSpan.FromMinutes(45));
+        await gateway.Engines.CleanUpAsync(TestContext.CancellationToken);
+        Assert.IsNotNull(gateway.Api.Pod(Namespace, "alice-engine"));
+
+        // Without one, it stays until EngineIdleTimeout has passed since it was last used.
+        Assert.IsTrue(await store.RemoveAsync(sessionId, TestContext.CancellationToken));
+        time.Advance(TimeSpan.FromMinutes(29));
+        await gateway.Engines.CleanUpAsync(TestContext.CancellationToken);
+        Assert.IsNotNull(gateway.Api.Pod(Namespace, "alice-engine"));
+
+        time.Advance(TimeSpan.FromMinutes(2));
+        await gateway.Engines.CleanUpAsync(TestContext.CancellationToken);
+        Assert.IsNull(gateway.Api.Pod(Namespace, "alice-engine"), "the idle launched pod is deleted");
+        Assert.IsTrue(gateway.Registry.IsLostFor(engineId, DateTimeOffset.MinValue, out _));
+        Assert.IsNotNull(gateway.Api.Pod(Namespace, "bob-engine"), "a pod the gateway did not launch is never deleted");
+    }
+
+    [TestMethod]
+    [DataRow(TerminatedPodPolicy.Delete)]
+    [DataRow(TerminatedPodPolicy.Keep)]
+    public async Task CleanUp_TerminatedLaunchedPod_FollowsPolicy(TerminatedPodPolicy policy)
+    {
+        await using var gateway = await StartAsync(o =>
+        {
+            o.LaunchEngines = false;
+            o.TerminatedPods = policy;
+        });
+        var failed = EnginePod("failed-engine", "alice", 15002);
+        failed.Metadata.Labels["app.kubernetes.io/managed-by"] = "spark-connect-multiplexer";
+        gateway.Api.AddPod(failed);
+        gateway.Api.Update(Namespace, "failed-engine", p => p.Status.Phase = "Failed");
+        var foreign = EnginePod("foreign-engine", "bob", 15002);
+        gateway.Api.AddPod(foreign);
+        gateway.Api.Update(Namespace, "foreign-engine", p => p.Status.Phase = "Succeeded");
+        Assert.IsTrue(await EventuallyAsync(() => gateway.Cache.Pods(Namespace).Count(EnginePods.IsTerminated) == 2, Wait));
+
+        await gateway.Engines.CleanUpAsync(TestContext.CancellationToken);
+
+        Assert.AreEqual(policy == TerminatedPodPolicy.Keep, gateway.Api.Pod(Namespace, "failed-engine") is not null);
+        Assert.IsNotNull(gateway.Api.Pod(Namespace, "foreign-engine"), "a pod the gateway did not launch is never deleted");
+    }
+}

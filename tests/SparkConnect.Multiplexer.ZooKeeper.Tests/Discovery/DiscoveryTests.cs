@@ -1,0 +1,115 @@
+using Grpc.Core;
+using SparkConnect.Multiplexer.TestEngine;
+using SparkConnect.Multiplexer.ZooKeeper.Discovery;
+using SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
+
+namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Discovery;
+
+[TestClass]
+public sealed class DiscoveryTests
+{
+    [TestMethod]
+    public async Task LocateAsync_EngineRegisteredTheKyuubiWay_CallReachesIt()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var engine = await RecordingEngine.StartAsync("engine-a");
+        await using var zk = await ZooKeeperGateway.ConnectAsync(server);
+        await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", $"sparkConnectPort={engine.Address.Port}");
+        await using var gateway = await ZooKeeperGateway.StartAsync(server);
+
+        Assert.AreEqual("engine-a", await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString()));
+        Assert.HasCount(1, engine.CallsTo("Config"));
+    }
+
+    [TestMethod]
+    public async Task LocateAsync_SparkConnectUriAttribute_CallReachesIt()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var engine = await RecordingEngine.StartAsync("engine-uri");
+        await using var zk = await ZooKeeperGateway.ConnectAsync(server);
+        await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "thrift-host.invalid:10009", $"sparkConnectUri=127.0.0.1:{engine.Address.Port}");
+        await using var gateway = await ZooKeeperGateway.StartAsync(server);
+
+        Assert.AreEqual("engine-uri", await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString()));
+    }
+
+    [TestMethod]
+    public async Task LocateAsync_NodeRemoved_EngineNoLongerChosenAndItsSessionsLost()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var older = await RecordingEngine.StartAsync("engine-old");
+        await using var newer = await RecordingEngine.StartAsync("engine-new");
+        await using var zk = await ZooKeeperGateway.ConnectAsync(server);
+        await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", $"sparkConnectPort={older.Address.Port}");
+        var newerNode = await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:2", $"sparkConnectPort={newer.Address.Port}");
+        await using var gateway = await ZooKeeperGateway.StartAsync(server, o => o.SelectionPolicy = EngineSelectionPolicy.Newest);
+        var session = Guid.NewGuid().ToString();
+        Assert.AreEqual("engine-new", await gateway.ServerSideSessionIdAsync(session));
+
+        await zk.DeleteAsync(newerNode, CancellationToken.None);
+
+        var newerId = "zookeeper:" + newerNode;
+        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(() => Task.FromResult(gateway.Registry.IsLostFor(newerId, DateTimeOffset.MinValue, out _)), TimeSpan.FromSeconds(10)), "the removed engine was not marked lost");
+        Assert.AreEqual("engine-old", await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString()));
+        var lost = await Assert.ThrowsExactlyAsync<RpcException>(() => gateway.ServerSideSessionIdAsync(session));
+        Assert.AreEqual(StatusCode.Unavailable, lost.StatusCode, lost.Status.Detail);
+        Assert.HasCount(1, newer.CallsTo("Config"));
+    }
+
+    [TestMethod]
+    public async Task LocateAsync_NodeWithoutSparkConnectPort_FailedPreconditionNamingThePlugin()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var zk = await ZooKeeperGateway.ConnectAsync(server);
+        await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:10009");
+        await using var gateway = await ZooKeeperGateway.StartAsync(server);
+
+        var error = await Assert.ThrowsExactlyAsync<RpcException>(() => gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString()));
+
+        Assert.AreEqual(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Contains(ZooKeeperEngineLocator.NoSparkConnectPortMessage, error.Status.Detail);
+    }
+
+    [TestMethod]
+    public async Task LocateAsync_NoEngineAndNoLauncher_UnavailableThenFoundOnceRegistered()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var engine = await RecordingEngine.StartAsync("engine-late");
+        await using var zk = await ZooKeeperGateway.ConnectAsync(server);
+        await using var gateway = await ZooKeeperGateway.StartAsync(server);
+
+        var error = await Assert.ThrowsExactlyAsync<RpcException>(() => gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString()));
+        Assert.AreEqual(StatusCode.Unavailable, error.StatusCode);
+
+        // The space is watched now: the registration reaches the gateway's view without a read per call.
+        await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", $"sparkConnectPort={engine.Address.Port}");
+        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(
+            async () =>
+            {
+                try
+                {
+                    return await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString()) == "engine-late";
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+                {
+                    return false;
+                }
+            },
+            TimeSpan.FromSeconds(10)));
+    }
+
+    [TestMethod]
+    public async Task LocateAsync_OtherUser_OtherEngineSpace()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var alice = await RecordingEngine.StartAsync("engine-alice");
+        await using var bob = await RecordingEngine.StartAsync("engine-bob");
+        await using var zk = await ZooKeeperGateway.ConnectAsync(server);
+        await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", $"sparkConnectPort={alice.Address.Port}");
+        await ZooKeeperGateway.RegisterEngineAsync(zk, "bob", "127.0.0.1:1", $"sparkConnectPort={bob.Address.Port}");
+        await using var gateway = await ZooKeeperGateway.StartAsync(server);
+
+        Assert.AreEqual("engine-alice", await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString(), ZooKeeperGateway.Alice));
+        Assert.AreEqual("engine-bob", await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString(), ZooKeeperGateway.Bob));
+    }
+}

@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using SparkConnect.Multiplexer.Engines;
+using SparkConnect.Multiplexer.Launching;
+using SparkConnect.Multiplexer.ZooKeeper.Client;
+using Spark.Connect;
+
+namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
+
+/// <summary>
+/// A real gateway with the ZooKeeper locator (and, optionally, the process launcher running the test engine host).
+/// Disposing it stops the gateway and kills every process it started that is still alive.
+/// </summary>
+internal sealed class ZooKeeperGateway : IAsyncDisposable
+{
+    public const string GatewayNamespace = "/gateways";
+
+    public static readonly Metadata Alice = GatewayHost.Bearer(GatewayHost.AliceToken);
+    public static readonly Metadata Bob = GatewayHost.Bearer(GatewayHost.BobToken);
+
+    private bool _disposed;
+
+    private ZooKeeperGateway(GatewayHost host, string workRoot)
+    {
+        Host = host;
+        WorkRoot = workRoot;
+    }
+
+    public GatewayHost Host { get; }
+
+    public string WorkRoot { get; }
+
+    public SparkConnectService.SparkConnectServiceClient Client => Host.Client;
+
+    public ZooKeeperClient ZooKeeper => Host.Services.GetRequiredService<ZooKeeperClient>();
+
+    public EngineEndpointRegistry Registry => Host.Services.GetRequiredService<EngineEndpointRegistry>();
+
+    public ProcessEngineManager? Engines => Host.Services.GetService<ProcessEngineManager>();
+
+    /// <summary>The built test engine host (see the project file).</summary>
+    public static string TestEngineHostDll { get; } = typeof(ZooKeeperGateway).Assembly
+        .GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "TestEngineHostDll").Value!;
+
+    public static string DotNet { get; } = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)
+        ? host
+        : "dotnet";
+
+    public static void UseZooKeeper(ZooKeeperOptions options, ZooKeeperServer server)
+    {
+        options.ConnectionString = server.ConnectionString;
+        options.SessionTimeout = TimeSpan.FromSeconds(4);
+        options.ConnectionTimeout = TimeSpan.FromSeconds(15);
+        options.GatewayNamespace = GatewayNamespace;
+        options.LaunchTimeout = TimeSpan.FromSeconds(90);
+    }
+
+    public static async Task<ZooKeeperGateway> StartAsync(ZooKeeperServer server, Action<ZooKeeperOptions>? configure = null, bool launch = false)
+    {
+        var workRoot = Path.Combine(Path.GetTempPath(), "zk-gateway-tests-" + Guid.NewGuid().ToString("N")[..12]);
+        var host = await GatewayHost.StartAsync(
+            static _ => { },
+            gateway =>
+            {
+                if (launch)
+                {
+                    gateway.AddProcessEngines(o =>
+                    {
+                        o.Command = DotNet;
+                        o.Arguments.Clear();
+                        foreach (var argument in new[] { TestEngineHostDll, "--port", "{port}", "--name", "{engineId}" })
+                        {
+                            o.Arguments.Add(argument);
+                        }
+
+                        o.InitializationTimeout = TimeSpan.FromSeconds(60);
+                        o.ReadinessProbeInterval = TimeSpan.FromMilliseconds(200);
+                        o.StopGracePeriod = TimeSpan.FromSeconds(3);
+                        o.WorkingDirectory = workRoot;
+                    });
+                }
+
+                gateway.AddZooKeeperEngines(o =>
+                {
+                    UseZooKeeper(o, server);
+                    configure?.Invoke(o);
+                });
+            });
+        return new ZooKeeperGateway(host, workRoot);
+    }
+
+    /// <summary>A plain client of the test's own, to register and inspect nodes.</summary>
+    public static async Task<ZooKeeperClient> ConnectAsync(ZooKeeperServer server)
+    {
+        var client = new ZooKeeperClient(server.ConnectionString, TimeSpan.FromSeconds(10), null, NullLogger.Instance);
+        try
+        {
+            await client.StartAsync(TimeSpan.FromSeconds(15), CancellationToken.None);
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+
+        return client;
+    }
+
+    /// <summary>Registers an engine node the Kyuubi way; returns its path.</summary>
+    public static Task<string> RegisterEngineAsync(ZooKeeperClient client, string user, string name, string? extra = null, string subdomain = "default")
+    {
+        var space = $"/kyuubi_1.10.0_USER_SPARK_SQL/{user}/{subdomain}";
+        var node = $"{space}/serverUri={name};version=1.10.0;refId={Guid.NewGuid()}{(extra is null ? "" : ";" + extra)};sequence=";
+        return client.CreateAsync(node, Encoding.UTF8.GetBytes(name), ZooKeeperNative.EphemeralSequential, createParents: true, CancellationToken.None);
+    }
+
+    public static ConfigRequest GetAll(string sessionId) => new()
+    {
+        SessionId = sessionId,
+        UserContext = new UserContext { UserId = "ignored" },
+        Operation = new ConfigRequest.Types.Operation { GetAll = new ConfigRequest.Types.GetAll() },
+    };
+
+    /// <summary>Polls until <paramref name="condition"/> holds or <paramref name="timeout"/> passes.</summary>
+    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return await condition();
+    }
+
+    public async Task<string> ServerSideSessionIdAsync(string sessionId, Metadata? who = null)
+    {
+        var response = await Client.ConfigAsync(GetAll(sessionId), who ?? Alice, deadline: DateTime.UtcNow.AddSeconds(90));
+        return response.ServerSideSessionId;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        try
+        {
+            await Host.DisposeAsync();
+        }
+        finally
+        {
+            foreach (var processId in ProcessesUnder(WorkRoot))
+            {
+                Kill(processId);
+            }
+
+            try
+            {
+                Directory.Delete(WorkRoot, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    private static List<int> ProcessesUnder(string root)
+    {
+        var found = new List<int>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out var processId))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (new DirectoryInfo(Path.Combine(directory, "cwd")).LinkTarget is { } cwd && cwd.StartsWith(root, StringComparison.Ordinal))
+                {
+                    found.Add(processId);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return found;
+    }
+
+    private static void Kill(int processId)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(processId);
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(5000);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+        }
+    }
+}

@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
+
+/// <summary>
+/// A real standalone ZooKeeper server (the Debian <c>zookeeper</c> package's jar, on Java) on a free loopback port with
+/// a temporary data directory. Disposing it kills the JVM and deletes the directory. A missing installation fails the
+/// test with the packages to install.
+/// </summary>
+internal sealed class ZooKeeperServer : IAsyncDisposable
+{
+    private const string Jar = "/usr/share/java/zookeeper.jar";
+
+    private Process? _process;
+
+    private ZooKeeperServer(string directory, int port)
+    {
+        Directory = directory;
+        Port = port;
+    }
+
+    public string Directory { get; }
+
+    public int Port { get; }
+
+    public string ConnectionString => $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
+
+    public static async Task<ZooKeeperServer> StartAsync()
+    {
+        if (!File.Exists(Jar))
+        {
+            Assert.Fail($"ZooKeeper is not installed ({Jar} is missing): apt-get install -y zookeeper libzookeeper-mt2 (Java 17 is needed too).");
+        }
+
+        var directory = Path.Combine(Path.GetTempPath(), "zk-tests-" + Guid.NewGuid().ToString("N")[..12]);
+        System.IO.Directory.CreateDirectory(Path.Combine(directory, "data"));
+        var server = new ZooKeeperServer(directory, FreePort());
+        // tickTime 500 ms: sessions may time out between 1 s and 10 s.
+        await File.WriteAllTextAsync(Path.Combine(directory, "zoo.cfg"), string.Join('\n',
+            "tickTime=500",
+            "initLimit=10",
+            "syncLimit=5",
+            $"dataDir={Path.Combine(directory, "data")}",
+            $"clientPort={server.Port}",
+            "clientPortAddress=127.0.0.1",
+            "admin.enableServer=false",
+            "4lw.commands.whitelist=*",
+            "maxClientCnxns=0",
+            ""));
+        try
+        {
+            await server.RunAsync();
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+
+        return server;
+    }
+
+    /// <summary>Kills the server (no clean shutdown, as a crash); its data stays for <see cref="RunAsync"/>.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { } process)
+        {
+            _process = null;
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+
+            await process.WaitForExitAsync();
+            process.Dispose();
+        }
+    }
+
+    /// <summary>Starts the server on its port and data directory and waits until it answers <c>ruok</c>.</summary>
+    public async Task RunAsync()
+    {
+        var start = new ProcessStartInfo("java")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Directory,
+        };
+        foreach (var argument in new[] { "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", Jar, "org.apache.zookeeper.server.ZooKeeperServerMain", Path.Combine(Directory, "zoo.cfg") })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("java did not start");
+        process.OutputDataReceived += static (_, _) => { };
+        process.ErrorDataReceived += static (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if (process.HasExited)
+            {
+                Assert.Fail($"ZooKeeper exited with code {process.ExitCode} at start-up.");
+            }
+
+            if (await FourLetterWordAsync("ruok") == "imok")
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail($"ZooKeeper did not answer on port {Port} within 30 s.");
+    }
+
+    public async Task<string?> FourLetterWordAsync(string word)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, Port);
+            var stream = client.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(word));
+            using var reader = new StreamReader(stream, Encoding.ASCII);
+            return await reader.ReadToEndAsync();
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            return null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

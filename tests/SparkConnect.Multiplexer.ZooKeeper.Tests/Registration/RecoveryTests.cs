@@ -1,0 +1,117 @@
+using Grpc.Core;
+using SparkConnect.Multiplexer.TestEngine;
+using SparkConnect.Multiplexer.ZooKeeper.Client;
+using SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
+
+namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Registration;
+
+[TestClass]
+public sealed class RecoveryTests
+{
+    [TestMethod]
+    public async Task Gateway_Started_RegistersServerUriNode()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var gateway = await ZooKeeperGateway.StartAsync(server);
+        await using var zk = await ZooKeeperGateway.ConnectAsync(server);
+
+        var nodes = await WaitForGatewayNodesAsync(zk, 1);
+
+        StringAssert.StartsWith(nodes[0], $"serverUri={gateway.Host.Address.Host}:{gateway.Host.Address.Port};version=");
+        StringAssert.Matches(nodes[0], new System.Text.RegularExpressions.Regex(";sequence=[0-9]{10}$"));
+    }
+
+    [TestMethod]
+    public async Task Gateway_Stopped_ItsNodeIsGone()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var zk = await ZooKeeperGateway.ConnectAsync(server);
+        var gateway = await ZooKeeperGateway.StartAsync(server);
+        try
+        {
+            await WaitForGatewayNodesAsync(zk, 1);
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+
+        Assert.IsEmpty((await zk.GetChildrenAsync(ZooKeeperGateway.GatewayNamespace, null, CancellationToken.None))!);
+    }
+
+    [TestMethod]
+    public async Task Gateway_SessionExpired_RegistrationAndWatchesRestored()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var engine = await RecordingEngine.StartAsync("engine-after-expiry");
+        await using var zk = await ZooKeeperGateway.ConnectAsync(server);
+        await using var gateway = await ZooKeeperGateway.StartAsync(server);
+        var before = (await WaitForGatewayNodesAsync(zk, 1))[0];
+        await ArmAliceSpaceAsync(gateway);
+
+        var client = gateway.ZooKeeper;
+        await ZooKeeperClient.ExpireSessionAsync(server.ConnectionString, client.SessionId, client.SessionPassword, TimeSpan.FromSeconds(10), CancellationToken.None);
+
+        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(() => Task.FromResult(client.SessionCount >= 2), TimeSpan.FromSeconds(20)), "no new session");
+        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(
+            async () => await zk.GetChildrenAsync(ZooKeeperGateway.GatewayNamespace, null, CancellationToken.None) is [var only] && only != before,
+            TimeSpan.FromSeconds(10)), "the gateway node was not re-created");
+        await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", $"sparkConnectPort={engine.Address.Port}");
+        Assert.IsTrue(await ReachesAsync(gateway, "engine-after-expiry"), "the engine space watch was not re-armed");
+    }
+
+    [TestMethod]
+    public async Task Gateway_ZooKeeperRestarted_RegistrationAndWatchesRestored()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var engine = await RecordingEngine.StartAsync("engine-after-restart");
+        await using var gateway = await ZooKeeperGateway.StartAsync(server);
+        await using (var zk = await ZooKeeperGateway.ConnectAsync(server))
+        {
+            await WaitForGatewayNodesAsync(zk, 1);
+        }
+
+        await ArmAliceSpaceAsync(gateway);
+
+        await server.KillAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        await server.RunAsync();
+
+        await using var after = await ZooKeeperGateway.ConnectAsync(server);
+        await WaitForGatewayNodesAsync(after, 1);
+        await ZooKeeperGateway.RegisterEngineAsync(after, "alice", "127.0.0.1:1", $"sparkConnectPort={engine.Address.Port}");
+        Assert.IsTrue(await ReachesAsync(gateway, "engine-after-restart"), "the engine space watch was not restored");
+    }
+
+    private static async Task ArmAliceSpaceAsync(ZooKeeperGateway gateway)
+    {
+        // A first call for the key reads its (empty) space and watches it.
+        var error = await Assert.ThrowsExactlyAsync<RpcException>(() => gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString()));
+        Assert.AreEqual(StatusCode.Unavailable, error.StatusCode);
+    }
+
+    private static Task<bool> ReachesAsync(ZooKeeperGateway gateway, string engine) => ZooKeeperGateway.EventuallyAsync(
+        async () =>
+        {
+            try
+            {
+                return await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString()) == engine;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+            {
+                return false;
+            }
+        },
+        TimeSpan.FromSeconds(20));
+
+    private static async Task<string[]> WaitForGatewayNodesAsync(ZooKeeperClient zk, int count)
+    {
+        string[]? nodes = null;
+        Assert.IsTrue(
+            await ZooKeeperGateway.EventuallyAsync(
+                async () => (nodes = await zk.GetChildrenAsync(ZooKeeperGateway.GatewayNamespace, null, CancellationToken.None)) is not null && nodes.Length == count,
+                TimeSpan.FromSeconds(20)),
+            $"expected {count} gateway node(s), found {nodes?.Length ?? 0}");
+        return nodes!;
+    }
+}
