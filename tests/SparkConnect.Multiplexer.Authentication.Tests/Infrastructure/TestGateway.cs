@@ -14,6 +14,8 @@ using Microsoft.Extensions.Logging;
 using Spark.Connect;
 using SparkConnect.Multiplexer.TestEngine;
 
+using SparkConnect.Multiplexer.Testing;
+
 namespace SparkConnect.Multiplexer.Authentication.Tests.Infrastructure;
 
 /// <summary>What a test gateway is built with.</summary>

@@ -5,6 +5,8 @@ using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Authentication.Jwt;
 using SparkConnect.Multiplexer.Authentication.Tests.Infrastructure;
 
+using SparkConnect.Multiplexer.Testing;
+
 namespace SparkConnect.Multiplexer.Authentication.Tests.Jwt;
 
 [TestClass]

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 
+using SparkConnect.Multiplexer.Testing;
+
 namespace SparkConnect.Multiplexer.Authentication.Tests.Ldap;
 
 /// <summary>
@@ -165,7 +167,7 @@ internal sealed class SlapdServer : IAsyncDisposable
         }
     }
 
-    private static int FreePort() => Infrastructure.FreePort.Pick();
+    private static int FreePort() => Testing.FreePort.Pick();
 
     private async Task WaitUntilListeningAsync(CancellationToken cancellationToken)
     {

@@ -4,6 +4,7 @@ using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using SparkConnect.Multiplexer.TestEngine;
 using SparkConnect.Multiplexer.Tests.Infrastructure;
+using SparkConnect.Multiplexer.Testing;
 using Spark.Connect;
 
 namespace SparkConnect.Multiplexer.Tests.Forwarding;

@@ -1,69 +1,37 @@
-using System.Net;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using SparkConnect.Multiplexer.Testing;
 using Spark.Connect;
 
 namespace SparkConnect.Multiplexer.Tests.Infrastructure;
 
-/// <summary>A real gateway: Kestrel on a free loopback port (HTTP/2 cleartext) and a gRPC channel to it.</summary>
+/// <summary>The shared <see cref="GatewayTestHost"/> with this project's generated Spark Connect client.</summary>
 internal sealed class GatewayHost : IAsyncDisposable
 {
-    public const string AliceToken = "alice-token-0123456789abcdef";
-    public const string BobToken = "bob-token-0123456789abcdef0000";
+    public const string AliceToken = GatewayTestHost.AliceToken;
+    public const string BobToken = GatewayTestHost.BobToken;
 
-    private readonly WebApplication _app;
+    private readonly GatewayTestHost _host;
 
-    private GatewayHost(WebApplication app, Uri address, CapturingLoggerProvider logs)
+    private GatewayHost(GatewayTestHost host)
     {
-        _app = app;
-        Address = address;
-        Logs = logs;
-        Channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
-        Client = new SparkConnectService.SparkConnectServiceClient(Channel);
+        _host = host;
+        Client = new SparkConnectService.SparkConnectServiceClient(host.Channel);
     }
 
-    public Uri Address { get; }
+    public Uri Address => _host.Address;
 
-    public GrpcChannel Channel { get; }
+    public GrpcChannel Channel => _host.Channel;
 
     public SparkConnectService.SparkConnectServiceClient Client { get; }
 
-    public CapturingLoggerProvider Logs { get; }
+    public CapturingLoggerProvider Logs => _host.Logs;
 
-    public IServiceProvider Services => _app.Services;
+    public IServiceProvider Services => _host.Services;
 
-    /// <summary>Starts a gateway with alice and bob as token users (alice in group eng), plus the given configuration.</summary>
     public static async Task<GatewayHost> StartAsync(Action<SparkConnectGatewayOptions> configure, Action<ISparkConnectGatewayBuilder>? build = null)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        var logs = new CapturingLoggerProvider();
-        builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Information);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
-        var gateway = builder.Services.AddSparkConnectGateway(o =>
-        {
-            // Probes would show up as engine calls; tests that probe call the monitor themselves.
-            o.Health.ProbeInterval = TimeSpan.Zero;
-            o.DrainTimeout = TimeSpan.FromSeconds(1);
-            var alice = new StaticTokenOptions { Token = AliceToken, User = "alice" };
-            alice.Groups.Add("eng");
-            o.Authentication.Tokens.Add(alice);
-            o.Authentication.Tokens.Add(new StaticTokenOptions { Token = BobToken, User = "bob" });
-            configure(o);
-        });
-        build?.Invoke(gateway);
-        var app = builder.Build();
-        app.MapSparkConnectGateway();
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new GatewayHost(app, new Uri(address), logs);
-    }
+        => new(await GatewayTestHost.StartAsync(configure, build));
 
     /// <summary>Starts a gateway whose default engine is <paramref name="engine"/>.</summary>
     public static Task<GatewayHost> StartAsync(TestEngine.RecordingEngine engine, Action<SparkConnectGatewayOptions>? configure = null)
@@ -73,15 +41,9 @@ internal sealed class GatewayHost : IAsyncDisposable
             configure?.Invoke(o);
         });
 
-    public static Metadata Bearer(string token) => new() { { "authorization", "Bearer " + token } };
+    public static Metadata Bearer(string token) => GatewayTestHost.Bearer(token);
 
-    public static string NewSessionId() => Guid.NewGuid().ToString();
+    public static string NewSessionId() => GatewayTestHost.NewSessionId();
 
-    public async ValueTask DisposeAsync()
-    {
-        Channel.Dispose();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        await _app.StopAsync(timeout.Token);
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 }

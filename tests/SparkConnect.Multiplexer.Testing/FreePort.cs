@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace SparkConnect.Multiplexer.Authentication.Tests.Infrastructure;
+namespace SparkConnect.Multiplexer.Testing;
 
-internal static class FreePort
+public static class FreePort
 {
     /// <summary>A loopback port nothing listens on right now.</summary>
     public static int Pick()

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace SparkConnect.Multiplexer.Tests.Infrastructure;
+namespace SparkConnect.Multiplexer.Testing;
 
 /// <summary>Keeps every log line so tests can check what the gateway logged (and that no secret was).</summary>
-internal sealed class CapturingLoggerProvider : ILoggerProvider
+public sealed class CapturingLoggerProvider : ILoggerProvider
 {
     private readonly ConcurrentQueue<(LogLevel Level, string Category, string Message)> _entries = new();
 

@@ -1,0 +1,100 @@
+using System.Net;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace SparkConnect.Multiplexer.Testing;
+
+/// <summary>
+/// A real gateway for tests: Kestrel on a free loopback port (HTTP/2 cleartext), alice and bob as token users
+/// (alice in group eng), health probing off (probes would show up as engine calls), a short drain, and a gRPC
+/// channel to it. Test projects wrap it to add their own generated Spark Connect client.
+/// </summary>
+public sealed class GatewayTestHost : IAsyncDisposable
+{
+    public const string AliceToken = "alice-token-0123456789abcdef";
+    public const string BobToken = "bob-token-0123456789abcdef0000";
+
+    private readonly WebApplication _app;
+
+    private GatewayTestHost(WebApplication app, Uri address, CapturingLoggerProvider logs)
+    {
+        _app = app;
+        Address = address;
+        Logs = logs;
+        Channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
+    }
+
+    public Uri Address { get; }
+
+    public GrpcChannel Channel { get; }
+
+    public CapturingLoggerProvider Logs { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Starts a gateway.</summary>
+    /// <param name="configure">Gateway options, applied after the defaults above.</param>
+    /// <param name="build">Builder calls (authenticators, locators, stores).</param>
+    /// <param name="services">Runs before <c>AddSparkConnectGateway</c>, e.g. to register a TimeProvider.</param>
+    public static async Task<GatewayTestHost> StartAsync(
+        Action<SparkConnectGatewayOptions> configure,
+        Action<ISparkConnectGatewayBuilder>? build = null,
+        Action<IServiceCollection>? services = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        var logs = new CapturingLoggerProvider();
+        builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Information);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
+        services?.Invoke(builder.Services);
+        var gateway = builder.Services.AddSparkConnectGateway(o =>
+        {
+            o.Health.ProbeInterval = TimeSpan.Zero;
+            o.DrainTimeout = TimeSpan.FromSeconds(1);
+            var alice = new StaticTokenOptions { Token = AliceToken, User = "alice" };
+            alice.Groups.Add("eng");
+            o.Authentication.Tokens.Add(alice);
+            o.Authentication.Tokens.Add(new StaticTokenOptions { Token = BobToken, User = "bob" });
+            configure(o);
+        });
+        build?.Invoke(gateway);
+        var app = builder.Build();
+        app.MapSparkConnectGateway();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new GatewayTestHost(app, new Uri(address), logs);
+    }
+
+    public static Metadata Bearer(string token) => new() { { "authorization", "Bearer " + token } };
+
+    public static string NewSessionId() => Guid.NewGuid().ToString();
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await _app.StopAsync(timeout.Token);
+        }
+        finally
+        {
+            await _app.DisposeAsync();
+        }
+    }
+}
