@@ -7,13 +7,16 @@ internal sealed class SparkConnectGatewayOptionsValidator(GatewayRegistrations r
 {
     private const string Section = SparkConnectGatewayOptions.SectionName;
 
+    // gRPC frames carry a 32-bit length; a gateway buffers one request message, so a gigabyte is already generous.
+    private const int MaxMessageSizeLimit = 1024 * 1024 * 1024;
+
     public ValidateOptionsResult Validate(string? name, SparkConnectGatewayOptions options)
     {
         var errors = new List<string>();
 
-        if (options.MaxMessageSize <= 0)
+        if (options.MaxMessageSize is <= 0 or > MaxMessageSizeLimit)
         {
-            errors.Add($"{Section}:MaxMessageSize is {options.MaxMessageSize}; set a positive number of bytes (default {SparkConnectGatewayOptions.DefaultMaxMessageSize}).");
+            errors.Add($"{Section}:MaxMessageSize is {options.MaxMessageSize}; set a number of bytes from 1 to {MaxMessageSizeLimit} (1 GiB; default {SparkConnectGatewayOptions.DefaultMaxMessageSize}).");
         }
 
         if (options.EngineConnectTimeout <= TimeSpan.Zero)

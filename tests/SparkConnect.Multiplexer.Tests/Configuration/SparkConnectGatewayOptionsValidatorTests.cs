@@ -27,7 +27,7 @@ public sealed class SparkConnectGatewayOptionsValidatorTests
         var error = await Assert.ThrowsExactlyAsync<OptionsValidationException>(() => app.StartAsync(TestContext.CancellationToken));
 
         var messages = string.Join("\n", error.Failures);
-        StringAssert.Contains(messages, "MaxMessageSize is 0");
+        StringAssert.Contains(messages, "MaxMessageSize is 0; set a number of bytes from 1 to 1073741824");
         StringAssert.Contains(messages, "AllowSharedEngines");
         StringAssert.Contains(messages, "Tokens:0:Token is shorter than 16 characters");
         StringAssert.Contains(messages, "Tokens:0:User is empty");
