@@ -423,6 +423,7 @@ public sealed class ForwardingTests
         var failed = await Assert.ThrowsExactlyAsync<RpcException>(() => artifacts.ResponseAsync);
         Assert.AreEqual(StatusCode.InvalidArgument, failed.StatusCode);
         StringAssert.Contains(failed.Status.Detail, "must carry the stream's session_id", StringComparison.Ordinal);
-        Assert.IsTrue(engine.Calls.Single().Requests.Count <= 1, "the foreign message never reaches the engine");
+        // The engine may not even have started the call when the gateway reset it; either way it never sees message 2.
+        Assert.IsTrue(engine.Calls.Sum(c => c.Requests.Count) <= 1, "the foreign message never reaches the engine");
     }
 }
