@@ -1,3 +1,4 @@
+using k8s.Models;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Kubernetes.Internal;
 
@@ -25,6 +26,36 @@ public sealed class EnginePodsTests
         Assert.IsTrue(EnginePods.IsValidLabelValue(label), label);
         Assert.IsLessThanOrEqualTo(63, label.Length);
         Assert.AreNotEqual(EnginePods.LabelValue(value + "x"), label);
+    }
+
+    [TestMethod]
+    public void PortOf_LabelAnnotationOrNamedContainerPort_InThatOrder()
+    {
+        var options = new KubernetesEngineOptions();
+        var pod = new V1Pod
+        {
+            Metadata = new V1ObjectMeta { Name = "p", Labels = new Dictionary<string, string>(), Annotations = new Dictionary<string, string>() },
+            Spec = new V1PodSpec { Containers = [new V1Container { Name = "driver", Ports = [new V1ContainerPort { Name = "ui", ContainerPort = 4040 }, new V1ContainerPort { Name = "spark-connect", ContainerPort = 15002 }] }] },
+        };
+
+        Assert.AreEqual(15002, EnginePods.PortOf(pod, options));
+        pod.Metadata.Annotations[KubernetesEngineOptions.DefaultPortLabel] = "15003";
+        Assert.AreEqual(15003, EnginePods.PortOf(pod, options));
+        pod.Metadata.Labels[KubernetesEngineOptions.DefaultPortLabel] = "15004";
+        Assert.AreEqual(15004, EnginePods.PortOf(pod, options));
+        pod.Metadata.Labels[KubernetesEngineOptions.DefaultPortLabel] = "not-a-port";
+        Assert.AreEqual(15003, EnginePods.PortOf(pod, options));
+        options.PortName = "other";
+        pod.Metadata.Annotations.Clear();
+        Assert.IsNull(EnginePods.PortOf(pod, options));
+    }
+
+    [TestMethod]
+    public void EngineIdOf_Pod_NamespaceNameAndUidPrefix()
+    {
+        var pod = new V1Pod { Metadata = new V1ObjectMeta { Name = "spark-connect-alice-1a2b3c4d", NamespaceProperty = "spark", Uid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0" } };
+
+        Assert.AreEqual("k8s:spark/spark-connect-alice-1a2b3c4d:0f1e2d3c", EnginePods.EngineIdOf(pod));
     }
 
     [TestMethod]

@@ -20,10 +20,9 @@ public sealed class EnginePodLaunchTests
     [TestMethod]
     public async Task Locate_NoPodForKey_CreatesOneLabelledPodAndRoutesWhenReady()
     {
-        await using var gateway = await StartAsync();
-        var engine = await gateway.StartEngineAsync("launched-engine");
+        // The engine the pod will stand for; its port goes into the pod template.
+        await using var engine = await TestEngine.RecordingEngine.StartAsync("launched-engine", TestContext.CancellationToken);
         var port = engine.Address.Port;
-        await gateway.Host.DisposeAsync();
         await using var launching = await StartAsync(o =>
         {
             o.PodTemplate.Port = port;

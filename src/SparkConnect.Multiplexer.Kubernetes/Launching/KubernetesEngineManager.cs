@@ -1,0 +1,405 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using Grpc.Core;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Engines;
+using SparkConnect.Multiplexer.Kubernetes.Discovery;
+using SparkConnect.Multiplexer.Kubernetes.Internal;
+
+namespace SparkConnect.Multiplexer.Kubernetes.Launching;
+
+/// <summary>
+/// Hands out the Ready engine pod of an engine key from the cache; launches one (single flight per namespace and key)
+/// when there is none; deletes launched pods that are idle or terminated.
+/// </summary>
+internal sealed class KubernetesEngineManager : IDisposable
+{
+    private const int SummaryEventCount = 5;
+
+    private readonly IOptions<KubernetesEngineOptions> _options;
+    private readonly KubernetesClientProvider _client;
+    private readonly EnginePodCache _cache;
+    private readonly EngineEndpointRegistry _registry;
+    private readonly ISessionStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger<KubernetesEngineManager> _logger;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<(string Namespace, EngineKey Key), Task<EngineEndpoint>> _launches = [];
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _lastUsed = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _shutdown = new();
+
+    public KubernetesEngineManager(
+        IOptions<KubernetesEngineOptions> options,
+        KubernetesClientProvider client,
+        EnginePodCache cache,
+        EngineEndpointRegistry registry,
+        ISessionStore store,
+        TimeProvider time,
+        ILogger<KubernetesEngineManager> logger)
+    {
+        _options = options;
+        _client = client;
+        _cache = cache;
+        _registry = registry;
+        _store = store;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <exception cref="EngineLocationException">PERMISSION_DENIED for a namespace not allowed; UNAVAILABLE when no engine is ready.</exception>
+    public async ValueTask<EngineEndpoint> LocateAsync(EngineRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var options = _options.Value;
+        var ns = NamespaceOf(request, options);
+        try
+        {
+            await _cache.WaitSyncedAsync(ns, cancellationToken).WaitAsync(options.InitializationTimeout, _time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new EngineLocationException(
+                $"The engine pods of namespace {ns} could not be listed yet (is the Kubernetes API server reachable, and may the gateway list pods there?); retry shortly.");
+        }
+
+        if (FindServing(ns, request.Key, options) is { } found)
+        {
+            return found;
+        }
+
+        if (!options.LaunchEngines)
+        {
+            throw new EngineLocationException(
+                $"No engine pod for {request.Key} is Running and Ready in namespace {ns}, and this gateway launches none ({KubernetesEngineOptions.SectionName}:LaunchEngines = false); retry when one is.");
+        }
+
+        Task<EngineEndpoint> launch;
+        lock (_gate)
+        {
+            if (!_launches.TryGetValue((ns, request.Key), out launch!))
+            {
+                launch = Task.Run(() => LaunchAsync(ns, request, _shutdown.Token), CancellationToken.None);
+                _launches[(ns, request.Key)] = launch;
+                _ = launch.ContinueWith(
+                    _ =>
+                    {
+                        lock (_gate)
+                        {
+                            _launches.Remove((ns, request.Key));
+                        }
+                    },
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+        }
+
+        // Each waiter's cancellation ends only its own wait; the launch goes on for the others.
+        return await launch.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Deletes launched pods that ended (per <see cref="KubernetesEngineOptions.TerminatedPods"/>) and launched,
+    /// serving pods with no session for <see cref="KubernetesEngineOptions.EngineIdleTimeout"/>.
+    /// </summary>
+    public async Task CleanUpAsync(CancellationToken cancellationToken)
+    {
+        var options = _options.Value;
+        var sessions = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var session in _store.ListAsync(cancellationToken))
+        {
+            sessions.Add(session.EngineId);
+        }
+
+        var now = _time.GetUtcNow();
+        var deletions = new List<(string Namespace, V1Pod Pod, string Reason)>();
+        foreach (var ns in options.Namespaces)
+        {
+            foreach (var pod in _cache.Pods(ns))
+            {
+                if (!EnginePods.IsManaged(pod, options.Labels) || pod.Metadata?.DeletionTimestamp is not null)
+                {
+                    continue;
+                }
+
+                var id = EnginePods.EngineIdOf(pod);
+                if (EnginePods.IsTerminated(pod))
+                {
+                    if (options.TerminatedPods == TerminatedPodPolicy.Delete)
+                    {
+                        deletions.Add((ns, pod, $"terminated (phase {pod.Status?.Phase})"));
+                    }
+
+                    continue;
+                }
+
+                if (!EnginePods.IsServing(pod))
+                {
+                    continue;
+                }
+
+                if (sessions.Contains(id))
+                {
+                    _lastUsed[id] = now;
+                    continue;
+                }
+
+                // A pod first seen here starts its idle time now (another gateway may have launched it).
+                var lastUsed = _lastUsed.GetOrAdd(id, now);
+                if (now - lastUsed >= options.EngineIdleTimeout)
+                {
+                    deletions.Add((ns, pod, $"no session for {options.EngineIdleTimeout}"));
+                }
+            }
+        }
+
+        foreach (var (ns, pod, reason) in deletions)
+        {
+            var id = EnginePods.EngineIdOf(pod);
+            _lastUsed.TryRemove(id, out _);
+            _registry.MarkLost(id, "engine pod deleted: " + reason, now);
+            await DeleteAsync(ns, EnginePods.NameOf(pod), reason, cancellationToken);
+        }
+    }
+
+    private static string NamespaceOf(EngineRequest request, KubernetesEngineOptions options)
+    {
+        foreach (var hint in options.NamespaceHints)
+        {
+            if (request.Hints.TryGetValue(hint, out var requested) && requested.Length > 0)
+            {
+                return options.Namespaces.Contains(requested, StringComparer.Ordinal)
+                    ? requested
+                    : throw new EngineLocationException(
+                        $"Namespace '{requested}' is not allowed here; allowed: {string.Join(", ", options.Namespaces)}.",
+                        StatusCode.PermissionDenied);
+            }
+        }
+
+        return options.Namespaces[0];
+    }
+
+    private EngineEndpoint? FindServing(string ns, EngineKey key, KubernetesEngineOptions options)
+    {
+        var keyLabels = EnginePods.KeyLabels(key, options.Labels);
+        var candidates = _cache.Pods(ns)
+            .Where(p => EnginePods.IsServing(p) && EnginePods.HasLabels(p, keyLabels))
+            .OrderBy(EnginePods.CreatedOf)
+            .ThenBy(EnginePods.NameOf, StringComparer.Ordinal);
+        foreach (var pod in candidates)
+        {
+            if (EnginePods.PortOf(pod, options) is not { } port)
+            {
+                KubernetesLog.NoPort(_logger, ns, EnginePods.NameOf(pod), options.PortLabel, options.PortName);
+                continue;
+            }
+
+            var id = EnginePods.EngineIdOf(pod);
+            _lastUsed[id] = _time.GetUtcNow();
+            return new EngineEndpoint(id, new UriBuilder(Uri.UriSchemeHttp, pod.Status.PodIP, port).Uri);
+        }
+
+        return null;
+    }
+
+    /// <summary>Stops waiting for launches (their pods stay, and are found again by their labels).</summary>
+    public void Dispose()
+    {
+        // Cancelled, not disposed: a late LocateAsync may still read its token.
+        _shutdown.Cancel();
+    }
+
+    /// <summary>Creates (or adopts) the key's pod and waits until it is Ready; runs once for all waiters, so only <paramref name="shutdown"/> stops it.</summary>
+    private async Task<EngineEndpoint> LaunchAsync(string ns, EngineRequest request, CancellationToken shutdown)
+    {
+        var options = _options.Value;
+        var key = request.Key;
+        var started = Stopwatch.GetTimestamp();
+        using var deadline = new CancellationTokenSource(options.InitializationTimeout, _time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, shutdown);
+
+        // Another gateway instance (or an earlier launch) may have created one that is still starting.
+        var keyLabels = EnginePods.KeyLabels(key, options.Labels);
+        var podName = _cache.Pods(ns)
+            .Where(p => EnginePods.IsManaged(p, options.Labels) && EnginePods.HasLabels(p, keyLabels)
+                && p.Metadata?.DeletionTimestamp is null && !EnginePods.IsTerminated(p))
+            .OrderBy(EnginePods.CreatedOf)
+            .Select(EnginePods.NameOf)
+            .FirstOrDefault();
+
+        try
+        {
+            if (podName is null)
+            {
+                podName = EnginePodBuilder.NewPodName(options.PodTemplate, key);
+                var pod = EnginePodBuilder.Build(options, request, ns, podName);
+                KubernetesLog.Creating(_logger, ns, podName, key, options.PodTemplate.Image);
+                try
+                {
+                    await _client.Client.CoreV1.CreateNamespacedPodAsync(pod, ns, cancellationToken: timeout.Token);
+                }
+                catch (HttpOperationException e)
+                {
+                    var status = e.Response.StatusCode >= HttpStatusCode.InternalServerError || e.Response.StatusCode == HttpStatusCode.TooManyRequests
+                        ? StatusCode.Unavailable
+                        : StatusCode.FailedPrecondition;
+                    var failure = new EngineLocationException(
+                        $"The engine pod for {key} could not be created in namespace {ns}: the API server answered {(int)e.Response.StatusCode} {Truncate(e.Response.Content, 300)}. An administrator must check the pod template and the gateway's RBAC (pods: create).",
+                        status,
+                        e);
+                    KubernetesLog.LaunchFailed(_logger, ns, podName, key, failure.Message, e);
+                    throw failure;
+                }
+            }
+
+            var seen = false;
+            while (true)
+            {
+                var changed = _cache.Changed;
+                var current = _cache.Get(ns, podName);
+                if (current is not null)
+                {
+                    seen = true;
+                    if (EnginePods.IsServing(current) && EnginePods.PortOf(current, options) is { } port)
+                    {
+                        var id = EnginePods.EngineIdOf(current);
+                        var endpoint = new EngineEndpoint(id, new UriBuilder(Uri.UriSchemeHttp, current.Status.PodIP, port).Uri);
+                        _lastUsed[id] = _time.GetUtcNow();
+                        KubernetesLog.Ready(_logger, id, key, endpoint.Address, Stopwatch.GetElapsedTime(started).TotalSeconds);
+                        return endpoint;
+                    }
+
+                    if (EnginePods.IsTerminated(current))
+                    {
+                        var summary = await SummarizeAsync(ns, podName, CancellationToken.None);
+                        if (options.TerminatedPods == TerminatedPodPolicy.Delete)
+                        {
+                            await DeleteAsync(ns, podName, "ended before it was ready", CancellationToken.None);
+                        }
+
+                        var failure = new EngineLocationException($"The engine pod {ns}/{podName} for {key} ended before it was ready. {summary}");
+                        KubernetesLog.LaunchFailed(_logger, ns, podName, key, failure.Message, null);
+                        throw failure;
+                    }
+                }
+                else if (seen)
+                {
+                    var failure = new EngineLocationException($"The engine pod {ns}/{podName} for {key} was deleted before it was ready; retry.");
+                    KubernetesLog.LaunchFailed(_logger, ns, podName, key, failure.Message, null);
+                    throw failure;
+                }
+
+                await changed.WaitAsync(timeout.Token);
+            }
+        }
+        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+        {
+            throw new EngineLocationException($"The engine pod for {key} was not waited for: the gateway is shutting down; retry shortly.");
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            var summary = await SummarizeAsync(ns, podName!, CancellationToken.None);
+            await DeleteAsync(ns, podName!, "not ready within the initialization timeout", CancellationToken.None);
+            var failure = new EngineLocationException(
+                $"The engine pod {ns}/{podName} for {key} was not Running and Ready within {options.InitializationTimeout.TotalSeconds:0.#} s ({KubernetesEngineOptions.SectionName}:InitializationTimeout) and was deleted. {summary}");
+            KubernetesLog.LaunchFailed(_logger, ns, podName!, key, failure.Message, null);
+            throw failure;
+        }
+    }
+
+    /// <summary>The pod's phase, conditions, container states and last events, read from the API server.</summary>
+    private async Task<string> SummarizeAsync(string ns, string podName, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(10));
+        var text = new StringBuilder();
+        try
+        {
+            var pod = await _client.Client.CoreV1.ReadNamespacedPodAsync(podName, ns, cancellationToken: deadline.Token);
+            var status = pod.Status;
+            text.Append("Pod status: phase ").Append(status?.Phase ?? "unknown");
+            if (status?.Reason is { Length: > 0 } reason)
+            {
+                text.Append(" (").Append(reason).Append(')');
+            }
+
+            if (status?.Message is { Length: > 0 } message)
+            {
+                text.Append(": ").Append(message);
+            }
+
+            text.Append('.');
+            if (status?.Conditions is { Count: > 0 } conditions)
+            {
+                text.Append(" Conditions: ").AppendJoin(", ", conditions.Select(c =>
+                    $"{c.Type}={c.Status}" + (c.Reason is { Length: > 0 } r ? $" ({r}{(c.Message is { Length: > 0 } m ? ": " + m : "")})" : ""))).Append('.');
+            }
+
+            if (status?.ContainerStatuses is { Count: > 0 } containers)
+            {
+                text.Append(" Containers: ").AppendJoin(", ", containers.Select(DescribeContainer)).Append('.');
+            }
+        }
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException or OperationCanceledException or KubernetesException)
+        {
+            KubernetesLog.SummaryFailed(_logger, ns, podName, e);
+            text.Append("Pod status: could not be read.");
+        }
+
+        try
+        {
+            var events = await _client.Client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: $"involvedObject.name={podName}", cancellationToken: deadline.Token);
+            var recent = (events.Items ?? [])
+                .OrderByDescending(e => e.LastTimestamp ?? e.EventTime ?? e.Metadata?.CreationTimestamp ?? DateTime.MinValue)
+                .Take(SummaryEventCount)
+                .Reverse()
+                .ToList();
+            if (recent.Count > 0)
+            {
+                text.Append(" Recent events: ").AppendJoin("; ", recent.Select(e => $"{e.Type} {e.Reason}: {e.Message}")).Append('.');
+            }
+        }
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException or OperationCanceledException or KubernetesException)
+        {
+            KubernetesLog.SummaryFailed(_logger, ns, podName, e);
+        }
+
+        return text.ToString();
+    }
+
+    private static string DescribeContainer(V1ContainerStatus container)
+    {
+        var state = container.State;
+        var description = state?.Waiting is { } waiting ? $"waiting ({waiting.Reason}{(waiting.Message is { Length: > 0 } m ? ": " + m : "")})"
+            : state?.Terminated is { } terminated ? $"terminated ({terminated.Reason}, exit code {terminated.ExitCode}{(terminated.Message is { Length: > 0 } tm ? ": " + tm : "")})"
+            : state?.Running is not null ? "running"
+            : "unknown";
+        return $"{container.Name} {description}, ready={container.Ready}, restarts={container.RestartCount}";
+    }
+
+    private async Task DeleteAsync(string ns, string podName, string reason, CancellationToken cancellationToken)
+    {
+        KubernetesLog.Deleting(_logger, ns, podName, reason);
+        try
+        {
+            await _client.Client.CoreV1.DeleteNamespacedPodAsync(podName, ns, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Already gone.
+        }
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException or KubernetesException)
+        {
+            KubernetesLog.DeleteFailed(_logger, ns, podName, e);
+        }
+    }
+
+    private static string Truncate(string? text, int length)
+        => text is null ? "" : text.Length <= length ? text : text[..length] + "...";
+}

@@ -1,0 +1,136 @@
+using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Kubernetes.Internal;
+
+namespace SparkConnect.Multiplexer.Kubernetes;
+
+/// <summary>Checks the Kubernetes engine options at start-up and lists every problem with its fix.</summary>
+internal sealed class KubernetesEngineOptionsValidator : IValidateOptions<KubernetesEngineOptions>
+{
+    private const string Section = KubernetesEngineOptions.SectionName;
+
+    public ValidateOptionsResult Validate(string? name, KubernetesEngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+
+        if (options.Server is { } server && (!server.IsAbsoluteUri || (server.Scheme != Uri.UriSchemeHttp && server.Scheme != Uri.UriSchemeHttps)))
+        {
+            errors.Add($"{Section}:Server '{server}' is not an absolute http:// or https:// URL: give the API server's URL, e.g. https://10.0.0.1:6443, or remove it to use a kubeconfig or the in-cluster configuration.");
+        }
+
+        if (options.AccessToken is not null && options.Server is null)
+        {
+            errors.Add($"{Section}:AccessToken is only used with {Section}:Server: set Server, or remove AccessToken and put the credential in the kubeconfig.");
+        }
+
+        if (options.Server is null && options.KubeConfigPath is { Length: > 0 } path && !File.Exists(path))
+        {
+            errors.Add($"{Section}:KubeConfigPath '{path}' does not exist: give the path of a kubeconfig file, or remove it to use the in-cluster configuration or the default kubeconfig.");
+        }
+
+        if (options.Server is null && string.IsNullOrEmpty(options.KubeConfigPath) && !k8s.KubernetesClientConfiguration.IsInCluster() && !DefaultKubeConfigExists())
+        {
+            errors.Add($"No Kubernetes configuration was found: this process does not run in a pod (no KUBERNETES_SERVICE_HOST and service account token), KUBECONFIG names no file and {k8s.KubernetesClientConfiguration.KubeConfigDefaultLocation} does not exist. Set {Section}:KubeConfigPath, {Section}:Server, or KUBECONFIG.");
+        }
+
+        if (options.Namespaces.Count == 0)
+        {
+            errors.Add($"{Section}:Namespaces is empty: add the namespace(s) engine pods run in, e.g. {Section}:Namespaces:0 = spark.");
+        }
+
+        for (var i = 0; i < options.Namespaces.Count; i++)
+        {
+            if (!EnginePods.IsDnsLabel(options.Namespaces[i] ?? ""))
+            {
+                errors.Add($"{Section}:Namespaces:{i} '{options.Namespaces[i]}' is not a namespace name: use 1 to 63 lower-case letters, digits or '-', starting and ending with a letter or digit.");
+            }
+        }
+
+        CheckLabelName(errors, "Labels:ShareLevel", options.Labels.ShareLevel);
+        CheckLabelName(errors, "Labels:Owner", options.Labels.Owner);
+        CheckLabelName(errors, "Labels:Subdomain", options.Labels.Subdomain);
+        CheckLabelName(errors, "Labels:ManagedBy", options.Labels.ManagedBy);
+        var keyLabels = new[] { options.Labels.ShareLevel, options.Labels.Owner, options.Labels.Subdomain, options.Labels.ManagedBy };
+        if (keyLabels.Distinct(StringComparer.Ordinal).Count() != keyLabels.Length)
+        {
+            errors.Add($"{Section}:Labels: ShareLevel, Owner, Subdomain and ManagedBy must be four different label names.");
+        }
+
+        CheckLabelName(errors, "PortLabel", options.PortLabel);
+        if (string.IsNullOrWhiteSpace(options.PortName))
+        {
+            errors.Add($"{Section}:PortName is empty: give the name of the container port that serves Spark Connect (default {KubernetesEngineOptions.DefaultPortName}).");
+        }
+
+        CheckPositive(errors, "ResyncInterval", options.ResyncInterval);
+        CheckPositive(errors, "WatchRetryDelay", options.WatchRetryDelay);
+        CheckPositive(errors, "InitializationTimeout", options.InitializationTimeout);
+        CheckPositive(errors, "EngineIdleTimeout", options.EngineIdleTimeout);
+        CheckPositive(errors, "CleanupInterval", options.CleanupInterval);
+        if (!Enum.IsDefined(options.TerminatedPods))
+        {
+            errors.Add($"{Section}:TerminatedPods must be Delete or Keep.");
+        }
+
+        if (options.LaunchEngines)
+        {
+            var template = options.PodTemplate;
+            if (string.IsNullOrWhiteSpace(template.Image))
+            {
+                errors.Add($"{Section}:PodTemplate:Image is empty: give the Spark image engine pods run, e.g. apache/spark:4.0.1, or set {Section}:LaunchEngines = false when engines are started by something else.");
+            }
+
+            if (template.Port is < 1 or > 65535)
+            {
+                errors.Add($"{Section}:PodTemplate:Port {template.Port} is not a TCP port: use 1 to 65535 (Spark Connect's default is 15002).");
+            }
+
+            var prefix = template.NamePrefix ?? "";
+            if (prefix.Length > 30 || (prefix.Length > 0 && !EnginePods.IsDnsLabel(prefix.TrimEnd('-') + "a")))
+            {
+                errors.Add($"{Section}:PodTemplate:NamePrefix '{prefix}' must be at most 30 lower-case letters, digits or '-', starting with a letter or digit.");
+            }
+
+            if (!EnginePods.IsDnsLabel(template.ContainerName ?? ""))
+            {
+                errors.Add($"{Section}:PodTemplate:ContainerName '{template.ContainerName}' is not a container name: use 1 to 63 lower-case letters, digits or '-'.");
+            }
+
+            if (template.ImagePullPolicy is { } policy && policy is not ("Always" or "IfNotPresent" or "Never"))
+            {
+                errors.Add($"{Section}:PodTemplate:ImagePullPolicy '{policy}' must be Always, IfNotPresent or Never.");
+            }
+
+            foreach (var (label, value) in template.Labels)
+            {
+                if (!EnginePods.IsValidLabelName(label) || !EnginePods.IsValidLabelValue(value ?? ""))
+                {
+                    errors.Add($"{Section}:PodTemplate:Labels '{label}' = '{value}' is not a valid label: names are [prefix/]name, values at most 63 letters, digits, '-', '_' or '.'.");
+                }
+            }
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static bool DefaultKubeConfigExists()
+        => Environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } paths
+            ? paths.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Any(File.Exists)
+            : File.Exists(k8s.KubernetesClientConfiguration.KubeConfigDefaultLocation);
+
+    private static void CheckLabelName(List<string> errors, string option, string? value)
+    {
+        if (!EnginePods.IsValidLabelName(value ?? ""))
+        {
+            errors.Add($"{Section}:{option} '{value}' is not a valid label name: use [DNS-subdomain-prefix/]name, the name at most 63 letters, digits, '-', '_' or '.', e.g. example.com/owner.");
+        }
+    }
+
+    private static void CheckPositive(List<string> errors, string option, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:{option} must be positive (a TimeSpan such as 00:00:30).");
+        }
+    }
+}
