@@ -81,7 +81,8 @@ internal sealed class SessionRouter(
             throw new GatewayException(StatusCode.Unavailable, reason);
         }
 
-        await store.TouchAsync(sessionId, time.GetUtcNow(), cancellationToken);
+        // No touch here: a running call keeps its session from expiring (ActiveCalls), and the handler records the
+        // activity when the call ends — one store write per call, not two.
         return new RoutedSession(session, await EngineOfAsync(context, principal, session, cancellationToken));
     }
 
