@@ -45,7 +45,6 @@ public sealed class DiscoveryTests
         await using var gateway = await ZooKeeperGateway.StartAsync(server, o => o.SelectionPolicy = EngineSelectionPolicy.Newest);
         var session = Guid.NewGuid().ToString();
         Assert.AreEqual("engine-new", await gateway.ServerSideSessionIdAsync(session));
-
         await zk.DeleteAsync(newerNode, CancellationToken.None);
 
         var newerId = "zookeeper:" + newerNode;
@@ -111,5 +110,27 @@ public sealed class DiscoveryTests
 
         Assert.AreEqual("engine-alice", await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString(), ZooKeeperGateway.Alice));
         Assert.AreEqual("engine-bob", await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString(), ZooKeeperGateway.Bob));
+    }
+
+    [TestMethod]
+    public async Task LocateAsync_KeyAlreadyWatched_RoutesWithoutZooKeeper()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var engine = await RecordingEngine.StartAsync("engine-cached");
+        await using (var zk = await ZooKeeperGateway.ConnectAsync(server))
+        {
+            await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", $"sparkConnectPort={engine.Address.Port}");
+            await using var gateway = await ZooKeeperGateway.StartAsync(server, o => o.ConnectionTimeout = TimeSpan.FromSeconds(3));
+            Assert.AreEqual("engine-cached", await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString()));
+
+            await server.KillAsync();
+
+            // New sessions of the watched key are routed from the in-memory view while ZooKeeper is down.
+            Assert.AreEqual("engine-cached", await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString()));
+
+            // A key never looked up needs ZooKeeper: UNAVAILABLE after the connection timeout, not a hang.
+            var error = await Assert.ThrowsExactlyAsync<RpcException>(() => gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString(), ZooKeeperGateway.Bob));
+            Assert.AreEqual(StatusCode.Unavailable, error.StatusCode, error.Status.Detail);
+        }
     }
 }

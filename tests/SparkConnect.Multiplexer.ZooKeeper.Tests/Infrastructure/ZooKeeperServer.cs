@@ -4,6 +4,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
+using SparkConnect.Multiplexer.Testing;
+
 namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
 
 /// <summary>
@@ -78,7 +80,15 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
             {
             }
 
-            await process.WaitForExitAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
             process.Dispose();
         }
     }
@@ -86,17 +96,23 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
     /// <summary>Starts the server on its port and data directory and waits until it answers <c>ruok</c>.</summary>
     public async Task RunAsync()
     {
-        var start = new ProcessStartInfo("java")
+        // Through a shell that kills the JVM when the test process goes away, however it ends.
+        var start = new ProcessStartInfo("/bin/sh")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = Directory,
         };
-        foreach (var argument in new[] { "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", Jar, "org.apache.zookeeper.server.ZooKeeperServerMain", Path.Combine(Directory, "zoo.cfg") })
-        {
-            start.ArgumentList.Add(argument);
-        }
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(
+            "java -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp \"$1\" org.apache.zookeeper.server.ZooKeeperServerMain \"$2\" & jvm=$!; "
+            + "trap 'kill -9 $jvm 2>/dev/null; exit 0' TERM INT; "
+            + "while kill -0 \"$3\" 2>/dev/null && kill -0 $jvm 2>/dev/null; do sleep 1; done; kill -9 $jvm 2>/dev/null; wait $jvm");
+        start.ArgumentList.Add("zookeeper-test-server");
+        start.ArgumentList.Add(Jar);
+        start.ArgumentList.Add(Path.Combine(Directory, "zoo.cfg"));
+        start.ArgumentList.Add(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("java did not start");
         process.OutputDataReceived += static (_, _) => { };
@@ -125,16 +141,18 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
 
     public async Task<string?> FourLetterWordAsync(string word)
     {
+        // A server still starting may accept and never answer: every attempt is bounded.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try
         {
             using var client = new TcpClient();
-            await client.ConnectAsync(IPAddress.Loopback, Port);
+            await client.ConnectAsync(IPAddress.Loopback, Port, timeout.Token);
             var stream = client.GetStream();
-            await stream.WriteAsync(Encoding.ASCII.GetBytes(word));
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(word), timeout.Token);
             using var reader = new StreamReader(stream, Encoding.ASCII);
-            return await reader.ReadToEndAsync();
+            return await reader.ReadToEndAsync(timeout.Token);
         }
-        catch (Exception e) when (e is SocketException or IOException)
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
         {
             return null;
         }

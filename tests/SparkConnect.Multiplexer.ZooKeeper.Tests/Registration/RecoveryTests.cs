@@ -50,9 +50,16 @@ public sealed class RecoveryTests
         await ArmAliceSpaceAsync(gateway);
 
         var client = gateway.ZooKeeper;
-        await ZooKeeperClient.ExpireSessionAsync(server.ConnectionString, client.SessionId, client.SessionPassword, TimeSpan.FromSeconds(10), CancellationToken.None);
+        var expired = false;
+        for (var attempt = 0; attempt < 5 && !expired; attempt++)
+        {
+            // Closing the session from a second connection; the gateway's client may win the session back before the
+            // close arrives, so try again until it sees the expiry.
+            await ZooKeeperClient.ExpireSessionAsync(server.ConnectionString, client.SessionId, client.SessionPassword, TimeSpan.FromSeconds(10), CancellationToken.None);
+            expired = await ZooKeeperGateway.EventuallyAsync(() => Task.FromResult(client.SessionCount >= 2), TimeSpan.FromSeconds(5));
+        }
 
-        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(() => Task.FromResult(client.SessionCount >= 2), TimeSpan.FromSeconds(20)), "no new session");
+        Assert.IsTrue(expired, "no new session");
         Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(
             async () => await zk.GetChildrenAsync(ZooKeeperGateway.GatewayNamespace, null, CancellationToken.None) is [var only] && only != before,
             TimeSpan.FromSeconds(10)), "the gateway node was not re-created");

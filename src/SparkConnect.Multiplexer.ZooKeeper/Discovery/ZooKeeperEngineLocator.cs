@@ -1,0 +1,271 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Launching;
+using SparkConnect.Multiplexer.ZooKeeper.Client;
+
+namespace SparkConnect.Multiplexer.ZooKeeper.Discovery;
+
+/// <summary>
+/// The <see cref="IEngineLocator"/> that finds engines registered in ZooKeeper the Apache Kyuubi way and, when none is
+/// registered and the launching locator is configured, launches one under a ZooKeeper lock per engine key (so one
+/// replica launches it) and registers it on the engine's behalf.
+/// </summary>
+internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
+{
+    /// <summary>The message of the FAILED_PRECONDITION error for nodes without a Spark Connect endpoint.</summary>
+    public const string NoSparkConnectPortMessage = "engine registered without a Spark Connect port; start it with the Spark Connect plugin";
+
+    private static readonly TimeSpan MonitorInterval = TimeSpan.FromMilliseconds(500);
+
+    private readonly EngineSpaces _spaces;
+    private readonly ZooKeeperClient _client;
+    private readonly IOptionsMonitor<ZooKeeperOptions> _options;
+    private readonly ISessionStore _store;
+    private readonly ProcessEngineManager? _launcher;
+    private readonly ILogger<ZooKeeperEngineLocator> _logger;
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _launchGates = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, OwnedNode> _launched = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _disposed = new();
+    private readonly Lock _monitorGate = new();
+    private Task? _monitor;
+
+    public ZooKeeperEngineLocator(
+        EngineSpaces spaces,
+        ZooKeeperClient client,
+        IOptionsMonitor<ZooKeeperOptions> options,
+        ISessionStore store,
+        IServiceProvider services,
+        ILogger<ZooKeeperEngineLocator> logger)
+    {
+        _spaces = spaces;
+        _client = client;
+        _options = options;
+        _store = store;
+        _launcher = services.GetService<ProcessEngineManager>();
+        _logger = logger;
+    }
+
+    /// <summary>Whether engines are launched when none is registered.</summary>
+    public bool CanLaunch => _launcher is not null && _options.CurrentValue.LaunchEngines;
+
+    /// <summary>The engine space of a key: <c>/{namespace}_{version}_{SHARELEVEL}_{ENGINETYPE}/{owner}/{subdomain}</c>.</summary>
+    public static string SpacePath(ZooKeeperOptions options, EngineKey key) => Root(options, key, "") + "/" + Segment(key.Owner) + "/" + Segment(key.Subdomain);
+
+    /// <summary>The launch lock of a key: <c>/{namespace}_{version}_{SHARELEVEL}_{ENGINETYPE}_lock/{owner}/{subdomain}</c>.</summary>
+    public static string LockPath(ZooKeeperOptions options, EngineKey key) => Root(options, key, "_lock") + "/" + Segment(key.Owner) + "/" + Segment(key.Subdomain);
+
+    public async ValueTask<EngineEndpoint> LocateAsync(EngineRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var options = _options.CurrentValue;
+        var spacePath = SpacePath(options, request.Key);
+        var space = await GetSpaceAsync(spacePath, cancellationToken);
+        if (await ChooseAsync(space, options, cancellationToken) is { } found)
+        {
+            return found;
+        }
+
+        if (!CanLaunch)
+        {
+            throw new EngineLocationException(
+                $"No engine is registered for {request.Key} in ZooKeeper ({spacePath}); start one for this key (it registers itself), then retry.",
+                StatusCode.Unavailable);
+        }
+
+        return await LaunchAsync(request, space, options, cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _disposed.CancelAsync();
+        if (_monitor is not null)
+        {
+            await _monitor.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        foreach (var gate in _launchGates.Values)
+        {
+            gate.Dispose();
+        }
+
+        _disposed.Dispose();
+    }
+
+    private static string Root(ZooKeeperOptions options, EngineKey key, string suffix)
+        => $"/{options.Namespace}_{options.EngineVersion}_{key.ShareLevel.ToString().ToUpperInvariant()}_{options.EngineType}{suffix}";
+
+    private static string Segment(string value)
+        => value.Length == 0 || value is "." or ".." || value.Contains('/', StringComparison.Ordinal) || value.Contains('\0', StringComparison.Ordinal)
+            ? throw new EngineLocationException($"'{value}' cannot name a ZooKeeper engine space.", StatusCode.FailedPrecondition)
+            : value;
+
+    private async ValueTask<EngineSpaces.EngineSpace> GetSpaceAsync(string path, CancellationToken cancellationToken)
+    {
+        // Only a space not read yet calls ZooKeeper; bounded, so a lost ensemble is UNAVAILABLE rather than a hang.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.CurrentValue.ConnectionTimeout);
+        try
+        {
+            return await _spaces.GetAsync(path, timeout.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new EngineLocationException(
+                $"ZooKeeper did not answer within {_options.CurrentValue.ConnectionTimeout.TotalSeconds:0.#} s ({ZooKeeperOptions.SectionName}:ConnectionTimeout) while looking up the engines of {path}; retry shortly.",
+                StatusCode.Unavailable);
+        }
+        catch (ZooKeeperException e)
+        {
+            throw new EngineLocationException($"ZooKeeper could not be read ({e.Message}); retry shortly.", StatusCode.Unavailable, e);
+        }
+    }
+
+    /// <summary>An engine of the space by the selection policy; null when none is registered.</summary>
+    private async ValueTask<EngineEndpoint?> ChooseAsync(EngineSpaces.EngineSpace space, ZooKeeperOptions options, CancellationToken cancellationToken)
+    {
+        var nodes = space.Nodes;
+        if (nodes.Count == 0)
+        {
+            return null;
+        }
+
+        var usable = nodes.Where(n => n.SparkConnectAddress is not null).ToList();
+        if (usable.Count == 0)
+        {
+            throw new EngineLocationException($"{NoSparkConnectPortMessage} ({nodes[0].Name}).", StatusCode.FailedPrecondition);
+        }
+
+        EngineNode chosen;
+        switch (options.SelectionPolicy)
+        {
+            case EngineSelectionPolicy.Newest:
+                chosen = usable.MaxBy(n => n.SequenceNumber)!;
+                break;
+            case EngineSelectionPolicy.LeastSessions when usable.Count > 1:
+                var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+                await foreach (var session in _store.ListAsync(cancellationToken))
+                {
+                    counts[session.EngineId] = counts.GetValueOrDefault(session.EngineId) + 1;
+                }
+
+                chosen = usable.MinBy(n => (counts.GetValueOrDefault(n.Id), -n.SequenceNumber))!;
+                break;
+            default:
+                chosen = usable[Random.Shared.Next(usable.Count)];
+                break;
+        }
+
+        return new EngineEndpoint(chosen.Id, new Uri($"{options.EngineScheme}://{chosen.SparkConnectAddress}"));
+    }
+
+    private async Task<EngineEndpoint> LaunchAsync(EngineRequest request, EngineSpaces.EngineSpace space, ZooKeeperOptions options, CancellationToken cancellationToken)
+    {
+        var lockPath = LockPath(options, request.Key);
+        var gate = _launchGates.GetOrAdd(space.Path, static _ => new SemaphoreSlim(1, 1));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.LaunchTimeout);
+        try
+        {
+            // One caller per key in this gateway goes on to the ZooKeeper lock; the others find its engine after it.
+            await gate.WaitAsync(timeout.Token);
+            try
+            {
+                if (await ChooseAsync(space, options, timeout.Token) is { } local)
+                {
+                    return local;
+                }
+
+                await using var held = await ZooKeeperLock.AcquireAsync(_client, lockPath, timeout.Token);
+
+                // Authoritative re-check under the lock: another replica may have launched and registered it.
+                await space.RefreshAsync(timeout.Token);
+                if (await ChooseAsync(space, options, timeout.Token) is { } registered)
+                {
+                    ZooKeeperLog.FoundAfterLock(_logger, request.Key, lockPath);
+                    return registered;
+                }
+
+                ZooKeeperLog.LaunchLocked(_logger, lockPath, request.Key);
+                var endpoint = await _launcher!.LocateAsync(request, timeout.Token);
+                await RegisterLaunchedAsync(space.Path, request.Key, endpoint, options, timeout.Token);
+                await space.RefreshAsync(timeout.Token);
+                return endpoint;
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new EngineLocationException(
+                $"No engine for {request.Key} became available within {options.LaunchTimeout.TotalSeconds:0.#} s ({ZooKeeperOptions.SectionName}:LaunchTimeout); it may still be starting: retry.",
+                StatusCode.Unavailable);
+        }
+        catch (ZooKeeperException e)
+        {
+            throw new EngineLocationException($"Coordinating the engine launch for {request.Key} in ZooKeeper failed ({e.Message}); retry.", StatusCode.Unavailable, e);
+        }
+    }
+
+    private async Task RegisterLaunchedAsync(string spacePath, EngineKey key, EngineEndpoint endpoint, ZooKeeperOptions options, CancellationToken cancellationToken)
+    {
+        if (_launched.ContainsKey(endpoint.Id))
+        {
+            return;
+        }
+
+        var host = options.LaunchedEngineHost is { Length: > 0 } advertised ? advertised : endpoint.Address.Host;
+        var port = endpoint.Address.Port;
+        var name = EngineNode.FormatName(host, port, options.EngineVersion, endpoint.Id);
+        var node = await _client.CreateOwnedAsync(spacePath + "/" + name, Encoding.UTF8.GetBytes($"{host}:{port}"), sequential: true, cancellationToken);
+        _launched[endpoint.Id] = node;
+        ZooKeeperLog.LaunchedEngineRegistered(_logger, endpoint.Id, key, node.CurrentPath ?? name);
+        lock (_monitorGate)
+        {
+            _monitor ??= Task.Run(MonitorAsync, CancellationToken.None);
+        }
+    }
+
+    /// <summary>Removes the node of every launched engine that is no longer ready (exited, idle-stopped, retired).</summary>
+    private async Task MonitorAsync()
+    {
+        var token = _disposed.Token;
+        using var timer = new PeriodicTimer(MonitorInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(token))
+            {
+                var ready = _launcher!.Engines.Where(e => e.State == LaunchedEngineState.Ready).Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+                foreach (var (engineId, node) in _launched)
+                {
+                    if (ready.Contains(engineId))
+                    {
+                        continue;
+                    }
+
+                    try
+                    {
+                        await _client.RemoveOwnedAsync(node, token);
+                        _launched.TryRemove(engineId, out _);
+                        ZooKeeperLog.LaunchedEngineUnregistered(_logger, engineId, node.CurrentPath ?? node.RequestedPath);
+                    }
+                    catch (ZooKeeperException e)
+                    {
+                        ZooKeeperLog.LaunchMonitorFailed(_logger, e);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+}
