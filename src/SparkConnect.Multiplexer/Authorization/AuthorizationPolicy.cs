@@ -60,6 +60,23 @@ internal sealed class AuthorizationPolicy(IOptionsMonitor<SparkConnectGatewayOpt
         }
     }
 
+    public bool HasConfigDenyList => options.CurrentValue.Authorization.DeniedConfigKeys.Count > 0;
+
+    /// <summary>Checks the confs a plan's SQL sets (<c>SET k=v</c>, <c>RESET k</c>) against the deny-list.</summary>
+    /// <exception cref="GatewayException">PERMISSION_DENIED naming the key, or for a compressed plan, which cannot be read.</exception>
+    public void AuthorizeSqlConfigChanges((List<string> Texts, bool Compressed) plan)
+    {
+        if (plan.Compressed)
+        {
+            throw new GatewayException(StatusCode.PermissionDenied, "This gateway checks Spark conf changes in SQL and cannot read compressed plans; turn plan compression off in the client.");
+        }
+
+        foreach (var sql in plan.Texts)
+        {
+            AuthorizeConfigChange(PlanSql.ChangedConfKeys(sql));
+        }
+    }
+
     /// <summary>Whether a conf key must be removed from Config responses.</summary>
     public bool IsHidden(string key)
         => KeyPattern.AnyMatches(AlwaysHidden, key, emptyMatchesAll: false)

@@ -105,6 +105,10 @@ internal sealed class SparkConnectCallHandler(
             {
                 authorization.AuthorizeConfigChange(ConfigMessages.ChangedKeys(message));
             }
+            else if (method == "ExecutePlan" && authorization.HasConfigDenyList)
+            {
+                authorization.AuthorizeSqlConfigChanges(PlanSql.Read(message));
+            }
 
             var route = await router.RouteAsync(context, principal, sessionId, token);
             activeCalls.Started(sessionId);

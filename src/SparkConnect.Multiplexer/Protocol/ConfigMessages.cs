@@ -12,19 +12,19 @@ internal static class ConfigMessages
     public static IReadOnlyList<string> ChangedKeys(ReadOnlySequence<byte> request)
     {
         var keys = new List<string>();
-        foreach (var operation in Fields(request, 3))
+        foreach (var operation in ProtoWire.LengthDelimitedFields(request, 3))
         {
-            foreach (var set in Fields(operation, 1))
+            foreach (var set in ProtoWire.LengthDelimitedFields(operation, 1))
             {
-                foreach (var pair in Fields(set, 1))
+                foreach (var pair in ProtoWire.LengthDelimitedFields(set, 1))
                 {
-                    keys.AddRange(Fields(pair, 1).Select(String));
+                    keys.AddRange(ProtoWire.LengthDelimitedFields(pair, 1).Select(String));
                 }
             }
 
-            foreach (var unset in Fields(operation, 6))
+            foreach (var unset in ProtoWire.LengthDelimitedFields(operation, 6))
             {
-                keys.AddRange(Fields(unset, 1).Select(String));
+                keys.AddRange(ProtoWire.LengthDelimitedFields(unset, 1).Select(String));
             }
         }
 
@@ -52,7 +52,7 @@ internal static class ConfigMessages
                 var inner = new SequenceReader<byte>(whole);
                 ProtoWire.TryReadTag(ref inner, out _, out _);
                 ProtoWire.TryReadLength(ref inner, out var length);
-                var key = Fields(whole.Slice(inner.Consumed, length), 1).Select(String).LastOrDefault();
+                var key = ProtoWire.LengthDelimitedFields(whole.Slice(inner.Consumed, length), 1).Select(String).LastOrDefault();
                 if (key is not null && isHidden(key))
                 {
                     dropped = true;
@@ -69,26 +69,5 @@ internal static class ConfigMessages
         return dropped ? kept.WrittenSpan.ToArray() : null;
     }
 
-    /// <summary>The payloads of every length-delimited occurrence of <paramref name="number"/> at the top level.</summary>
-    private static List<ReadOnlySequence<byte>> Fields(ReadOnlySequence<byte> message, int number)
-    {
-        var found = new List<ReadOnlySequence<byte>>();
-        var reader = new SequenceReader<byte>(message);
-        while (!reader.End && ProtoWire.TryReadTag(ref reader, out var field, out var wireType))
-        {
-            if (field == number && wireType == ProtoWire.WireLengthDelimited && ProtoWire.TryReadLength(ref reader, out var length))
-            {
-                found.Add(message.Slice(reader.Consumed, length));
-                reader.Advance(length);
-            }
-            else if (!ProtoWire.TrySkipValue(ref reader, field, wireType))
-            {
-                break;
-            }
-        }
-
-        return found;
-    }
-
-    private static string String(ReadOnlySequence<byte> bytes) => ProtoWire.TryReadString(bytes, out var value) ? value : "";
+    internal static string String(ReadOnlySequence<byte> bytes) => ProtoWire.TryReadString(bytes, out var value) ? value : "";
 }

@@ -146,6 +146,27 @@ internal static class ProtoWire
     /// <summary>Bytes taken by a length-delimited field with a one-byte tag and a payload of <paramref name="payloadLength"/>.</summary>
     public static int LengthDelimitedSize(int payloadLength) => 1 + VarintSize((ulong)payloadLength) + payloadLength;
 
+    /// <summary>The payloads of every length-delimited occurrence of <paramref name="number"/> at the top level.</summary>
+    public static List<ReadOnlySequence<byte>> LengthDelimitedFields(ReadOnlySequence<byte> message, int number)
+    {
+        var found = new List<ReadOnlySequence<byte>>();
+        var reader = new SequenceReader<byte>(message);
+        while (!reader.End && TryReadTag(ref reader, out var field, out var wireType))
+        {
+            if (field == number && wireType == WireLengthDelimited && TryReadLength(ref reader, out var length))
+            {
+                found.Add(message.Slice(reader.Consumed, length));
+                reader.Advance(length);
+            }
+            else if (!TrySkipValue(ref reader, field, wireType))
+            {
+                break;
+            }
+        }
+
+        return found;
+    }
+
     private static bool TryAdvance(ref SequenceReader<byte> reader, long count)
     {
         if (reader.Remaining < count)

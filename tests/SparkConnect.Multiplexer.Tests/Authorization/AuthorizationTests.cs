@@ -168,3 +168,57 @@ public sealed class AuthorizationTests
         return gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, headers, cancellationToken: Cancel).ResponseAsync;
     }
 }
+
+[TestClass]
+public sealed class SqlConfigDenyListTests
+{
+    private static readonly Metadata Alice = GatewayHost.Bearer(GatewayHost.AliceToken);
+
+    public TestContext TestContext { get; set; } = null!;
+
+    private CancellationToken Cancel => TestContext.CancellationToken;
+
+    [TestMethod]
+    [DataRow("SET spark.driver.memory=64g", "spark.driver.memory")]
+    [DataRow("  set `spark.driver.cores` = 8", "spark.driver.cores")]
+    [DataRow("SELECT 1; /* hide */ SET spark.driver.memory = 1g", "spark.driver.memory")]
+    [DataRow("-- note\nRESET spark.driver.memory", "spark.driver.memory")]
+    public void ChangedConfKeys_FindsSetAndReset(string sql, string key)
+        => CollectionAssert.Contains(global::SparkConnect.Multiplexer.Protocol.PlanSql.ChangedConfKeys(sql).ToArray(), key);
+
+    [TestMethod]
+    [DataRow("SET spark.driver.memory")]
+    [DataRow("SELECT 'SET spark.driver.memory=1g' AS text")]
+    [DataRow("SET -v")]
+    public void ChangedConfKeys_ReadsAndLiteralsAreNotChanges(string sql)
+        => Assert.AreEqual(0, global::SparkConnect.Multiplexer.Protocol.PlanSql.ChangedConfKeys(sql).Count);
+
+    [TestMethod]
+    public async Task SqlSet_ThroughEveryPlanShape_IsRefused_ReadsPass()
+    {
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var gateway = await GatewayHost.StartAsync(engine, o => o.Authorization.DeniedConfigKeys.Add("spark.driver.*"));
+        var session = GatewayHost.NewSessionId();
+        var asInput = new Plan { Command = new Command { SqlCommand = new SqlCommand { Input = new Relation { Sql = new SQL { Query = "SET spark.driver.memory=64g" } } } } };
+#pragma warning disable CS0612 // the deprecated sql field is what older clients send
+        var asDeprecatedText = new Plan { Command = new Command { SqlCommand = new SqlCommand { Sql = "reset spark.driver.cores" } } };
+#pragma warning restore CS0612
+        var asRoot = new Plan { Root = new Relation { Sql = new SQL { Query = "SET spark.driver.maxResultSize = 0" } } };
+        var compressed = new Plan { CompressedOperation = new Plan.Types.CompressedOperation() };
+        var harmless = new Plan { Command = new Command { SqlCommand = new SqlCommand { Input = new Relation { Sql = new SQL { Query = "SET spark.sql.shuffle.partitions=8; SET spark.driver.memory" } } } } };
+
+        foreach (var plan in new[] { asInput, asDeprecatedText, asRoot, compressed })
+        {
+            using var call = gateway.Client.ExecutePlan(new ExecutePlanRequest { SessionId = session, Plan = plan }, Alice, cancellationToken: Cancel);
+            var refused = await Assert.ThrowsExactlyAsync<RpcException>(() => call.ResponseStream.MoveNext(Cancel));
+            Assert.AreEqual(StatusCode.PermissionDenied, refused.StatusCode, plan.ToString());
+        }
+
+        using (var allowed = gateway.Client.ExecutePlan(new ExecutePlanRequest { SessionId = session, Plan = harmless }, Alice, cancellationToken: Cancel))
+        {
+            Assert.IsTrue(await allowed.ResponseStream.MoveNext(Cancel));
+        }
+
+        Assert.AreEqual(1, engine.Calls.Count, "only the harmless plan reached the engine");
+    }
+}
