@@ -69,6 +69,13 @@ public sealed class ZooKeeperOptions
     /// </summary>
     public TimeSpan LaunchTimeout { get; set; } = TimeSpan.FromSeconds(180);
 
+    /// <summary>
+    /// How long an engine whose node disappeared may take to come back under the same <c>engineId</c> — the node of a
+    /// launched engine is re-created when its gateway's ZooKeeper session expires — before the engine's sessions are
+    /// told "engine lost". New sessions never go to it meanwhile. Default 30 s; <see cref="TimeSpan.Zero"/>: at once.
+    /// </summary>
+    public TimeSpan LostEngineGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The host written into the nodes of engines this gateway launched (their <c>serverUri</c>); default: the launcher's host.</summary>
     public string? LaunchedEngineHost { get; set; }
 

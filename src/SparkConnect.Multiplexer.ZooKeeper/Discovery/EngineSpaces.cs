@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using SparkConnect.Multiplexer.Engines;
@@ -16,16 +17,42 @@ internal sealed class EngineSpaces : IAsyncDisposable
     private readonly ZooKeeperClient _client;
     private readonly EngineEndpointRegistry _registry;
     private readonly TimeProvider _time;
+    private readonly IOptionsMonitor<ZooKeeperOptions> _options;
     private readonly ILogger<EngineSpaces> _logger;
     private readonly CancellationTokenSource _disposed = new();
 
-    public EngineSpaces(ZooKeeperClient client, EngineEndpointRegistry registry, TimeProvider time, ILogger<EngineSpaces> logger)
+    public EngineSpaces(ZooKeeperClient client, EngineEndpointRegistry registry, TimeProvider time, IOptionsMonitor<ZooKeeperOptions> options, ILogger<EngineSpaces> logger)
     {
         _client = client;
         _registry = registry;
         _time = time;
+        _options = options;
         _logger = logger;
         _client.OnNewSession(RearmAsync);
+    }
+
+    private async Task LoseUnlessBackAsync(EngineSpace space, EngineNode gone, DateTimeOffset removedAt)
+    {
+        var grace = _options.CurrentValue.LostEngineGracePeriod;
+        if (grace > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(grace, _time, _disposed.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (space.Serves(gone.Id))
+            {
+                return;
+            }
+        }
+
+        _registry.MarkLost(gone.Id, $"the engine's ZooKeeper node {gone.Name} was removed", removedAt);
+        ZooKeeperLog.EngineNodeRemoved(_logger, gone.Id, gone.Path);
     }
 
     /// <summary>The space at <paramref name="path"/>, read (and watched) first when it is new.</summary>
@@ -136,9 +163,10 @@ internal sealed class EngineSpaces : IAsyncDisposable
                 var ids = nodes.Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
                 foreach (var gone in previous.Where(n => !ids.Contains(n.Id)).DistinctBy(n => n.Id))
                 {
-                    // Its sessions are told "engine lost"; it is never chosen again.
-                    _owner._registry.MarkLost(gone.Id, $"the engine's ZooKeeper node {gone.Name} was removed", _owner._time.GetUtcNow());
-                    ZooKeeperLog.EngineNodeRemoved(_owner._logger, gone.Id, gone.Path);
+                    // No new session goes to it from now on; its sessions are told "engine lost" unless it comes back
+                    // (same engineId) within the grace period — as a launched engine's node does after its gateway's
+                    // ZooKeeper session expired.
+                    _ = _owner.LoseUnlessBackAsync(this, gone, _owner._time.GetUtcNow());
                 }
 
                 if (previous.Count != nodes.Count || previous.Except(nodes).Any())
@@ -151,6 +179,8 @@ internal sealed class EngineSpaces : IAsyncDisposable
                 _refreshGate.Release();
             }
         }
+
+        public bool Serves(string engineId) => _nodes.Any(n => n.Id == engineId);
 
         public void Dispose()
         {

@@ -45,6 +45,11 @@ internal sealed class ZooKeeperOptionsValidator : IValidateOptions<ZooKeeperOpti
             errors.Add($"{Section}:EngineScheme '{options.EngineScheme}' must be http (HTTP/2 cleartext) or https.");
         }
 
+        if (options.LostEngineGracePeriod < TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:LostEngineGracePeriod is negative; set a duration such as 00:00:30, or 00:00:00 to lose engines at once.");
+        }
+
         if (options.LaunchTimeout <= TimeSpan.Zero)
         {
             errors.Add($"{Section}:LaunchTimeout must be positive, e.g. 00:03:00 (at least the launcher's InitializationTimeout).");

@@ -42,7 +42,11 @@ public sealed class DiscoveryTests
         await using var zk = await ZooKeeperGateway.ConnectAsync(server);
         await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", $"sparkConnectPort={older.Address.Port}");
         var newerNode = await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:2", $"sparkConnectPort={newer.Address.Port}");
-        await using var gateway = await ZooKeeperGateway.StartAsync(server, o => o.SelectionPolicy = EngineSelectionPolicy.Newest);
+        await using var gateway = await ZooKeeperGateway.StartAsync(server, o =>
+        {
+            o.SelectionPolicy = EngineSelectionPolicy.Newest;
+            o.LostEngineGracePeriod = TimeSpan.FromSeconds(1);
+        });
         var session = Guid.NewGuid().ToString();
         Assert.AreEqual("engine-new", await gateway.ServerSideSessionIdAsync(session));
         await zk.DeleteAsync(newerNode, CancellationToken.None);
@@ -53,6 +57,28 @@ public sealed class DiscoveryTests
         var lost = await Assert.ThrowsExactlyAsync<RpcException>(() => gateway.ServerSideSessionIdAsync(session));
         Assert.AreEqual(StatusCode.Unavailable, lost.StatusCode, lost.Status.Detail);
         Assert.HasCount(1, newer.CallsTo("Config"));
+    }
+
+    [TestMethod]
+    public async Task NodeRecreatedWithinGrace_SameEngineId_SessionsKeepTheirEngine()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var engine = await RecordingEngine.StartAsync("engine-a");
+        await using var zk = await ZooKeeperGateway.ConnectAsync(server);
+        var attributes = $"engineId=launched-1;sparkConnectPort={engine.Address.Port}";
+        var node = await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", attributes);
+        await using var gateway = await ZooKeeperGateway.StartAsync(server, o => o.LostEngineGracePeriod = TimeSpan.FromSeconds(3));
+        var session = Guid.NewGuid().ToString();
+        Assert.AreEqual("engine-a", await gateway.ServerSideSessionIdAsync(session));
+
+        // What a launching gateway does after its ZooKeeper session expired: the ephemeral node goes, then comes back.
+        await zk.DeleteAsync(node, CancellationToken.None);
+        await Task.Delay(300);
+        await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", attributes);
+        await Task.Delay(TimeSpan.FromSeconds(4));
+
+        Assert.IsFalse(gateway.Registry.IsLostFor("launched-1", DateTimeOffset.MinValue, out _), "an engine back within the grace period is not lost");
+        Assert.AreEqual("engine-a", await gateway.ServerSideSessionIdAsync(session), "its session keeps working");
     }
 
     [TestMethod]
