@@ -18,9 +18,9 @@ public interface ISessionStore
     /// <summary>Records activity on a session; does nothing for an unknown id.</summary>
     ValueTask TouchAsync(string sessionId, DateTimeOffset timestamp, CancellationToken cancellationToken);
 
-    /// <summary>Forgets a session.</summary>
-    /// <returns><see langword="true"/> when the session existed.</returns>
-    ValueTask<bool> RemoveAsync(string sessionId, CancellationToken cancellationToken);
+    /// <summary>Forgets a session, atomically.</summary>
+    /// <returns>The session that was removed, or <see langword="null"/> when there was none.</returns>
+    ValueTask<SessionRecord?> RemoveAsync(string sessionId, CancellationToken cancellationToken);
 
     /// <summary>Enumerates all sessions (a snapshot; order unspecified).</summary>
     IAsyncEnumerable<SessionRecord> ListAsync(CancellationToken cancellationToken);

@@ -6,6 +6,4 @@ internal sealed class GatewayRegistrations
     public int CustomAuthenticatorCount { get; set; }
 
     public bool HasCustomEngineLocator { get; set; }
-
-    public bool HasCustomSessionStore { get; set; }
 }

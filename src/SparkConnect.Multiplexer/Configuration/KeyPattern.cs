@@ -1,21 +1,13 @@
+using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 
 namespace SparkConnect.Multiplexer.Configuration;
 
-/// <summary>A configured name pattern where <c>*</c> matches any text; case-insensitive, whole-name.</summary>
-internal sealed class KeyPattern
+/// <summary>Configured name patterns where <c>*</c> matches any text; case-insensitive, whole-name.</summary>
+internal static class KeyPattern
 {
-    private readonly Regex _regex;
-
-    public KeyPattern(string pattern)
-    {
-        Pattern = pattern;
-        _regex = new Regex("^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal) + "$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
-    }
-
-    public string Pattern { get; }
-
-    public bool Matches(string value) => _regex.IsMatch(value);
+    // Patterns come from configuration, so there are few of them; each is compiled once, not once per check.
+    private static readonly ConcurrentDictionary<string, Regex> Compiled = new(StringComparer.Ordinal);
 
     /// <summary>True when any pattern matches; an empty list matches everything when <paramref name="emptyMatchesAll"/>.</summary>
     public static bool AnyMatches(IEnumerable<string> patterns, string value, bool emptyMatchesAll)
@@ -24,7 +16,7 @@ internal sealed class KeyPattern
         foreach (var pattern in patterns)
         {
             any = true;
-            if (pattern == "*" || new KeyPattern(pattern).Matches(value))
+            if (pattern == "*" || Compiled.GetOrAdd(pattern, Compile).IsMatch(value))
             {
                 return true;
             }
@@ -32,4 +24,7 @@ internal sealed class KeyPattern
 
         return !any && emptyMatchesAll;
     }
+
+    private static Regex Compile(string pattern)
+        => new("^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal) + "$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
 }

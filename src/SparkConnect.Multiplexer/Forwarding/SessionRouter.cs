@@ -77,7 +77,7 @@ internal sealed class SessionRouter(
             // Told once: the session is released, and the client's next session gets a fresh engine.
             var reason = $"Engine lost: session {session.SessionId} ran on engine '{session.EngineId}', which is gone ({loss.Reason}). The session has been released; start a new session.";
             GatewayLog.EngineLost(logger, session.SessionId, session.EngineId, loss.Reason);
-            await ForgetAsync(session.SessionId, principal.UserName, "engine lost", cancellationToken);
+            await ForgetAsync(session.SessionId, "engine lost", cancellationToken);
             throw new GatewayException(StatusCode.Unavailable, reason);
         }
 
@@ -122,15 +122,14 @@ internal sealed class SessionRouter(
         return true;
     }
 
-    public async ValueTask ForgetAsync(string sessionId, string user, string reason, CancellationToken cancellationToken)
+    public async ValueTask ForgetAsync(string sessionId, string reason, CancellationToken cancellationToken)
     {
-        var session = await store.GetAsync(sessionId, cancellationToken);
-        if (await store.RemoveAsync(sessionId, cancellationToken))
+        if (await store.RemoveAsync(sessionId, cancellationToken) is { } session)
         {
             metrics.SessionClosed();
-            limits.SessionClosed(session?.Owner ?? user, session?.ClientAddress);
-            GatewayLog.SessionReleased(logger, sessionId, user);
-            audit.SessionClosed(sessionId, session?.Owner ?? user, reason);
+            limits.SessionClosed(session.Owner, session.ClientAddress);
+            GatewayLog.SessionReleased(logger, sessionId, session.Owner);
+            audit.SessionClosed(sessionId, session.Owner, reason);
         }
     }
 
@@ -165,7 +164,7 @@ internal sealed class SessionRouter(
 
         var reason = $"Engine lost: session {session.SessionId} ran on engine '{session.EngineId}', which is no longer available. The session has been released; start a new session.";
         GatewayLog.EngineLost(logger, session.SessionId, session.EngineId, reason);
-        await ForgetAsync(session.SessionId, principal.UserName, "engine lost", cancellationToken);
+        await ForgetAsync(session.SessionId, "engine lost", cancellationToken);
         throw new GatewayException(StatusCode.Unavailable, reason);
     }
 

@@ -139,11 +139,11 @@ internal sealed class SparkConnectCallHandler(
 
             if (status == StatusCode.OK && method == SparkConnectMethods.ReleaseSession)
             {
-                await router.ForgetAsync(sessionId, principal.UserName, "released by the client", CancellationToken.None);
+                await router.ForgetAsync(sessionId, "released by the client", CancellationToken.None);
             }
             else if (status != StatusCode.OK && cloneClaimed)
             {
-                await router.ForgetAsync(cloneId!, principal.UserName, "clone failed", CancellationToken.None);
+                await router.ForgetAsync(cloneId!, "clone failed", CancellationToken.None);
             }
         }
         catch (GatewayException e)

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Sessions;
 
 namespace SparkConnect.Multiplexer.Hosting;
 
@@ -15,8 +16,13 @@ internal sealed class GatewayShutdown : IDisposable
     private ITimer? _timer;
     private bool _stopping;
 
-    public GatewayShutdown(IHostApplicationLifetime lifetime, IOptions<SparkConnectGatewayOptions> options, TimeProvider time)
+    private readonly ActiveCalls _activeCalls;
+    private readonly TimeProvider _time;
+
+    public GatewayShutdown(IHostApplicationLifetime lifetime, IOptions<SparkConnectGatewayOptions> options, ActiveCalls activeCalls, TimeProvider time)
     {
+        _activeCalls = activeCalls;
+        _time = time;
         _registration = lifetime.ApplicationStopping.Register(() =>
         {
             Volatile.Write(ref _stopping, true);
@@ -36,6 +42,18 @@ internal sealed class GatewayShutdown : IDisposable
 
     /// <summary>Cancelled when the drain time is over.</summary>
     public CancellationToken DrainExpired => _drainExpired.Token;
+
+    /// <summary>
+    /// Completes when no call is running or the drain time is over. Hosted services stop before the server finishes
+    /// draining, so whatever stops engines waits here first: running streams still need their engines.
+    /// </summary>
+    public async Task WaitForDrainAsync(CancellationToken cancellationToken)
+    {
+        while (_activeCalls.Any && !DrainExpired.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     public void Dispose()
     {

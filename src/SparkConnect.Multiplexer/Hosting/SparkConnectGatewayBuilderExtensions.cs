@@ -40,7 +40,6 @@ public static class SparkConnectGatewayBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.Replace(ServiceDescriptor.Singleton<ISessionStore, TStore>());
-        Registrations(builder).HasCustomSessionStore = true;
         return builder;
     }
 

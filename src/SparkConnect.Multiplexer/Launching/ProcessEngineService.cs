@@ -8,7 +8,6 @@ namespace SparkConnect.Multiplexer.Launching;
 internal sealed class ProcessEngineService(
     ProcessEngineManager engines,
     SparkConnect.Multiplexer.Hosting.GatewayShutdown shutdown,
-    SparkConnect.Multiplexer.Sessions.ActiveCalls activeCalls,
     IOptionsMonitor<ProcessEngineOptions> options,
     TimeProvider time,
     ILogger<ProcessEngineService> logger) : BackgroundService
@@ -17,12 +16,7 @@ internal sealed class ProcessEngineService(
     {
         await base.StopAsync(cancellationToken);
 
-        // Hosted services stop before the server finishes draining: running streams still need their engines,
-        // so wait for them (or for the drain time to run out) before stopping the engines.
-        while (activeCalls.Any && !shutdown.DrainExpired.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(100), time, cancellationToken).ConfigureAwait(false);
-        }
+        await shutdown.WaitForDrainAsync(cancellationToken);
 
         await engines.StopAllAsync(cancellationToken);
     }

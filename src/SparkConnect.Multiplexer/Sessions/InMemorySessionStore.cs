@@ -32,8 +32,8 @@ internal sealed class InMemorySessionStore : ISessionStore
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask<bool> RemoveAsync(string sessionId, CancellationToken cancellationToken)
-        => ValueTask.FromResult(_sessions.TryRemove(sessionId, out _));
+    public ValueTask<SessionRecord?> RemoveAsync(string sessionId, CancellationToken cancellationToken)
+        => ValueTask.FromResult(_sessions.TryRemove(sessionId, out var entry) ? entry.Snapshot() : null);
 
     public async IAsyncEnumerable<SessionRecord> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -73,7 +73,7 @@ internal sealed class SessionExpiryService(
             }
 
             GatewayLog.SessionExpired(logger, session.SessionId, session.Owner, now - session.LastActivity);
-            await router.ForgetAsync(session.SessionId, session.Owner, "expired", cancellationToken);
+            await router.ForgetAsync(session.SessionId, "expired", cancellationToken);
         }
 
         return expired.Count;

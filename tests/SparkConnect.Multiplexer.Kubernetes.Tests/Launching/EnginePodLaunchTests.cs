@@ -145,7 +145,7 @@ public sealed class EnginePodLaunchTests
         Assert.IsNotNull(gateway.Api.Pod(Namespace, "alice-engine"));
 
         // Without one, it stays until EngineIdleTimeout has passed since it was last used.
-        Assert.IsTrue(await store.RemoveAsync(sessionId, TestContext.CancellationToken));
+        Assert.IsNotNull(await store.RemoveAsync(sessionId, TestContext.CancellationToken));
         time.Advance(TimeSpan.FromMinutes(29));
         await gateway.Engines.CleanUpAsync(TestContext.CancellationToken);
         Assert.IsNotNull(gateway.Api.Pod(Namespace, "alice-engine"));

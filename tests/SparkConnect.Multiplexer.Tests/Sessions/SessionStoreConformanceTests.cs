@@ -74,8 +74,8 @@ public abstract class SessionStoreConformanceTests
         await store.ClaimAsync(kept, Cancel);
         await store.ClaimAsync(removed, Cancel);
 
-        Assert.IsTrue(await store.RemoveAsync(removed.SessionId, Cancel));
-        Assert.IsFalse(await store.RemoveAsync(removed.SessionId, Cancel));
+        Assert.AreEqual(removed, await store.RemoveAsync(removed.SessionId, Cancel), "the removed session is returned");
+        Assert.IsNull(await store.RemoveAsync(removed.SessionId, Cancel));
 
         Assert.IsNull(await store.GetAsync(removed.SessionId, Cancel));
         var listed = await store.ListAsync(Cancel).ToListAsync(Cancel);
