@@ -8,6 +8,8 @@ using SparkConnect.Multiplexer.Kubernetes.Discovery;
 using SparkConnect.Multiplexer.Kubernetes.Launching;
 using Spark.Connect;
 
+using SparkConnect.Multiplexer.Testing;
+
 namespace SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure;
 
 /// <summary>

@@ -7,6 +7,8 @@ using SparkConnect.Multiplexer.Kubernetes.Internal;
 using SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure;
 using static SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure.KubernetesGateway;
 
+using SparkConnect.Multiplexer.Testing;
+
 namespace SparkConnect.Multiplexer.Kubernetes.Tests.Launching;
 
 /// <summary>Launching, timeouts and clean-up through a real gateway, against the stand-in API server (not a Kubernetes).</summary>

@@ -6,6 +6,8 @@ using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Launching;
 using Spark.Connect;
 
+using SparkConnect.Multiplexer.Testing;
+
 namespace SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
 
 /// <summary>
@@ -128,10 +130,7 @@ internal sealed class LaunchingGateway : IAsyncDisposable
         finally
         {
             // Whatever the test did: every process still running in this gateway's engine directories is ours.
-            foreach (var processId in ProcessesUnder(WorkRoot))
-            {
-                Kill(processId);
-            }
+            EngineProcesses.KillAllUnder(WorkRoot);
 
             try
             {
@@ -143,48 +142,6 @@ internal sealed class LaunchingGateway : IAsyncDisposable
             catch (UnauthorizedAccessException)
             {
             }
-        }
-    }
-
-    /// <summary>The processes whose working directory is under <paramref name="root"/> (Linux /proc).</summary>
-    public static IReadOnlyList<int> ProcessesUnder(string root)
-    {
-        var found = new List<int>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(directory), out var processId))
-            {
-                continue;
-            }
-
-            try
-            {
-                if (new DirectoryInfo(Path.Combine(directory, "cwd")).LinkTarget is { } cwd
-                    && cwd.StartsWith(root, StringComparison.Ordinal))
-                {
-                    found.Add(processId);
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Gone, or not ours to look at.
-            }
-        }
-
-        return found;
-    }
-
-    private static void Kill(int processId)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(processId);
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(5000);
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-        {
-            // Already gone.
         }
     }
 }

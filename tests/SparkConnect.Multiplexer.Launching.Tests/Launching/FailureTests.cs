@@ -2,6 +2,8 @@ using Grpc.Core;
 using SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
 using static SparkConnect.Multiplexer.Launching.Tests.Infrastructure.LaunchingGateway;
 
+using SparkConnect.Multiplexer.Testing;
+
 namespace SparkConnect.Multiplexer.Launching.Tests.Launching;
 
 [TestClass]
@@ -33,7 +35,7 @@ public sealed class FailureTests
         StringAssert.Contains(error.Status.Detail, "starting engine");
         var processId = gateway.Engines.StartedProcessIds.Single();
         Assert.IsFalse(IsAlive(processId), "the launcher was killed");
-        Assert.IsEmpty(ProcessesUnder(gateway.WorkRoot), "with its process tree");
+        Assert.IsEmpty(EngineProcesses.Under(gateway.WorkRoot), "with its process tree");
         Assert.IsEmpty(gateway.Engines.Engines);
     }
 

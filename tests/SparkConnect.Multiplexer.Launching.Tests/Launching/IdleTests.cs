@@ -4,6 +4,8 @@ using Spark.Connect;
 using SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
 using static SparkConnect.Multiplexer.Launching.Tests.Infrastructure.LaunchingGateway;
 
+using SparkConnect.Multiplexer.Testing;
+
 namespace SparkConnect.Multiplexer.Launching.Tests.Launching;
 
 [TestClass]

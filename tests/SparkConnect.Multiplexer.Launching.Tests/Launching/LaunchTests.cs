@@ -2,6 +2,8 @@ using Grpc.Core;
 using SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
 using static SparkConnect.Multiplexer.Launching.Tests.Infrastructure.LaunchingGateway;
 
+using SparkConnect.Multiplexer.Testing;
+
 namespace SparkConnect.Multiplexer.Launching.Tests.Launching;
 
 [TestClass]

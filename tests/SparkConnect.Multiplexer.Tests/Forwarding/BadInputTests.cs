@@ -3,9 +3,12 @@ using System.Net.Http.Headers;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Health.V1;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using SparkConnect.Multiplexer.TestEngine;
 using SparkConnect.Multiplexer.Tests.Infrastructure;
 using Spark.Connect;
+
+using SparkConnect.Multiplexer.Testing;
 
 namespace SparkConnect.Multiplexer.Tests.Forwarding;
 
@@ -86,16 +89,28 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
-    public async Task Http1Request_IsAskedToUpgrade()
+    public async Task Http1Request_GetsUpgradeRequired()
     {
+        // A port that also speaks HTTP/1.1 lets the request reach the gateway, which must refuse it: gRPC needs HTTP/2.
+        await using var gateway = await GatewayHost.StartAsync(o => o.Engines.Default = new StaticEngineOptions { Address = _engine.Address.ToString() }, protocols: HttpProtocols.Http1AndHttp2);
         using var http = new HttpClient();
         using var content = new ByteArrayContent([0, 0, 0, 0, 0]);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
 
+        using var response = await http.PostAsync(new Uri(gateway.Address, "/spark.connect.SparkConnectService/Config"), content, TestContext.CancellationToken);
+
+        Assert.AreEqual(HttpStatusCode.UpgradeRequired, response.StatusCode);
+    }
+
+    [TestMethod]
+    public async Task NonGrpcContentType_GetsUnsupportedMediaType()
+    {
+        using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
+
         using var response = await http.PostAsync(new Uri(_gateway.Address, "/spark.connect.SparkConnectService/Config"), content, TestContext.CancellationToken);
 
-        // Kestrel on an HTTP/2-only port refuses HTTP/1.1 itself; either way the request never becomes a call.
-        Assert.AreNotEqual(HttpStatusCode.OK, response.StatusCode);
+        Assert.AreEqual(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
     }
 
     [TestMethod]

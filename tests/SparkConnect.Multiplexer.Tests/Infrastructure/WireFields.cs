@@ -10,7 +10,6 @@ internal static class WireFields
     {
         var output = new MemoryStream();
         var input = new CodedInputStream(message);
-        var start = 0;
         uint tag;
         while ((tag = input.ReadTag()) != 0)
         {
@@ -21,11 +20,8 @@ internal static class WireFields
             {
                 output.Write(message, fieldStart, end - fieldStart);
             }
-
-            start = end;
         }
 
-        _ = start;
         return output.ToArray();
     }
 }

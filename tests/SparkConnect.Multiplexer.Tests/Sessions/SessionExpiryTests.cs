@@ -7,6 +7,8 @@ using SparkConnect.Multiplexer.TestEngine;
 using SparkConnect.Multiplexer.Tests.Infrastructure;
 using Spark.Connect;
 
+using SparkConnect.Multiplexer.Testing;
+
 namespace SparkConnect.Multiplexer.Tests.Sessions;
 
 [TestClass]

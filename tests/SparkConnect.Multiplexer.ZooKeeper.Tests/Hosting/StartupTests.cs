@@ -4,6 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
 
+using SparkConnect.Multiplexer.Testing;
+
 namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Hosting;
 
 [TestClass]

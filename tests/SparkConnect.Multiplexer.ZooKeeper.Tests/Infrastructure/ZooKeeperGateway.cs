@@ -9,6 +9,8 @@ using SparkConnect.Multiplexer.Launching;
 using SparkConnect.Multiplexer.ZooKeeper.Client;
 using Spark.Connect;
 
+using SparkConnect.Multiplexer.Testing;
+
 namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
 
 /// <summary>
@@ -163,10 +165,7 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
         }
         finally
         {
-            foreach (var processId in ProcessesUnder(WorkRoot))
-            {
-                Kill(processId);
-            }
+            EngineProcesses.KillAllUnder(WorkRoot);
 
             try
             {
@@ -175,44 +174,6 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
             }
-        }
-    }
-
-    private static List<int> ProcessesUnder(string root)
-    {
-        var found = new List<int>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(directory), out var processId))
-            {
-                continue;
-            }
-
-            try
-            {
-                if (new DirectoryInfo(Path.Combine(directory, "cwd")).LinkTarget is { } cwd && cwd.StartsWith(root, StringComparison.Ordinal))
-                {
-                    found.Add(processId);
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
-        }
-
-        return found;
-    }
-
-    private static void Kill(int processId)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(processId);
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(5000);
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-        {
         }
     }
 }

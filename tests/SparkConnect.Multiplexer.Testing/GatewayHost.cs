@@ -8,32 +8,37 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SparkConnect.Multiplexer.TestEngine;
+using Spark.Connect;
 
 namespace SparkConnect.Multiplexer.Testing;
 
 /// <summary>
 /// A real gateway for tests: Kestrel on a free loopback port (HTTP/2 cleartext), alice and bob as token users
 /// (alice in group eng), health probing off (probes would show up as engine calls), a short drain, and a gRPC
-/// channel to it. Test projects wrap it to add their own generated Spark Connect client.
+/// channel and the generated Spark Connect client to it.
 /// </summary>
-public sealed class GatewayTestHost : IAsyncDisposable
+public sealed class GatewayHost : IAsyncDisposable
 {
     public const string AliceToken = "alice-token-0123456789abcdef";
     public const string BobToken = "bob-token-0123456789abcdef0000";
 
     private readonly WebApplication _app;
 
-    private GatewayTestHost(WebApplication app, Uri address, CapturingLoggerProvider logs)
+    private GatewayHost(WebApplication app, Uri address, CapturingLoggerProvider logs)
     {
         _app = app;
         Address = address;
         Logs = logs;
         Channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
+        Client = new SparkConnectService.SparkConnectServiceClient(Channel);
     }
 
     public Uri Address { get; }
 
     public GrpcChannel Channel { get; }
+
+    public SparkConnectService.SparkConnectServiceClient Client { get; }
 
     public CapturingLoggerProvider Logs { get; }
 
@@ -43,15 +48,17 @@ public sealed class GatewayTestHost : IAsyncDisposable
     /// <param name="configure">Gateway options, applied after the defaults above.</param>
     /// <param name="build">Builder calls (authenticators, locators, stores).</param>
     /// <param name="services">Runs before <c>AddSparkConnectGateway</c>, e.g. to register a TimeProvider.</param>
-    public static async Task<GatewayTestHost> StartAsync(
+    /// <param name="protocols">What the port speaks; HTTP/2 cleartext unless a test needs HTTP/1.1 too.</param>
+    public static async Task<GatewayHost> StartAsync(
         Action<SparkConnectGatewayOptions> configure,
         Action<ISparkConnectGatewayBuilder>? build = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        HttpProtocols protocols = HttpProtocols.Http2)
     {
         var builder = WebApplication.CreateSlimBuilder();
         var logs = new CapturingLoggerProvider();
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Information);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = protocols));
         services?.Invoke(builder.Services);
         var gateway = builder.Services.AddSparkConnectGateway(o =>
         {
@@ -77,8 +84,16 @@ public sealed class GatewayTestHost : IAsyncDisposable
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new GatewayTestHost(app, new Uri(address), logs);
+        return new GatewayHost(app, new Uri(address), logs);
     }
+
+    /// <summary>Starts a gateway whose default engine is <paramref name="engine"/>.</summary>
+    public static Task<GatewayHost> StartAsync(RecordingEngine engine, Action<SparkConnectGatewayOptions>? configure = null)
+        => StartAsync(o =>
+        {
+            o.Engines.Default = new StaticEngineOptions { Address = engine.Address.ToString() };
+            configure?.Invoke(o);
+        });
 
     public static Metadata Bearer(string token) => new() { { "authorization", "Bearer " + token } };
 
