@@ -14,6 +14,7 @@ internal sealed class GatewayLimits(IOptionsMonitor<SparkConnectGatewayOptions> 
 {
     private readonly ConcurrentDictionary<string, int> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _executions = new(StringComparer.Ordinal);
+    private ParsedDenyList? _deniedNetworks;
 
     /// <exception cref="GatewayException">PERMISSION_DENIED for a denied user or address.</exception>
     public void Admit(GatewayPrincipal principal, IPAddress? peer)
@@ -27,16 +28,36 @@ internal sealed class GatewayLimits(IOptionsMonitor<SparkConnectGatewayOptions> 
         if (peer is not null && limits.DeniedClientAddresses.Count > 0)
         {
             var address = peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer;
-            foreach (var denied in limits.DeniedClientAddresses)
+            foreach (var network in DeniedNetworks(limits))
             {
-                if ((IPNetwork.TryParse(denied, out var network) && network.Contains(address))
-                    || (IPAddress.TryParse(denied, out var single) && single.Equals(address)))
+                if (network.Contains(address))
                 {
                     throw new GatewayException(StatusCode.PermissionDenied, $"Client address {address} is not allowed to use this gateway.");
                 }
             }
         }
     }
+
+    /// <summary>The deny-list as networks, parsed once per configuration (a single address is a /32 or /128).</summary>
+    private IPNetwork[] DeniedNetworks(GatewayLimitOptions limits)
+    {
+        var parsed = Volatile.Read(ref _deniedNetworks);
+        if (parsed is null || !ReferenceEquals(parsed.Source, limits))
+        {
+            var networks = limits.DeniedClientAddresses
+                .Select(d => IPNetwork.TryParse(d, out var network) ? network
+                    : IPAddress.TryParse(d, out var single) ? new IPNetwork(single, single.GetAddressBytes().Length * 8)
+                    : (IPNetwork?)null)
+                .OfType<IPNetwork>()
+                .ToArray();
+            parsed = new ParsedDenyList(limits, networks);
+            Volatile.Write(ref _deniedNetworks, parsed);
+        }
+
+        return parsed.Networks;
+    }
+
+    private sealed record ParsedDenyList(GatewayLimitOptions Source, IPNetwork[] Networks);
 
     /// <summary>Counts a session about to open; undo with <see cref="SessionClosed"/>.</summary>
     /// <exception cref="GatewayException">RESOURCE_EXHAUSTED over a session limit.</exception>
