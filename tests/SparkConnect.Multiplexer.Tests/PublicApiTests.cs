@@ -4,7 +4,8 @@ namespace SparkConnect.Multiplexer.Tests;
 
 /// <summary>
 /// Makes every change to the core package's public surface visible in review: the surface must match
-/// PublicApi.approved.txt. After an intended change, copy the .received.txt written next to it over it.
+/// PublicApi.approved.txt. After an intended change, copy the PublicApi.received.txt written next to the test
+/// binary over tests/SparkConnect.Multiplexer.Tests/PublicApi.approved.txt.
 /// </summary>
 [TestClass]
 public sealed class PublicApiTests
@@ -24,18 +25,18 @@ public sealed class PublicApiTests
             lines.AddRange(members);
         }
 
-        var approvedPath = Path.Combine(SourceDirectory(), "PublicApi.approved.txt");
+        var approvedPath = Path.Combine(AppContext.BaseDirectory, "PublicApi.approved.txt");
+        Assert.IsTrue(File.Exists(approvedPath), $"{approvedPath} is missing; the test project copies PublicApi.approved.txt to its output.");
         var received = string.Join('\n', lines) + "\n";
-        var approved = File.Exists(approvedPath) ? File.ReadAllText(approvedPath).ReplaceLineEndings("\n") : "";
+        var approved = File.ReadAllText(approvedPath).ReplaceLineEndings("\n");
         if (approved != received)
         {
-            File.WriteAllText(Path.Combine(SourceDirectory(), "PublicApi.received.txt"), received);
-            Assert.Fail($"The public API changed; review {Path.Combine(SourceDirectory(), "PublicApi.received.txt")} and copy it over {approvedPath} if intended.");
+            var receivedPath = Path.Combine(AppContext.BaseDirectory, "PublicApi.received.txt");
+            File.WriteAllText(receivedPath, received);
+            Assert.Fail($"The public API changed; review {receivedPath} and copy it over tests/SparkConnect.Multiplexer.Tests/PublicApi.approved.txt if intended.");
         }
     }
 
     private static string Kind(Type type)
         => type.IsInterface ? "interface" : type.IsEnum ? "enum" : type.IsValueType ? "struct" : type.IsAbstract && type.IsSealed ? "static class" : "class";
-
-    private static string SourceDirectory([System.Runtime.CompilerServices.CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
 }
