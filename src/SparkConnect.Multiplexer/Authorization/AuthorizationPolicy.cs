@@ -1,3 +1,4 @@
+using System.Buffers;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Configuration;
@@ -62,19 +63,16 @@ internal sealed class AuthorizationPolicy(IOptionsMonitor<SparkConnectGatewayOpt
 
     public bool HasConfigDenyList => options.CurrentValue.Authorization.DeniedConfigKeys.Count > 0;
 
-    /// <summary>Checks the confs a plan's SQL sets (<c>SET k=v</c>, <c>RESET k</c>) against the deny-list.</summary>
+    /// <summary>Checks the confs that SQL in a request's plans sets (<c>SET k=v</c>, <c>RESET k</c>) against the deny-list.</summary>
     /// <exception cref="GatewayException">PERMISSION_DENIED naming the key, or for a compressed plan, which cannot be read.</exception>
-    public void AuthorizeSqlConfigChanges((List<string> Texts, bool Compressed) plan)
+    public void AuthorizeSqlConfigChanges(string method, ReadOnlySequence<byte> request)
     {
-        if (plan.Compressed)
+        if (PlanSql.HasCompressedPlan(method, request))
         {
             throw new GatewayException(StatusCode.PermissionDenied, "This gateway checks Spark conf changes in SQL and cannot read compressed plans; turn plan compression off in the client.");
         }
 
-        foreach (var sql in plan.Texts)
-        {
-            AuthorizeConfigChange(PlanSql.ChangedConfKeys(sql));
-        }
+        AuthorizeConfigChange(PlanSql.ChangedConfKeys(request));
     }
 
     /// <summary>Whether a conf key must be removed from Config responses.</summary>

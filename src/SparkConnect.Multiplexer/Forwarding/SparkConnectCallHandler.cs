@@ -105,9 +105,9 @@ internal sealed class SparkConnectCallHandler(
             {
                 authorization.AuthorizeConfigChange(ConfigMessages.ChangedKeys(message));
             }
-            else if (method == "ExecutePlan" && authorization.HasConfigDenyList)
+            else if (authorization.HasConfigDenyList && SparkConnectMethods.MayCarryPlans(method))
             {
-                authorization.AuthorizeSqlConfigChanges(PlanSql.Read(message));
+                authorization.AuthorizeSqlConfigChanges(method, message);
             }
 
             var route = await router.RouteAsync(context, principal, sessionId, token);

@@ -17,6 +17,13 @@ internal static class SparkConnectMethods
         "ReleaseExecute", ReleaseSession, "FetchErrorDetails", CloneSession, "GetStatus",
     ], StringComparer.Ordinal);
 
+    /// <summary>
+    /// Whether a request may carry plans whose SQL could change Spark confs: ExecutePlan, AnalyzePlan, and any method
+    /// Spark adds later (its shape is unknown, so it is read too). The others carry ids, confs (checked on their own)
+    /// or artifact bytes.
+    /// </summary>
+    public static bool MayCarryPlans(string method) => method is "ExecutePlan" or "AnalyzePlan" || !Known.Contains(method);
+
     /// <summary>A bounded-cardinality name for metrics and logs: unknown method names come from clients.</summary>
     public static string ForTelemetry(string method) => Known.TryGetValue(method, out var known) ? known : "Other";
 }

@@ -185,15 +185,33 @@ public sealed class SqlConfigDenyListTests
     [DataRow("  set `spark.driver.cores` = 8", "spark.driver.cores")]
     [DataRow("SELECT 1; /* hide */ SET spark.driver.memory = 1g", "spark.driver.memory")]
     [DataRow("-- note\nRESET spark.driver.memory", "spark.driver.memory")]
+    [DataRow("SET`spark.driver.memory`=1g", "spark.driver.memory")]
+    [DataRow("SET ` odd``key ` = 1", "odd`key")]
+    [DataRow("SET\tspark.sql:x\n=\n1", "spark.sql:x")]
+    [DataRow("EXECUTE IMMEDIATE 'SET spark.driver.memory=1g'", "spark.driver.memory")]
+    // Errs towards refusing: the scan does not tell a literal from a statement.
+    [DataRow("SELECT 'SET spark.driver.memory=1g' AS text", "spark.driver.memory")]
     public void ChangedConfKeys_FindsSetAndReset(string sql, string key)
         => CollectionAssert.Contains(global::SparkConnect.Multiplexer.Protocol.PlanSql.ChangedConfKeys(sql).ToArray(), key);
 
     [TestMethod]
     [DataRow("SET spark.driver.memory")]
-    [DataRow("SELECT 'SET spark.driver.memory=1g' AS text")]
     [DataRow("SET -v")]
-    public void ChangedConfKeys_ReadsAndLiteralsAreNotChanges(string sql)
+    [DataRow("SELECT offset = 1, dataset FROM settings WHERE asset=2")]
+    [DataRow("SET `unclosed = 1")]
+    public void ChangedConfKeys_ReadsAndOtherWordsAreNotChanges(string sql)
         => Assert.AreEqual(0, global::SparkConnect.Multiplexer.Protocol.PlanSql.ChangedConfKeys(sql).Count);
+
+    [TestMethod]
+    public void ChangedConfKeys_FindsAStatementSplitAcrossBufferSegments()
+    {
+        var bytes = Encoding.UTF8.GetBytes("SELECT 1; RESET spark.driver.memory; SET spark.driver.cores=2");
+        for (var segmentLength = 1; segmentLength < bytes.Length; segmentLength++)
+        {
+            var keys = global::SparkConnect.Multiplexer.Protocol.PlanSql.ChangedConfKeys(Segments.Split(bytes, segmentLength));
+            CollectionAssert.AreEqual(new[] { "spark.driver.memory", "spark.driver.cores" }, keys.ToArray(), $"segments of {segmentLength} bytes");
+        }
+    }
 
     [TestMethod]
     public async Task SqlSet_ThroughEveryPlanShape_IsRefused_ReadsPass()
@@ -222,5 +240,45 @@ public sealed class SqlConfigDenyListTests
         }
 
         Assert.AreEqual(1, engine.Calls.Count, "only the harmless plan reached the engine");
+    }
+
+    [TestMethod]
+    public async Task SqlSet_NestedUnderOtherRelations_IsRefused()
+    {
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var gateway = await GatewayHost.StartAsync(engine, o => o.Authorization.DeniedConfigKeys.Add("spark.driver.*"));
+        // A 97-byte query: its length byte is 'a', right before the statement, which must not hide it.
+        var query = "SET spark.driver.memory=64g".PadRight(97);
+        var nested = new Relation { Limit = new Limit { Limit_ = 1, Input = new Relation { Project = new Project { Input = new Relation { Sql = new SQL { Query = query } } } } } };
+        using var call = gateway.Client.ExecutePlan(new ExecutePlanRequest { SessionId = GatewayHost.NewSessionId(), Plan = new Plan { Root = nested } }, Alice, cancellationToken: Cancel);
+        var refused = await Assert.ThrowsExactlyAsync<RpcException>(() => call.ResponseStream.MoveNext(Cancel));
+        Assert.AreEqual(StatusCode.PermissionDenied, refused.StatusCode);
+        StringAssert.Contains(refused.Status.Detail, "spark.driver.memory");
+        Assert.AreEqual(0, engine.Calls.Count);
+    }
+
+    [TestMethod]
+    public async Task SqlSet_InAnalyzePlan_IsRefused_ReadsPass()
+    {
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var gateway = await GatewayHost.StartAsync(engine, o => o.Authorization.DeniedConfigKeys.Add("spark.driver.*"));
+        var session = GatewayHost.NewSessionId();
+        Plan Sql(string text) => new() { Root = new Relation { Sql = new SQL { Query = text } } };
+        var requests = new[]
+        {
+            new AnalyzePlanRequest { SessionId = session, Schema = new AnalyzePlanRequest.Types.Schema { Plan = Sql("SET spark.driver.memory=64g") } },
+            new AnalyzePlanRequest { SessionId = session, Explain = new AnalyzePlanRequest.Types.Explain { Plan = Sql("RESET spark.driver.cores") } },
+            new AnalyzePlanRequest { SessionId = session, SameSemantics = new AnalyzePlanRequest.Types.SameSemantics { TargetPlan = Sql("SELECT 1"), OtherPlan = Sql("SET spark.driver.memory=1g") } },
+            new AnalyzePlanRequest { SessionId = session, Schema = new AnalyzePlanRequest.Types.Schema { Plan = new Plan { CompressedOperation = new Plan.Types.CompressedOperation() } } },
+        };
+
+        foreach (var request in requests)
+        {
+            var refused = await Assert.ThrowsExactlyAsync<RpcException>(() => gateway.Client.AnalyzePlanAsync(request, Alice, cancellationToken: Cancel).ResponseAsync);
+            Assert.AreEqual(StatusCode.PermissionDenied, refused.StatusCode, request.ToString());
+        }
+
+        await gateway.Client.AnalyzePlanAsync(new AnalyzePlanRequest { SessionId = session, Schema = new AnalyzePlanRequest.Types.Schema { Plan = Sql("SET spark.sql.shuffle.partitions=4") } }, Alice, cancellationToken: Cancel);
+        Assert.AreEqual(1, engine.Calls.Count, "only the allowed analysis reached the engine");
     }
 }
