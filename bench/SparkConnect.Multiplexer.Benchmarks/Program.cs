@@ -5,6 +5,9 @@ using SparkConnect.Multiplexer;
 using SparkConnect.Multiplexer.Benchmarks;
 
 // dotnet run -c Release --project bench/SparkConnect.Multiplexer.Benchmarks [-- --quick] [--out <repo root>]
+// Profiling one scenario on the gateway path only, e.g. under dotnet-trace:
+//   dotnet-trace collect -- bench/.../bin/Release/net10.0/SparkConnect.Multiplexer.Benchmarks --profile config-1 --seconds 20
+var profileIndex = Array.IndexOf(args, "--profile");
 var quick = args.Contains("--quick");
 var outIndex = Array.IndexOf(args, "--out");
 var repoRoot = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : FindRepoRoot();
@@ -27,6 +30,27 @@ Scenario[] scenarios =
     new("stream-64k-1", "ExecutePlan 64 KiB batches, 1 stream", ScenarioKind.Stream, 1, BatchBytes: Kib64, Batches: 256),
     new("stream-64k-16", "ExecutePlan 64 KiB batches, 16 streams", ScenarioKind.Stream, 16, BatchBytes: Kib64, Batches: 256),
 ];
+
+if (profileIndex >= 0 && profileIndex + 1 < args.Length)
+{
+    var scenario = scenarios.Single(s => s.Id == args[profileIndex + 1]);
+    var secondsIndex = Array.IndexOf(args, "--seconds");
+    var seconds = secondsIndex >= 0 ? double.Parse(args[secondsIndex + 1], System.Globalization.CultureInfo.InvariantCulture) : 20;
+    await using var profiledEngine = await SyntheticEngine.StartAsync([Mib4, Kib64]);
+    var pathIndex = Array.IndexOf(args, "--path");
+    await using var profiled = (pathIndex >= 0 ? args[pathIndex + 1] : "gateway") switch
+    {
+        "direct" => Hosts.Direct(profiledEngine),
+        "yarp" => await Hosts.YarpAsync(profiledEngine.Address),
+        "proto-current" => await Hosts.PrototypeAsync(profiledEngine.Address, "proto-current", RelayVariant.Current),
+        _ => await Hosts.GatewayAsync(profiledEngine.Address),
+    };
+    await Measure.RunAsync(profiled, scenario, TimeSpan.FromSeconds(1), new Cell());
+    var cell = new Cell();
+    await Measure.RunAsync(profiled, scenario, TimeSpan.FromSeconds(seconds), cell);
+    Console.WriteLine($"{scenario.Label} through {profiled.Name} for {seconds} s: {cell.CallsPerSecond:F0} calls/s, p50 {cell.PercentileMicroseconds(0.5):F1} µs, {cell.MegabytesPerSecond:F0} MB/s");
+    return 0;
+}
 
 Console.WriteLine($"SparkConnect.Multiplexer benchmarks ({(quick ? "quick" : "full")}), {Environment.ProcessorCount} cores, .NET {Environment.Version}, Server GC {GCSettings.IsServerGC}");
 await using var engine = await SyntheticEngine.StartAsync([Mib4, Kib64]);
