@@ -38,6 +38,12 @@ switch (sample["EngineMode"] ?? "Local")
         throw new InvalidOperationException($"SampleHost:EngineMode is '{sample["EngineMode"]}'; use Local, Process or Static.");
 }
 
+// Sessions in Redis when it is configured, so several sample hosts behind a load balancer share them.
+if (!string.IsNullOrEmpty(builder.Configuration["SparkConnectGateway:Redis:Configuration"]))
+{
+    gateway.AddRedisSessionStore();
+}
+
 var app = builder.Build();
 app.MapSparkConnectGateway();
 app.Run();

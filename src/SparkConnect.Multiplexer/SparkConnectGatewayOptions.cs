@@ -103,7 +103,11 @@ public sealed class GatewaySessionOptions
     /// </summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(60);
 
-    /// <summary>How often idle sessions are looked for. Default 1 min.</summary>
+    /// <summary>
+    /// How often idle sessions are looked for. Default 1 min. With a session store shared by several gateway
+    /// instances, keep it well under <see cref="IdleTimeout"/>: each scan is also when an instance tells the others
+    /// that its sessions with running streams are in use.
+    /// </summary>
     public TimeSpan ExpiryScanInterval { get; set; } = TimeSpan.FromMinutes(1);
 }
 

@@ -57,4 +57,10 @@ internal static partial class GatewayLog
 
     [LoggerMessage(17, LogLevel.Warning, "Too many failed authentications from {Peer}: refusing its calls for {RetryAfter}")]
     public static partial void AuthenticationThrottled(ILogger logger, System.Net.IPAddress? peer, TimeSpan retryAfter);
+
+    [LoggerMessage(18, LogLevel.Error, "The session store {Store} failed to {Operation} a session")]
+    public static partial void SessionStoreFailed(ILogger logger, string operation, string store, Exception exception);
+
+    [LoggerMessage(19, LogLevel.Warning, "The session store {Store} failed to record activity on session {SessionId}; its idle time may count from an earlier call")]
+    public static partial void SessionTouchFailed(ILogger logger, string store, string sessionId, Exception exception);
 }

@@ -33,7 +33,7 @@ internal sealed class SessionRouter(
     public async ValueTask<RoutedSession> RouteAsync(HttpContext context, GatewayPrincipal principal, string sessionId, CancellationToken cancellationToken)
     {
         var peer = context.Connection.RemoteIpAddress;
-        var session = await store.GetAsync(sessionId, cancellationToken);
+        var session = await FromStoreAsync(static (store, id, token) => store.GetAsync(id, token), sessionId, "look up", cancellationToken);
         if (session is null)
         {
             var hints = RoutingHints.From(context.Request.Headers);
@@ -50,7 +50,8 @@ internal sealed class SessionRouter(
                 engine = await LocateAsync(principal, key, sessionId, hints, peer, cancellationToken);
                 authorization.AuthorizeSession(principal, key, engine);
                 var now = time.GetUtcNow();
-                claim = await store.ClaimAsync(new SessionRecord(sessionId, principal.UserName, key, engine.Id, engine.Address, now, now, address), cancellationToken);
+                var candidate = new SessionRecord(sessionId, principal.UserName, key, engine.Id, engine.Address, now, now, address);
+                claim = await FromStoreAsync(static (store, record, token) => store.ClaimAsync(record, token), candidate, "claim", cancellationToken);
             }
             catch
             {
@@ -96,7 +97,8 @@ internal sealed class SessionRouter(
         SessionClaim claim;
         try
         {
-            claim = await store.ClaimAsync(source.Session with { SessionId = newSessionId, CreatedAt = now, LastActivity = now, ClientAddress = address }, cancellationToken);
+            var candidate = source.Session with { SessionId = newSessionId, CreatedAt = now, LastActivity = now, ClientAddress = address };
+            claim = await FromStoreAsync(static (store, record, token) => store.ClaimAsync(record, token), candidate, "claim", cancellationToken);
         }
         catch
         {
@@ -124,12 +126,31 @@ internal sealed class SessionRouter(
 
     public async ValueTask ForgetAsync(string sessionId, string reason, CancellationToken cancellationToken)
     {
-        if (await store.RemoveAsync(sessionId, cancellationToken) is { } session)
+        if (await FromStoreAsync(static (store, id, token) => store.RemoveAsync(id, token), sessionId, "remove", cancellationToken) is { } session)
         {
-            metrics.SessionClosed();
-            limits.SessionClosed(session.Owner, session.ClientAddress);
-            GatewayLog.SessionReleased(logger, sessionId, session.Owner);
-            audit.SessionClosed(sessionId, session.Owner, reason);
+            SessionForgotten(session, reason);
+        }
+    }
+
+    /// <summary>Accounts for a session removed from the store (metrics, limits, log, audit).</summary>
+    public void SessionForgotten(SessionRecord session, string reason)
+    {
+        metrics.SessionClosed();
+        limits.SessionClosed(session.Owner, session.ClientAddress);
+        GatewayLog.SessionReleased(logger, session.SessionId, session.Owner);
+        audit.SessionClosed(session.SessionId, session.Owner, reason);
+    }
+
+    /// <summary>Forgets a session after its call has been answered: a store failure is logged, not thrown.</summary>
+    public async ValueTask TryForgetAsync(string sessionId, string reason)
+    {
+        try
+        {
+            await ForgetAsync(sessionId, reason, CancellationToken.None);
+        }
+        catch (GatewayException)
+        {
+            // Logged by FromStoreAsync; the session expires when idle, or a later release removes it.
         }
     }
 
@@ -143,6 +164,23 @@ internal sealed class SessionRouter(
         {
             GatewayLog.SessionHijackRefused(logger, session.SessionId, principal.UserName, peer);
             throw new GatewayException(StatusCode.PermissionDenied, $"Session {session.SessionId} belongs to another user; start a new session (a new session_id).");
+        }
+    }
+
+    /// <summary>
+    /// A session store call; a store that fails (a shared store out of reach) gives the client UNAVAILABLE, which it
+    /// retries, rather than INTERNAL.
+    /// </summary>
+    private async ValueTask<TResult> FromStoreAsync<TState, TResult>(Func<ISessionStore, TState, CancellationToken, ValueTask<TResult>> call, TState state, string operation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call(store, state, cancellationToken);
+        }
+        catch (Exception e) when (e is not GatewayException && (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
+        {
+            GatewayLog.SessionStoreFailed(logger, operation, store.GetType().Name, e);
+            throw new GatewayException(StatusCode.Unavailable, $"The gateway's session store could not {operation} the session ({e.Message}); retry the call.", e);
         }
     }
 

@@ -137,13 +137,14 @@ internal sealed class SparkConnectCallHandler(
 
             status = await ForwardAsync(context, method, telemetryMethod, route, principal, content, deadline);
 
+            // The engine's answer has been relayed: a store failure from here on is logged (by the router), not sent.
             if (status == StatusCode.OK && method == SparkConnectMethods.ReleaseSession)
             {
-                await router.ForgetAsync(sessionId, "released by the client", CancellationToken.None);
+                await router.TryForgetAsync(sessionId, "released by the client");
             }
             else if (status != StatusCode.OK && cloneClaimed)
             {
-                await router.ForgetAsync(cloneId!, "clone failed", CancellationToken.None);
+                await router.TryForgetAsync(cloneId!, "clone failed");
             }
         }
         catch (GatewayException e)
@@ -201,8 +202,16 @@ internal sealed class SparkConnectCallHandler(
             {
                 activeCalls.Ended(activeSession);
 
-                // The end of a long stream is activity too: idle time counts from here.
-                await store.TouchAsync(activeSession, time.GetUtcNow(), CancellationToken.None);
+                // The end of a long stream is activity too: idle time counts from here. The call's answer is already
+                // sent, so a store failure is only logged.
+                try
+                {
+                    await store.TouchAsync(activeSession, time.GetUtcNow(), CancellationToken.None);
+                }
+                catch (Exception e)
+                {
+                    GatewayLog.SessionTouchFailed(logger, store.GetType().Name, activeSession, e);
+                }
             }
 
             metrics.CallEnded(telemetryMethod, status, startTimestamp);

@@ -41,7 +41,15 @@ internal sealed class SessionExpiryService(
         }
     }
 
-    /// <summary>One scan; returns the number of sessions released.</summary>
+    /// <summary>One scan; returns the number of sessions expired (forgotten) by this instance.</summary>
+    /// <remarks>
+    /// With a store shared by several gateway instances, every instance scans every session: a running stream
+    /// counts as activity only on the instance that carries it, so each scan first marks this instance's running
+    /// sessions as active in the store. An idle session is removed first — atomically, so one instance wins — and
+    /// only the winner releases it on the engine. An instance that has not met the session's engine (it holds no
+    /// credentials for it) leaves the session to the instance that has, and forgets it without a release only after
+    /// twice the idle timeout, when that instance is evidently gone; the engine's own session timeout covers it there.
+    /// </remarks>
     public async Task<int> ExpireIdleSessionsAsync(CancellationToken cancellationToken)
     {
         var idleTimeout = options.CurrentValue.Sessions.IdleTimeout;
@@ -51,31 +59,64 @@ internal sealed class SessionExpiryService(
         }
 
         var now = time.GetUtcNow();
-        var expired = new List<SessionRecord>();
+        var candidates = new List<SessionRecord>();
+        var running = new List<string>();
         await foreach (var session in store.ListAsync(cancellationToken))
         {
-            if (now - session.LastActivity >= idleTimeout && !activeCalls.IsActive(session.SessionId))
+            if (activeCalls.IsActive(session.SessionId))
             {
-                expired.Add(session);
+                running.Add(session.SessionId);
+            }
+            else if (now - session.LastActivity >= idleTimeout)
+            {
+                candidates.Add(session);
             }
         }
 
-        foreach (var session in expired)
+        foreach (var sessionId in running)
         {
-            if (registry.TryGet(session.EngineId, out var engine))
-            {
-                var (released, reason) = await caller.ReleaseSessionAsync(engine, session.SessionId, session.Owner, options.CurrentValue.Health.ProbeTimeout, cancellationToken);
-                if (!released)
-                {
-                    // The engine may be gone or may not know ReleaseSession (Spark 3.4/3.5); the gateway forgets it anyway.
-                    GatewayLog.ReleaseOnEngineFailed(logger, session.SessionId, session.EngineId, reason);
-                }
-            }
-
-            GatewayLog.SessionExpired(logger, session.SessionId, session.Owner, now - session.LastActivity);
-            await router.ForgetAsync(session.SessionId, "expired", cancellationToken);
+            await store.TouchAsync(sessionId, now, cancellationToken);
         }
 
-        return expired.Count;
+        var expiredCount = 0;
+        foreach (var candidate in candidates)
+        {
+            var knowsEngine = registry.TryGet(candidate.EngineId, out var engine);
+            if (!knowsEngine && now - candidate.LastActivity < 2 * idleTimeout)
+            {
+                continue;
+            }
+
+            // Removed first: only the instance whose removal returns the session releases it, once.
+            if (await store.RemoveAsync(candidate.SessionId, cancellationToken) is not { } session)
+            {
+                continue;
+            }
+
+            if (now - session.LastActivity < idleTimeout)
+            {
+                // Used again between the scan and the removal (on another instance): put it back as it now is.
+                await store.ClaimAsync(session, cancellationToken);
+                continue;
+            }
+
+            expiredCount++;
+            router.SessionForgotten(session, "expired");
+            GatewayLog.SessionExpired(logger, session.SessionId, session.Owner, now - session.LastActivity);
+            if (engine is null)
+            {
+                GatewayLog.ReleaseOnEngineFailed(logger, session.SessionId, session.EngineId, "this gateway instance has not met the engine; the engine's own session timeout releases it");
+                continue;
+            }
+
+            var (released, reason) = await caller.ReleaseSessionAsync(engine, session.SessionId, session.Owner, options.CurrentValue.Health.ProbeTimeout, cancellationToken);
+            if (!released)
+            {
+                // The engine may be gone or may not know ReleaseSession (Spark 3.4/3.5); the gateway forgets it anyway.
+                GatewayLog.ReleaseOnEngineFailed(logger, session.SessionId, session.EngineId, reason);
+            }
+        }
+
+        return expiredCount;
     }
 }

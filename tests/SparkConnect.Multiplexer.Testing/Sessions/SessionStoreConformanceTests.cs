@@ -1,8 +1,10 @@
-namespace SparkConnect.Multiplexer.Tests.Sessions;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace SparkConnect.Multiplexer.Testing.Sessions;
 
 /// <summary>
 /// What every <see cref="ISessionStore"/> must do. A store implementation's tests derive from this class and
-/// supply a fresh store; the in-memory store is the first.
+/// supply a fresh store (the in-memory store in the core tests, the Redis store in the Redis tests).
 /// </summary>
 public abstract class SessionStoreConformanceTests
 {
@@ -82,15 +84,48 @@ public abstract class SessionStoreConformanceTests
         Assert.AreEqual(kept.SessionId, listed.Single().SessionId);
     }
 
+    [TestMethod]
+    public async Task GetAsync_UnknownId_IsNull()
+        => Assert.IsNull(await CreateStore().GetAsync(Guid.NewGuid().ToString(), Cancel));
+
+    [TestMethod]
+    public async Task TouchAsync_AfterRemove_DoesNotBringTheSessionBack()
+    {
+        var store = CreateStore();
+        var session = Session("alice");
+        await store.ClaimAsync(session, Cancel);
+        await store.RemoveAsync(session.SessionId, Cancel);
+
+        await store.TouchAsync(session.SessionId, session.LastActivity.AddMinutes(1), Cancel);
+
+        Assert.IsNull(await store.GetAsync(session.SessionId, Cancel));
+        Assert.IsTrue((await store.ClaimAsync(session with { Owner = "bob" }, Cancel)).IsNew, "a removed id can be claimed afresh");
+    }
+
+    [TestMethod]
+    public async Task ListAsync_ReturnsEverySession_WithItsLastActivity()
+    {
+        var store = CreateStore();
+        var sessions = Enumerable.Range(0, 600).Select(i => Session("user" + (i % 7))).ToList();
+        foreach (var session in sessions)
+        {
+            await store.ClaimAsync(session, Cancel);
+        }
+
+        await store.TouchAsync(sessions[42].SessionId, sessions[42].LastActivity.AddHours(1), Cancel);
+
+        var listed = (await store.ListAsync(Cancel).ToListAsync(Cancel)).ToDictionary(s => s.SessionId);
+        Assert.HasCount(sessions.Count, listed);
+        foreach (var session in sessions)
+        {
+            var expected = session == sessions[42] ? session with { LastActivity = session.LastActivity.AddHours(1) } : session;
+            Assert.AreEqual(expected, listed[session.SessionId]);
+        }
+    }
+
     private static SessionRecord Session(string owner)
     {
         var now = new DateTimeOffset(2026, 11, 24, 8, 0, 0, TimeSpan.Zero);
-        return new SessionRecord(Guid.NewGuid().ToString(), owner, new EngineKey(ShareLevel.User, owner, EngineKey.DefaultSubdomain), "engine-1", new Uri("http://127.0.0.1:15003"), now, now);
+        return new SessionRecord(Guid.NewGuid().ToString(), owner, new EngineKey(ShareLevel.User, owner, EngineKey.DefaultSubdomain), "engine-1", new Uri("http://127.0.0.1:15003"), now, now, "192.0.2.7");
     }
-}
-
-[TestClass]
-public sealed class InMemorySessionStoreTests : SessionStoreConformanceTests
-{
-    protected override ISessionStore CreateStore() => new Multiplexer.Sessions.InMemorySessionStore();
 }

@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Redis.Options;
+
+namespace SparkConnect.Multiplexer.Redis.Tests.Options;
+
+[TestClass]
+public sealed class RedisSessionStoreOptionsValidatorTests
+{
+    [TestMethod]
+    [DataRow(null, "sparkconnect-gateway", -1, "Configuration is required")]
+    [DataRow("", "sparkconnect-gateway", -1, "Configuration is required")]
+    [DataRow("password=secret", "sparkconnect-gateway", -1, "names no Redis endpoint")]
+    [DataRow("127.0.0.1:6379,connectTimeout=soon", "sparkconnect-gateway", -1, "is not a StackExchange.Redis configuration string")]
+    [DataRow("127.0.0.1:6379", "", -1, "KeyPrefix must be non-empty")]
+    [DataRow("127.0.0.1:6379", "a{b}", -1, "without braces")]
+    [DataRow("127.0.0.1:6379", "sparkconnect-gateway", -2, "Database -2")]
+    public void Invalid_IsReportedWithItsFix(string? configuration, string prefix, int database, string expected)
+    {
+        var result = new RedisSessionStoreOptionsValidator().Validate(null, new RedisSessionStoreOptions { Configuration = configuration, KeyPrefix = prefix, Database = database });
+
+        Assert.IsTrue(result.Failed);
+        StringAssert.Contains(result.FailureMessage, expected);
+    }
+
+    [TestMethod]
+    public void Valid_Passes()
+        => Assert.IsTrue(new RedisSessionStoreOptionsValidator().Validate(null, new RedisSessionStoreOptions { Configuration = "redis-1:6379,redis-2:6379,ssl=true,password=x" }).Succeeded);
+
+    [TestMethod]
+    public async Task HostWithoutConfiguration_FailsAtStartUp_NamingTheKey()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Services.AddSparkConnectGateway(o =>
+        {
+            o.Authentication.Mode = GatewayAuthenticationMode.None;
+            o.Engines.Default = new StaticEngineOptions { Address = "http://127.0.0.1:15003" };
+        }).AddRedisSessionStore();
+        await using var app = builder.Build();
+
+        var failure = await Assert.ThrowsExactlyAsync<OptionsValidationException>(() => app.StartAsync());
+
+        StringAssert.Contains(failure.Message, "SparkConnectGateway:Redis:Configuration is required");
+    }
+}

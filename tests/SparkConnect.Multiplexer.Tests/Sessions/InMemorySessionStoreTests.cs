@@ -1,0 +1,9 @@
+using SparkConnect.Multiplexer.Testing.Sessions;
+
+namespace SparkConnect.Multiplexer.Tests.Sessions;
+
+[TestClass]
+public sealed class InMemorySessionStoreTests : SessionStoreConformanceTests
+{
+    protected override ISessionStore CreateStore() => new Multiplexer.Sessions.InMemorySessionStore();
+}
