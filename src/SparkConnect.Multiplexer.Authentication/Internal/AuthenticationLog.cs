@@ -36,6 +36,12 @@ internal static partial class AuthenticationLog
     [LoggerMessage(115, LogLevel.Error, "LDAP server {Server}:{Port} failed an authentication for a reason other than the credential (LDAP result {ResultCode}); check the LDAP options")]
     public static partial void LdapFailed(ILogger logger, string server, int port, int resultCode, Exception exception);
 
+    [LoggerMessage(116, LogLevel.Warning, "LDAP server {Server}:{Port} refused StartTLS (LDAP result {ResultCode}): give the server a TLS certificate and key, or set Security to Ldaps")]
+    public static partial void LdapStartTlsRefused(ILogger logger, string server, int port, int resultCode, Exception exception);
+
+    [LoggerMessage(117, LogLevel.Warning, "LDAP server {Server}:{Port} could not be reached over TLS ({Security}, LDAP result {ResultCode}): it is down, does not speak that protocol on that port, or its certificate does not chain to a CA in TrustedCertificatesDirectory (else the system's) or does not name the server")]
+    public static partial void LdapTlsFailed(ILogger logger, string server, int port, LdapTransportSecurity security, int resultCode, Exception exception);
+
     [LoggerMessage(121, LogLevel.Information, "Client certificate of {Subject} from {Peer} refused: {Reason}")]
     public static partial void CertificateRefused(ILogger logger, string subject, IPAddress? peer, string reason);
 

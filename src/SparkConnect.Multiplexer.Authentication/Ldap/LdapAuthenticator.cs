@@ -18,6 +18,12 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
     // LDAP result code 49 (RFC 4511); ResultCode has no member for it because binds report it as LdapException.ErrorCode.
     private const int LdapInvalidCredentials = 49;
 
+    // Client-side codes as System.DirectoryServices.Protocols reports them: LDAP_SERVER_DOWN (also a failed LDAPS
+    // handshake), LDAP_FILTER_ERROR, LDAP_CONNECT_ERROR (also a failed StartTLS handshake).
+    private const int LdapServerDown = 81;
+    private const int LdapFilterError = 87;
+    private const int LdapConnectError = 91;
+
     private readonly LdapAuthenticationOptions _options = options.Value;
     private readonly LdapBindCache _cache = new(time);
 
@@ -56,6 +62,17 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
         catch (LdapException e) when (e.ErrorCode == LdapInvalidCredentials)
         {
             return Refuse(context, user, InvalidCredentials);
+        }
+        catch (LdapException e) when (_options.Security != LdapTransportSecurity.None && e.ErrorCode is LdapServerDown or LdapConnectError)
+        {
+            // libldap reports an untrusted certificate like a server that is down: say both in the log.
+            AuthenticationLog.LdapTlsFailed(logger, _options.Server, PortOrDefault, _options.Security, e.ErrorCode, e);
+            return AuthenticationResult.Unavailable(Unreachable);
+        }
+        catch (TlsOperationException e)
+        {
+            AuthenticationLog.LdapStartTlsRefused(logger, _options.Server, PortOrDefault, (int)(e.Response?.ResultCode ?? ResultCode.Other), e);
+            return AuthenticationResult.Unavailable(Unreachable);
         }
         catch (LdapException e)
         {
@@ -208,6 +225,11 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
 
             if (_options.Security == LdapTransportSecurity.StartTls)
             {
+                if (!OperatingSystem.IsWindows())
+                {
+                    SetServerAddress(connection);
+                }
+
                 connection.SessionOptions.StartTransportLayerSecurity(null);
             }
 
@@ -217,6 +239,31 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
         {
             connection.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Off Windows, System.DirectoryServices.Protocols hands libldap the server's address only when the first bind or
+    /// request connects (dotnet/runtime#56619). A StartTLS before that goes to libldap's default server (the URI of
+    /// ldap.conf, else localhost:389), not to <see cref="LdapAuthenticationOptions.Server"/>: it fails with "The LDAP
+    /// server is unavailable" (81), or worse, talks to whatever listens there. A search whose filter libldap cannot
+    /// encode takes that connect step and is then refused by libldap itself before anything is sent, so StartTLS is
+    /// the first operation on the wire, to the configured server.
+    /// </summary>
+    private static void SetServerAddress(LdapConnection connection)
+    {
+        // Without this the search would first bind anonymously, in cleartext.
+        connection.AutoBind = false;
+        try
+        {
+            connection.SendRequest(new SearchRequest("", "(", SearchScope.Base, "1.1"));
+        }
+        catch (LdapException e) when (e.ErrorCode == LdapFilterError)
+        {
+        }
+        finally
+        {
+            connection.AutoBind = true;
         }
     }
 

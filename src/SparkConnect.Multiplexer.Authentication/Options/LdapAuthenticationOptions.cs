@@ -22,8 +22,11 @@ public sealed class LdapAuthenticationOptions
     public LdapTransportSecurity Security { get; set; } = LdapTransportSecurity.StartTls;
 
     /// <summary>
-    /// A directory of trusted CA certificates (PEM, OpenSSL hashed names as <c>c_rehash</c> makes them) used to check
-    /// the server's certificate with StartTLS or LDAPS on Linux and macOS. Default: the system's trust store.
+    /// A directory of trusted CA certificates (PEM) used to check the server's certificate with StartTLS or LDAPS on
+    /// Linux and macOS; when set, its CAs are the only ones trusted. A libldap built with GnuTLS (Debian, Ubuntu)
+    /// reads every file in it; one built with OpenSSL (RHEL, Alpine) finds them by hashed name, as
+    /// <c>openssl rehash</c> makes them. Default: libldap's trust (<c>TLS_CACERT</c> of <c>ldap.conf</c>, or the
+    /// <c>LDAPTLS_CACERT</c> environment variable). Not used on Windows, which checks against the Windows store.
     /// </summary>
     public string? TrustedCertificatesDirectory { get; set; }
 

@@ -59,7 +59,8 @@ internal static class TestCertificates
         return Reload(issued.CopyWithPrivateKey(key));
     }
 
-    public static X509Certificate2 CreateServer()
+    /// <summary>A TLS server certificate for localhost and 127.0.0.1: self-signed, or issued by <paramref name="issuer"/>.</summary>
+    public static X509Certificate2 CreateServer(X509Certificate2? issuer = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
@@ -69,11 +70,26 @@ internal static class TestCertificates
         request.CertificateExtensions.Add(san.Build());
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
         var now = DateTimeOffset.UtcNow;
-        return Reload(request.CreateSelfSigned(now.AddDays(-1), now.AddDays(30)));
+        if (issuer is null)
+        {
+            return Reload(request.CreateSelfSigned(now.AddDays(-1), now.AddDays(30)));
+        }
+
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        using var issued = request.Create(issuer, now.AddDays(-1), now.AddDays(30), RandomNumberGenerator.GetBytes(12));
+        return Reload(issued.CopyWithPrivateKey(key));
     }
 
     /// <summary>The public certificate as PEM (what a CA file holds).</summary>
     public static string Pem(X509Certificate2 certificate) => certificate.ExportCertificatePem();
+
+    /// <summary>The private key as unencrypted PKCS#8 PEM (what a server's key file holds).</summary>
+    public static string PrivateKeyPem(X509Certificate2 certificate)
+    {
+        using var key = certificate.GetECDsaPrivateKey() ?? throw new ArgumentException("The certificate has no EC private key.", nameof(certificate));
+        return key.ExportPkcs8PrivateKeyPem();
+    }
 
     // A PKCS#12 round trip gives a certificate whose private key TLS can use on every platform.
     private static X509Certificate2 Reload(X509Certificate2 certificate)

@@ -9,8 +9,11 @@ using SparkConnect.Multiplexer.Testing;
 
 namespace SparkConnect.Multiplexer.Authentication.Tests.Ldap;
 
+// One class (TLS tests in LdapAuthenticatorTests.Tls.cs), so its tests run one at a time: a slapd started or killed
+// by a test running alongside sends this process SIGCHLD, and libldap reports a wait it interrupts as "The LDAP
+// server is unavailable" (81), failing a healthy bind.
 [TestClass]
-public sealed class LdapAuthenticatorTests
+public sealed partial class LdapAuthenticatorTests
 {
     public TestContext TestContext { get; set; } = null!;
 

@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Sockets;
-
+using System.Security.Cryptography.X509Certificates;
+using SparkConnect.Multiplexer.Authentication.Tests.Certificates;
 using SparkConnect.Multiplexer.Testing;
 
 namespace SparkConnect.Multiplexer.Authentication.Tests.Ldap;
@@ -8,7 +10,9 @@ namespace SparkConnect.Multiplexer.Authentication.Tests.Ldap;
 /// <summary>
 /// A real OpenLDAP <c>slapd</c> on 127.0.0.1 (free port) with a temporary mdb database loaded by <c>slapadd</c>:
 /// dc=example,dc=org with people alice, bob, "smith, john" and the service account cn=reader, groups eng (alice,
-/// bob) and admins (alice). Stopped and its directory deleted on dispose.
+/// bob) and admins (alice). Stopped and its directory deleted on dispose. Started with TLS
+/// (<see cref="StartWithTlsAsync"/>), it also listens for LDAPS on <see cref="LdapsPort"/> and requires TLS (StartTLS
+/// or LDAPS) for every operation but StartTLS itself, so a bind that succeeds went over TLS.
 /// </summary>
 internal sealed class SlapdServer : IAsyncDisposable
 {
@@ -76,18 +80,52 @@ internal sealed class SlapdServer : IAsyncDisposable
         """;
 
     private readonly string _directory;
+    private readonly ConcurrentQueue<string> _errors = new();
     private Process? _process;
+    private int _trustDirectories;
 
-    private SlapdServer(string directory, int port)
+    private SlapdServer(string directory, int port, int ldapsPort)
     {
         _directory = directory;
         Port = port;
+        LdapsPort = ldapsPort;
     }
 
+    /// <summary>The ldap:// port (cleartext, or StartTLS when started with TLS).</summary>
     public int Port { get; }
 
-    /// <summary>Starts slapd; fails (never skips) when it is not installed, since CI installs it.</summary>
-    public static async Task<SlapdServer> StartAsync(CancellationToken cancellationToken)
+    /// <summary>The ldaps:// port; 0 when started without TLS.</summary>
+    public int LdapsPort { get; }
+
+    /// <summary>Starts slapd without TLS; fails (never skips) when it is not installed, since CI installs it.</summary>
+    public static Task<SlapdServer> StartAsync(CancellationToken cancellationToken) => StartAsync(null, cancellationToken);
+
+    /// <summary>
+    /// Starts slapd with <paramref name="serverCertificate"/> (and its key) for StartTLS on <see cref="Port"/> and LDAPS
+    /// on <see cref="LdapsPort"/>; <paramref name="ca"/> is the server's CA file.
+    /// </summary>
+    public static Task<SlapdServer> StartWithTlsAsync(X509Certificate2 ca, X509Certificate2 serverCertificate, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ca);
+        ArgumentNullException.ThrowIfNull(serverCertificate);
+        return StartAsync((ca, serverCertificate), cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="ca"/> as PEM into a new directory inside the server's (deleted with it), for
+    /// <see cref="LdapAuthenticationOptions.TrustedCertificatesDirectory"/>. Debian's libldap uses GnuTLS, which reads
+    /// every file in the directory; a libldap built with OpenSSL would want hashed names (<c>openssl rehash</c>).
+    /// </summary>
+    public string CreateTrustDirectory(X509Certificate2 ca)
+    {
+        ArgumentNullException.ThrowIfNull(ca);
+        var directory = Path.Combine(_directory, "trust-" + Interlocked.Increment(ref _trustDirectories).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "ca.pem"), TestCertificates.Pem(ca));
+        return directory;
+    }
+
+    private static async Task<SlapdServer> StartAsync((X509Certificate2 Ca, X509Certificate2 Certificate)? tls, CancellationToken cancellationToken)
     {
         if (!File.Exists(SlapdPath) || !File.Exists(SlapaddPath))
         {
@@ -95,10 +133,18 @@ internal sealed class SlapdServer : IAsyncDisposable
         }
 
         var directory = Directory.CreateTempSubdirectory("slapd-test-").FullName;
-        var server = new SlapdServer(directory, FreePort());
+        var port = FreePort();
+        var ldapsPort = 0;
+        while (tls is not null && (ldapsPort == 0 || ldapsPort == port))
+        {
+            ldapsPort = FreePort();
+        }
+
+        var server = new SlapdServer(directory, port, ldapsPort);
         try
         {
             Directory.CreateDirectory(Path.Combine(directory, "data"));
+            var tlsConfig = tls is { } t ? await WriteTlsFilesAsync(directory, t.Ca, t.Certificate, cancellationToken) : "";
             var config = Path.Combine(directory, "slapd.conf");
             await File.WriteAllTextAsync(config, $"""
                 include /etc/ldap/schema/core.schema
@@ -108,6 +154,7 @@ internal sealed class SlapdServer : IAsyncDisposable
                 modulepath /usr/lib/ldap
                 moduleload back_mdb
                 pidfile {directory}/slapd.pid
+                {tlsConfig}
                 database mdb
                 maxsize 10485760
                 suffix "{BaseDn}"
@@ -123,18 +170,30 @@ internal sealed class SlapdServer : IAsyncDisposable
             var (code, output) = await RunAsync(SlapaddPath, ["-f", config, "-l", ldif], cancellationToken);
             Assert.AreEqual(0, code, "slapadd failed: " + output);
 
+            var urls = $"ldap://127.0.0.1:{server.Port}/" + (tls is null ? "" : $" ldaps://127.0.0.1:{server.LdapsPort}/");
             server._process = Process.Start(new ProcessStartInfo(SlapdPath)
             {
-                ArgumentList = { "-f", config, "-h", $"ldap://127.0.0.1:{server.Port}/", "-d", "0" },
+                ArgumentList = { "-f", config, "-h", urls, "-d", "0" },
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
                 UseShellExecute = false,
             })!;
             server._process.OutputDataReceived += (_, _) => { };
-            server._process.ErrorDataReceived += (_, _) => { };
+            server._process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is { } line)
+                {
+                    server._errors.Enqueue(line);
+                }
+            };
             server._process.BeginOutputReadLine();
             server._process.BeginErrorReadLine();
-            await server.WaitUntilListeningAsync(cancellationToken);
+            await server.WaitUntilListeningAsync(server.Port, cancellationToken);
+            if (tls is not null)
+            {
+                await server.WaitUntilListeningAsync(server.LdapsPort, cancellationToken);
+            }
+
             return server;
         }
         catch
@@ -169,20 +228,52 @@ internal sealed class SlapdServer : IAsyncDisposable
 
     private static int FreePort() => Testing.FreePort.Pick();
 
-    private async Task WaitUntilListeningAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the CA, certificate and key as PEM (the key readable by this user only: slapd runs as the user that
+    /// runs the tests, root or not, since it is started without -u) and returns the slapd.conf lines that use them
+    /// (olcTLSCACertificateFile, olcTLSCertificateFile, olcTLSCertificateKeyFile in cn=config terms).
+    /// </summary>
+    private static async Task<string> WriteTlsFilesAsync(string directory, X509Certificate2 ca, X509Certificate2 certificate, CancellationToken cancellationToken)
+    {
+        var caFile = Path.Combine(directory, "ca.pem");
+        var certificateFile = Path.Combine(directory, "server.pem");
+        var keyFile = Path.Combine(directory, "server.key");
+        await File.WriteAllTextAsync(caFile, TestCertificates.Pem(ca), cancellationToken);
+        await File.WriteAllTextAsync(certificateFile, TestCertificates.Pem(certificate), cancellationToken);
+        var keyOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            keyOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using (var key = new FileStream(keyFile, keyOptions))
+        await using (var writer = new StreamWriter(key))
+        {
+            await writer.WriteAsync(TestCertificates.PrivateKeyPem(certificate).AsMemory(), cancellationToken);
+        }
+
+        return $"""
+            TLSCACertificateFile {caFile}
+            TLSCertificateFile {certificateFile}
+            TLSCertificateKeyFile {keyFile}
+            security tls=1
+            """;
+    }
+
+    private async Task WaitUntilListeningAsync(int port, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (true)
         {
             if (_process!.HasExited)
             {
-                Assert.Fail($"slapd exited with code {_process.ExitCode} before listening on port {Port}.");
+                Assert.Fail($"slapd exited with code {_process.ExitCode} before listening on port {port}: {string.Join(Environment.NewLine, _errors)}");
             }
 
             try
             {
                 using var client = new TcpClient();
-                await client.ConnectAsync("127.0.0.1", Port, cancellationToken);
+                await client.ConnectAsync("127.0.0.1", port, cancellationToken);
                 return;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline)
