@@ -42,6 +42,9 @@ internal static partial class AuthenticationLog
     [LoggerMessage(117, LogLevel.Warning, "LDAP server {Server}:{Port} could not be reached over TLS ({Security}, LDAP result {ResultCode}): it is down, does not speak that protocol on that port, or its certificate does not chain to a CA in TrustedCertificatesDirectory (else the system's) or does not name the server")]
     public static partial void LdapTlsFailed(ILogger logger, string server, int port, LdapTransportSecurity security, int resultCode, Exception exception);
 
+    [LoggerMessage(118, LogLevel.Information, "LDAP exchange with {Server}:{Port} ended with LDAP result {ResultCode} (a dropped connection, or a wait interrupted by a signal); trying once more")]
+    public static partial void LdapRetrying(ILogger logger, string server, int port, int resultCode, Exception exception);
+
     [LoggerMessage(121, LogLevel.Information, "Client certificate of {Subject} from {Peer} refused: {Reason}")]
     public static partial void CertificateRefused(ILogger logger, string subject, IPAddress? peer, string reason);
 

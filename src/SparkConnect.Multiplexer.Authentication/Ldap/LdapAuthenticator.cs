@@ -51,7 +51,7 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
         try
         {
             // The native client's own timeouts do not cover every stall (a black-holed connect): bound the whole exchange.
-            principal = await Task.Run(() => Authenticate(user, password), cancellationToken)
+            principal = await Task.Run(() => AuthenticateRetryingOnce(user, password), cancellationToken)
                 .WaitAsync(_options.Timeout * 3, time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException e)
@@ -129,6 +129,26 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
     }
 
     /// <summary>Binds as the user; <see langword="null"/> when search-then-bind finds no single entry for the name.</summary>
+    /// <summary>
+    /// One bind exchange, tried a second time on a fresh connection when the first ends with "server down" (81).
+    /// libldap reports a wait interrupted by a signal that way — and a gateway gets signals whenever a child process
+    /// exits, a launched engine for example — as well as a dropped connection (a restarted server, an idle connection
+    /// cut by a firewall). A server that is really down fails the second attempt too. A refused bind (49) is never
+    /// repeated; only an interrupted one whose refusal the server had already counted could be counted twice.
+    /// </summary>
+    private GatewayPrincipal? AuthenticateRetryingOnce(string user, string password)
+    {
+        try
+        {
+            return Authenticate(user, password);
+        }
+        catch (LdapException e) when (e.ErrorCode == LdapServerDown)
+        {
+            AuthenticationLog.LdapRetrying(logger, _options.Server, PortOrDefault, e.ErrorCode, e);
+            return Authenticate(user, password);
+        }
+    }
+
     private GatewayPrincipal? Authenticate(string user, string password)
     {
         using var connection = Connect();

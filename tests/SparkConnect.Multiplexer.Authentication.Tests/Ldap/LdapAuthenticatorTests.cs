@@ -260,6 +260,23 @@ public sealed partial class LdapAuthenticatorTests
         Assert.AreEqual(@"\2a\28uid=\29\5c\00", LdapEscaping.EscapeFilterValue("*(uid=)\\\0"));
     }
 
+    [TestMethod]
+    public async Task DroppedConnection_IsTriedOnceMore_AServerThatStaysAwayIsUnavailable()
+    {
+        await using var slapd = await SlapdServer.StartAsync(Cancel);
+        await using var dropsOnce = new DroppingTcpRelay(slapd.Port, dropFirst: 1);
+        await using var dropsTwice = new DroppingTcpRelay(slapd.Port, dropFirst: 2);
+
+        var recovered = await Create(o => { DnTemplate(o, slapd); o.Port = dropsOnce.Port; }).AuthenticateAsync(TestCalls.Basic("alice", "alice-password"), Cancel);
+        var unavailable = await Create(o => { DnTemplate(o, slapd); o.Port = dropsTwice.Port; }).AuthenticateAsync(TestCalls.Basic("alice", "alice-password"), Cancel);
+
+        Assert.AreEqual(AuthenticationOutcome.Succeeded, recovered.Outcome);
+        Assert.AreEqual("alice", recovered.Principal!.UserName);
+        Assert.AreEqual(2, dropsOnce.Accepted, "one dropped connection, one relayed");
+        Assert.AreEqual(AuthenticationOutcome.Unavailable, unavailable.Outcome);
+        Assert.AreEqual(2, dropsTwice.Accepted, "tried once more, not again and again");
+    }
+
     private static void DnTemplate(LdapAuthenticationOptions o, SlapdServer slapd)
     {
         o.Server = "127.0.0.1";
