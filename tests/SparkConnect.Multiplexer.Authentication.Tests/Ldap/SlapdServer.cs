@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using SparkConnect.Multiplexer.Authentication.Tests.Certificates;
 using SparkConnect.Multiplexer.Testing;
@@ -80,8 +78,7 @@ internal sealed class SlapdServer : IAsyncDisposable
         """;
 
     private readonly string _directory;
-    private readonly ConcurrentQueue<string> _errors = new();
-    private Process? _process;
+    private ServerProcess? _process;
     private int _trustDirectories;
 
     private SlapdServer(string directory, int port, int ldapsPort)
@@ -171,29 +168,13 @@ internal sealed class SlapdServer : IAsyncDisposable
             Assert.AreEqual(0, code, "slapadd failed: " + output);
 
             var urls = $"ldap://127.0.0.1:{server.Port}/" + (tls is null ? "" : $" ldaps://127.0.0.1:{server.LdapsPort}/");
-            server._process = Process.Start(new ProcessStartInfo(SlapdPath)
-            {
-                ArgumentList = { "-f", config, "-h", urls, "-d", "0" },
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            })!;
-            server._process.OutputDataReceived += (_, _) => { };
-            server._process.ErrorDataReceived += (_, e) =>
-            {
-                if (e.Data is { } line)
-                {
-                    server._errors.Enqueue(line);
-                }
-            };
-            server._process.BeginOutputReadLine();
-            server._process.BeginErrorReadLine();
-            await server.WaitUntilListeningAsync(server.Port, cancellationToken);
-            if (tls is not null)
-            {
-                await server.WaitUntilListeningAsync(server.LdapsPort, cancellationToken);
-            }
-
+            var start = new ProcessStartInfo(SlapdPath) { ArgumentList = { "-f", config, "-h", urls, "-d", "0" } };
+            server._process = await ServerProcess.StartAsync(
+                start,
+                "slapd",
+                async token => await ServerProcess.AcceptsConnectionsAsync(server.Port, token) && (tls is null || await ServerProcess.AcceptsConnectionsAsync(server.LdapsPort, token)),
+                TimeSpan.FromSeconds(15),
+                cancellationToken);
             return server;
         }
         catch
@@ -206,24 +187,20 @@ internal sealed class SlapdServer : IAsyncDisposable
     /// <summary>Stops slapd (the test directory stays until dispose).</summary>
     public async Task StopAsync()
     {
-        if (_process is { HasExited: false } process)
+        if (_process is { } process)
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            await process.KillAsync();
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await StopAsync();
-        _process?.Dispose();
-        try
+        if (_process is { } process)
         {
-            Directory.Delete(_directory, recursive: true);
+            await process.DisposeAsync();
         }
-        catch (IOException)
-        {
-        }
+
+        ServerProcess.DeleteDirectory(_directory);
     }
 
     private static int FreePort() => Testing.FreePort.Pick();
@@ -258,29 +235,6 @@ internal sealed class SlapdServer : IAsyncDisposable
             TLSCertificateKeyFile {keyFile}
             security tls=1
             """;
-    }
-
-    private async Task WaitUntilListeningAsync(int port, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (true)
-        {
-            if (_process!.HasExited)
-            {
-                Assert.Fail($"slapd exited with code {_process.ExitCode} before listening on port {port}: {string.Join(Environment.NewLine, _errors)}");
-            }
-
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync("127.0.0.1", port, cancellationToken);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50, cancellationToken);
-            }
-        }
     }
 
     private static async Task<(int Code, string Output)> RunAsync(string file, string[] arguments, CancellationToken cancellationToken)

@@ -14,7 +14,7 @@ namespace SparkConnect.Multiplexer.Redis.Tests.Infrastructure;
 internal sealed class RedisServer : IAsyncDisposable
 {
     private const string Executable = "/usr/bin/redis-server";
-    private Process? _process;
+    private ServerProcess? _process;
 
     private RedisServer(string directory, int port)
     {
@@ -41,16 +41,10 @@ internal sealed class RedisServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>Starts the server and waits until it answers PING.</summary>
+    /// <summary>Starts the server (again, after <see cref="KillAsync"/>) and waits until it answers PING.</summary>
     public async Task RunAsync()
     {
-        var start = new ProcessStartInfo(Executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Directory,
-        };
+        var start = new ProcessStartInfo(Executable) { WorkingDirectory = Directory };
         foreach (var argument in new[]
         {
             "--bind", "127.0.0.1", "--port", Port.ToString(CultureInfo.InvariantCulture), "--dir", Directory,
@@ -60,29 +54,7 @@ internal sealed class RedisServer : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
-        process.OutputDataReceived += static (_, _) => { };
-        process.ErrorDataReceived += static (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(20))
-        {
-            if (process.HasExited)
-            {
-                Assert.Fail($"redis-server exited with code {process.ExitCode} at start-up.");
-            }
-
-            if (await PingAsync())
-            {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail($"redis-server did not answer on port {Port} within 20 s.");
+        _process = await ServerProcess.StartAsync(start, "redis-server", PingAsync, TimeSpan.FromSeconds(20), CancellationToken.None);
     }
 
     /// <summary>Kills the server, as a crash or a network cut would take it away.</summary>
@@ -90,31 +62,20 @@ internal sealed class RedisServer : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _process, null) is { } process)
         {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-            }
-
-            process.Dispose();
+            await process.DisposeAsync();
         }
     }
 
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
+        ServerProcess.DeleteDirectory(Directory);
     }
 
-    private async Task<bool> PingAsync()
+    private async Task<bool> PingAsync(CancellationToken cancellationToken)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(1));
         try
         {
             using var client = new TcpClient();
@@ -125,7 +86,7 @@ internal sealed class RedisServer : IAsyncDisposable
             var read = await stream.ReadAsync(buffer, timeout.Token);
             return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
         }
-        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             return false;
         }

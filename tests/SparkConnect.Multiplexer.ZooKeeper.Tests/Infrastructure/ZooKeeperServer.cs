@@ -17,7 +17,7 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
 {
     private const string Jar = "/usr/share/java/zookeeper.jar";
 
-    private Process? _process;
+    private ServerProcess? _process;
 
     private ZooKeeperServer(string directory, int port)
     {
@@ -40,7 +40,7 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
 
         var directory = Path.Combine(Path.GetTempPath(), "zk-tests-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(Path.Combine(directory, "data"));
-        var server = new ZooKeeperServer(directory, FreePort());
+        var server = new ZooKeeperServer(directory, Testing.FreePort.Pick());
         // tickTime 500 ms: sessions may time out between 1 s and 10 s.
         await File.WriteAllTextAsync(Path.Combine(directory, "zoo.cfg"), string.Join('\n',
             "tickTime=500",
@@ -69,27 +69,9 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
     /// <summary>Kills the server (no clean shutdown, as a crash); its data stays for <see cref="RunAsync"/>.</summary>
     public async Task KillAsync()
     {
-        if (_process is { } process)
+        if (Interlocked.Exchange(ref _process, null) is { } process)
         {
-            _process = null;
-            try
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
-            process.Dispose();
+            await process.DisposeAsync();
         }
     }
 
@@ -97,13 +79,7 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
     public async Task RunAsync()
     {
         // Through a shell that kills the JVM when the test process goes away, however it ends.
-        var start = new ProcessStartInfo("/bin/sh")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Directory,
-        };
+        var start = new ProcessStartInfo("/bin/sh") { WorkingDirectory = Directory };
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(
             "java -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp \"$1\" org.apache.zookeeper.server.ZooKeeperServerMain \"$2\" & jvm=$!; "
@@ -113,30 +89,7 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
         start.ArgumentList.Add(Jar);
         start.ArgumentList.Add(Path.Combine(Directory, "zoo.cfg"));
         start.ArgumentList.Add(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("java did not start");
-        process.OutputDataReceived += static (_, _) => { };
-        process.ErrorDataReceived += static (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            if (process.HasExited)
-            {
-                Assert.Fail($"ZooKeeper exited with code {process.ExitCode} at start-up.");
-            }
-
-            if (await FourLetterWordAsync("ruok") == "imok")
-            {
-                return;
-            }
-
-            await Task.Delay(100);
-        }
-
-        Assert.Fail($"ZooKeeper did not answer on port {Port} within 30 s.");
+        _process = await ServerProcess.StartAsync(start, "ZooKeeper", async _ => await FourLetterWordAsync("ruok") == "imok", TimeSpan.FromSeconds(30), CancellationToken.None);
     }
 
     public async Task<string?> FourLetterWordAsync(string word)
@@ -161,19 +114,6 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        ServerProcess.DeleteDirectory(Directory);
     }
 }
