@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using k8s;
 using k8s.Autorest;
@@ -20,23 +21,33 @@ internal sealed class EnginePodCache : IDisposable
     private readonly KubernetesClientProvider _client;
     private readonly IOptions<KubernetesEngineOptions> _options;
     private readonly EngineEndpointRegistry _registry;
+    private readonly KubernetesMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<EnginePodCache> _logger;
     private readonly Dictionary<string, NamespaceState> _namespaces = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private TaskCompletionSource _changed = NewSignal();
 
-    public EnginePodCache(KubernetesClientProvider client, IOptions<KubernetesEngineOptions> options, EngineEndpointRegistry registry, TimeProvider time, ILogger<EnginePodCache> logger)
+    public EnginePodCache(
+        KubernetesClientProvider client,
+        IOptions<KubernetesEngineOptions> options,
+        EngineEndpointRegistry registry,
+        KubernetesMetrics metrics,
+        TimeProvider time,
+        ILogger<EnginePodCache> logger)
     {
         _client = client;
         _options = options;
         _registry = registry;
+        _metrics = metrics;
         _time = time;
         _logger = logger;
         foreach (var ns in options.Value.Namespaces)
         {
             _namespaces.TryAdd(ns, new NamespaceState());
         }
+
+        metrics.ObserveReadyPods(ObserveReadyPods);
     }
 
     /// <summary>How many full lists were made (tests check that a watch reconnect does not list again).</summary>
@@ -162,10 +173,12 @@ internal sealed class EnginePodCache : IDisposable
                 if (gone)
                 {
                     KubernetesLog.WatchGone(_logger, ns);
+                    _metrics.WatchRestarted(ns, KubernetesMetrics.WatchRestart.Gone);
                     resourceVersion = null;
                 }
                 else if (watchEnd.IsCancellationRequested)
                 {
+                    _metrics.WatchRestarted(ns, KubernetesMetrics.WatchRestart.Resync);
                     resourceVersion = null;
                 }
                 else if (failure is not null)
@@ -175,6 +188,7 @@ internal sealed class EnginePodCache : IDisposable
                 else
                 {
                     KubernetesLog.WatchEnded(_logger, ns, resourceVersion);
+                    _metrics.WatchRestarted(ns, KubernetesMetrics.WatchRestart.Resumed);
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -184,11 +198,13 @@ internal sealed class EnginePodCache : IDisposable
             catch (Exception e) when (IsGone(e))
             {
                 KubernetesLog.WatchGone(_logger, ns);
+                _metrics.WatchRestarted(ns, KubernetesMetrics.WatchRestart.Gone);
                 resourceVersion = null;
             }
             catch (Exception e)
             {
                 KubernetesLog.WatchFailed(_logger, ns, options.WatchRetryDelay, e);
+                _metrics.WatchRestarted(ns, KubernetesMetrics.WatchRestart.Failed);
                 try
                 {
                     await Task.Delay(options.WatchRetryDelay, _time, cancellationToken);
@@ -199,6 +215,24 @@ internal sealed class EnginePodCache : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>The Running and Ready pods per namespace; a namespace not listed yet has no measurement (unknown, not zero).</summary>
+    private List<Measurement<long>> ObserveReadyPods()
+    {
+        var measurements = new List<Measurement<long>>(_namespaces.Count);
+        lock (_gate)
+        {
+            foreach (var (ns, state) in _namespaces)
+            {
+                if (state.Synced.Task.IsCompleted)
+                {
+                    measurements.Add(new Measurement<long>(state.Pods.Values.Count(EnginePods.IsServing), KubernetesMetrics.Namespace(ns)));
+                }
+            }
+        }
+
+        return measurements;
     }
 
     private void Replace(string ns, IList<V1Pod> pods)

@@ -34,6 +34,9 @@ public static class KubernetesEngineGatewayBuilderExtensions
             options.BindConfiguration(KubernetesEngineOptions.SectionName).ValidateOnStart();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KubernetesEngineOptions>, KubernetesEngineOptionsValidator>());
             services.TryAddSingleton(TimeProvider.System);
+            services.AddMetrics();
+            services.TryAddSingleton<KubernetesMetrics>();
+            services.TryAddSingleton(sp => InClusterConfiguration.FromEnvironment(sp.GetRequiredService<TimeProvider>()));
             services.TryAddSingleton<KubernetesClientProvider>();
             services.TryAddSingleton<EnginePodCache>();
             services.TryAddSingleton<KubernetesEngineManager>();

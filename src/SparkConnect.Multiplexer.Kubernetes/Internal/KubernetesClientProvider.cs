@@ -7,14 +7,16 @@ namespace SparkConnect.Multiplexer.Kubernetes.Internal;
 /// The package's own API client, created on first use from the validated options: an explicit server, a kubeconfig
 /// file, the in-cluster service account, or the default kubeconfig, in that order.
 /// </summary>
-internal sealed class KubernetesClientProvider(IOptions<KubernetesEngineOptions> options) : IDisposable
+internal sealed class KubernetesClientProvider(IOptions<KubernetesEngineOptions> options, InClusterConfiguration inCluster) : IDisposable
 {
-    private readonly Lazy<IKubernetes> _client = new(() => Create(options.Value), LazyThreadSafetyMode.ExecutionAndPublication);
+    private readonly Lazy<IKubernetes> _client = new(() => new k8s.Kubernetes(ConfigurationFor(options.Value, inCluster)), LazyThreadSafetyMode.ExecutionAndPublication);
 
     public IKubernetes Client => _client.Value;
 
-    public static KubernetesClientConfiguration ConfigurationFor(KubernetesEngineOptions options)
+    public static KubernetesClientConfiguration ConfigurationFor(KubernetesEngineOptions options, InClusterConfiguration inCluster)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(inCluster);
         if (options.Server is { } server)
         {
             return new KubernetesClientConfiguration { Host = server.ToString(), AccessToken = options.AccessToken };
@@ -25,8 +27,8 @@ internal sealed class KubernetesClientProvider(IOptions<KubernetesEngineOptions>
             return KubernetesClientConfiguration.BuildConfigFromConfigFile(path, options.KubeConfigContext);
         }
 
-        return KubernetesClientConfiguration.IsInCluster()
-            ? KubernetesClientConfiguration.InClusterConfig()
+        return inCluster.NotInClusterReason is null
+            ? inCluster.CreateConfiguration()
             : KubernetesClientConfiguration.BuildConfigFromConfigFile(currentContext: options.KubeConfigContext);
     }
 
@@ -37,6 +39,4 @@ internal sealed class KubernetesClientProvider(IOptions<KubernetesEngineOptions>
             _client.Value.Dispose();
         }
     }
-
-    private static k8s.Kubernetes Create(KubernetesEngineOptions options) => new k8s.Kubernetes(ConfigurationFor(options));
 }

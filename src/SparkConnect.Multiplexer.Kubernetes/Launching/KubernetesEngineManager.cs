@@ -27,6 +27,7 @@ internal sealed class KubernetesEngineManager : IDisposable
     private readonly EnginePodCache _cache;
     private readonly EngineEndpointRegistry _registry;
     private readonly ISessionStore _store;
+    private readonly KubernetesMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<KubernetesEngineManager> _logger;
     private readonly Lock _gate = new();
@@ -40,6 +41,7 @@ internal sealed class KubernetesEngineManager : IDisposable
         EnginePodCache cache,
         EngineEndpointRegistry registry,
         ISessionStore store,
+        KubernetesMetrics metrics,
         TimeProvider time,
         ILogger<KubernetesEngineManager> logger)
     {
@@ -48,6 +50,7 @@ internal sealed class KubernetesEngineManager : IDisposable
         _cache = cache;
         _registry = registry;
         _store = store;
+        _metrics = metrics;
         _time = time;
         _logger = logger;
     }
@@ -118,7 +121,7 @@ internal sealed class KubernetesEngineManager : IDisposable
         }
 
         var now = _time.GetUtcNow();
-        var deletions = new List<(string Namespace, V1Pod Pod, string Reason)>();
+        var deletions = new List<(string Namespace, V1Pod Pod, string Reason, string MetricReason)>();
         foreach (var ns in options.Namespaces)
         {
             foreach (var pod in _cache.Pods(ns))
@@ -133,7 +136,7 @@ internal sealed class KubernetesEngineManager : IDisposable
                 {
                     if (options.TerminatedPods == TerminatedPodPolicy.Delete)
                     {
-                        deletions.Add((ns, pod, $"terminated (phase {pod.Status?.Phase})"));
+                        deletions.Add((ns, pod, $"terminated (phase {pod.Status?.Phase})", KubernetesMetrics.DeleteReason.Terminated));
                     }
 
                     continue;
@@ -154,17 +157,17 @@ internal sealed class KubernetesEngineManager : IDisposable
                 var lastUsed = _lastUsed.GetOrAdd(id, now);
                 if (now - lastUsed >= options.EngineIdleTimeout)
                 {
-                    deletions.Add((ns, pod, $"no session for {options.EngineIdleTimeout}"));
+                    deletions.Add((ns, pod, $"no session for {options.EngineIdleTimeout}", KubernetesMetrics.DeleteReason.Idle));
                 }
             }
         }
 
-        foreach (var (ns, pod, reason) in deletions)
+        foreach (var (ns, pod, reason, metricReason) in deletions)
         {
             var id = EnginePods.EngineIdOf(pod);
             _lastUsed.TryRemove(id, out _);
             _registry.MarkLost(id, "engine pod deleted: " + reason, now);
-            await DeleteAsync(ns, EnginePods.NameOf(pod), reason, cancellationToken);
+            await DeleteAsync(ns, EnginePods.NameOf(pod), reason, metricReason, cancellationToken);
         }
     }
 
@@ -221,6 +224,19 @@ internal sealed class KubernetesEngineManager : IDisposable
         var options = _options.Value;
         var key = request.Key;
         var started = Stopwatch.GetTimestamp();
+        var measured = false;
+
+        // Each way out records its outcome once, when it is known: the status summary and deletion that follow a
+        // failure are not part of the launch's duration.
+        void Ended(string outcome)
+        {
+            if (!measured)
+            {
+                measured = true;
+                _metrics.LaunchEnded(ns, outcome, started);
+            }
+        }
+
         using var deadline = new CancellationTokenSource(options.InitializationTimeout, _time);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, shutdown);
 
@@ -253,6 +269,7 @@ internal sealed class KubernetesEngineManager : IDisposable
                         $"The engine pod for {key} could not be created in namespace {ns}: the API server answered {(int)e.Response.StatusCode} {Truncate(e.Response.Content, 300)}. An administrator must check the pod template and the gateway's RBAC (pods: create).",
                         status,
                         e);
+                    Ended(KubernetesMetrics.LaunchOutcome.Failed);
                     KubernetesLog.LaunchFailed(_logger, ns, podName, key, failure.Message, e);
                     throw failure;
                 }
@@ -271,16 +288,18 @@ internal sealed class KubernetesEngineManager : IDisposable
                         var id = EnginePods.EngineIdOf(current);
                         var endpoint = new EngineEndpoint(id, new UriBuilder(Uri.UriSchemeHttp, current.Status.PodIP, port).Uri);
                         _lastUsed[id] = _time.GetUtcNow();
+                        Ended(KubernetesMetrics.LaunchOutcome.Ready);
                         KubernetesLog.Ready(_logger, id, key, endpoint.Address, Stopwatch.GetElapsedTime(started).TotalSeconds);
                         return endpoint;
                     }
 
                     if (EnginePods.IsTerminated(current))
                     {
+                        Ended(KubernetesMetrics.LaunchOutcome.Failed);
                         var summary = await SummarizeAsync(ns, podName, CancellationToken.None);
                         if (options.TerminatedPods == TerminatedPodPolicy.Delete)
                         {
-                            await DeleteAsync(ns, podName, "ended before it was ready", CancellationToken.None);
+                            await DeleteAsync(ns, podName, "ended before it was ready", KubernetesMetrics.DeleteReason.Terminated, CancellationToken.None);
                         }
 
                         var failure = new EngineLocationException($"The engine pod {ns}/{podName} for {key} ended before it was ready. {summary}");
@@ -290,6 +309,7 @@ internal sealed class KubernetesEngineManager : IDisposable
                 }
                 else if (seen)
                 {
+                    Ended(KubernetesMetrics.LaunchOutcome.Failed);
                     var failure = new EngineLocationException($"The engine pod {ns}/{podName} for {key} was deleted before it was ready; retry.");
                     KubernetesLog.LaunchFailed(_logger, ns, podName, key, failure.Message, null);
                     throw failure;
@@ -300,16 +320,24 @@ internal sealed class KubernetesEngineManager : IDisposable
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
+            // Not an outcome: the pod stays and is found again by its labels.
+            measured = true;
             throw new EngineLocationException($"The engine pod for {key} was not waited for: the gateway is shutting down; retry shortly.");
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
+            Ended(KubernetesMetrics.LaunchOutcome.Timeout);
             var summary = await SummarizeAsync(ns, podName!, CancellationToken.None);
-            await DeleteAsync(ns, podName!, "not ready within the initialization timeout", CancellationToken.None);
+            await DeleteAsync(ns, podName!, "not ready within the initialization timeout", KubernetesMetrics.DeleteReason.Timeout, CancellationToken.None);
             var failure = new EngineLocationException(
                 $"The engine pod {ns}/{podName} for {key} was not Running and Ready within {options.InitializationTimeout.TotalSeconds:0.#} s ({KubernetesEngineOptions.SectionName}:InitializationTimeout) and was deleted. {summary}");
             KubernetesLog.LaunchFailed(_logger, ns, podName!, key, failure.Message, null);
             throw failure;
+        }
+        finally
+        {
+            // Anything else (the API server unreachable, say) is a failed launch too.
+            Ended(KubernetesMetrics.LaunchOutcome.Failed);
         }
     }
 
@@ -383,16 +411,18 @@ internal sealed class KubernetesEngineManager : IDisposable
         return $"{container.Name} {description}, ready={container.Ready}, restarts={container.RestartCount}";
     }
 
-    private async Task DeleteAsync(string ns, string podName, string reason, CancellationToken cancellationToken)
+    /// <summary>Deletes a pod; <paramref name="reason"/> is for the log, <paramref name="metricReason"/> a <see cref="KubernetesMetrics.DeleteReason"/>.</summary>
+    private async Task DeleteAsync(string ns, string podName, string reason, string metricReason, CancellationToken cancellationToken)
     {
         KubernetesLog.Deleting(_logger, ns, podName, reason);
         try
         {
             await _client.Client.CoreV1.DeleteNamespacedPodAsync(podName, ns, cancellationToken: cancellationToken);
+            _metrics.PodDeleted(ns, metricReason);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
-            // Already gone.
+            // Already gone (deleted by someone else): not counted as deleted by this gateway.
         }
         catch (Exception e) when (e is HttpOperationException or HttpRequestException or KubernetesException)
         {

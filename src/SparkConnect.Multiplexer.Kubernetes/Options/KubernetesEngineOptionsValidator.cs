@@ -1,10 +1,13 @@
+using k8s;
+using k8s.KubeConfigModels;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Kubernetes.Internal;
 
 namespace SparkConnect.Multiplexer.Kubernetes;
 
 /// <summary>Checks the Kubernetes engine options at start-up and lists every problem with its fix.</summary>
-internal sealed class KubernetesEngineOptionsValidator : IValidateOptions<KubernetesEngineOptions>
+/// <param name="inCluster">The in-cluster configuration the client would use when no server or kubeconfig file is set.</param>
+internal sealed class KubernetesEngineOptionsValidator(InClusterConfiguration inCluster) : IValidateOptions<KubernetesEngineOptions>
 {
     private const string Section = KubernetesEngineOptions.SectionName;
 
@@ -23,14 +26,31 @@ internal sealed class KubernetesEngineOptionsValidator : IValidateOptions<Kubern
             errors.Add($"{Section}:AccessToken is only used with {Section}:Server: set Server, or remove AccessToken and put the credential in the kubeconfig.");
         }
 
-        if (options.Server is null && options.KubeConfigPath is { Length: > 0 } path && !File.Exists(path))
+        if (options.Server is null && options.KubeConfigPath is { Length: > 0 } path)
         {
-            errors.Add($"{Section}:KubeConfigPath '{path}' does not exist: give the path of a kubeconfig file, or remove it to use the in-cluster configuration or the default kubeconfig.");
+            if (!File.Exists(path))
+            {
+                errors.Add($"{Section}:KubeConfigPath '{path}' does not exist: give the path of a kubeconfig file, or remove it to use the in-cluster configuration or the default kubeconfig.");
+            }
+            else
+            {
+                CheckKubeConfig(errors, path, options.KubeConfigContext);
+            }
         }
 
-        if (options.Server is null && string.IsNullOrEmpty(options.KubeConfigPath) && !k8s.KubernetesClientConfiguration.IsInCluster() && !DefaultKubeConfigExists())
+        if (options.Server is null && string.IsNullOrEmpty(options.KubeConfigPath))
         {
-            errors.Add($"No Kubernetes configuration was found: this process does not run in a pod (no KUBERNETES_SERVICE_HOST and service account token), KUBECONFIG names no file and {k8s.KubernetesClientConfiguration.KubeConfigDefaultLocation} does not exist. Set {Section}:KubeConfigPath, {Section}:Server, or KUBECONFIG.");
+            if (inCluster.NotInClusterReason is not { } notInCluster)
+            {
+                foreach (var problem in inCluster.Problems())
+                {
+                    errors.Add($"The in-cluster configuration cannot be used: {problem}. Fix the pod's service account or environment, or set {Section}:Server or {Section}:KubeConfigPath.");
+                }
+            }
+            else if (!DefaultKubeConfigExists())
+            {
+                errors.Add($"No Kubernetes configuration was found: this process does not run in a pod ({notInCluster}), KUBECONFIG names no file and {KubernetesClientConfiguration.KubeConfigDefaultLocation} does not exist. Set {Section}:KubeConfigPath, {Section}:Server, or KUBECONFIG; in a pod, mount the service account token (automountServiceAccountToken).");
+            }
         }
 
         if (options.Namespaces.Count == 0)
@@ -113,10 +133,36 @@ internal sealed class KubernetesEngineOptionsValidator : IValidateOptions<Kubern
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
+    /// <summary>The file must parse, and a context named in the options must be in it (else the client fails on first use, not at start-up).</summary>
+    private static void CheckKubeConfig(List<string> errors, string path, string? context)
+    {
+        K8SConfiguration config;
+        try
+        {
+            config = KubernetesClientConfiguration.LoadKubeConfig(path);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            errors.Add($"{Section}:KubeConfigPath '{path}' could not be read as a kubeconfig file ({e.Message}): fix the file or give another.");
+            return;
+        }
+
+        var known = config.Contexts?.Select(c => c.Name).ToList() ?? [];
+        var contexts = known.Count == 0 ? "none" : string.Join(", ", known);
+        if (context is { Length: > 0 } && !known.Contains(context, StringComparer.Ordinal))
+        {
+            errors.Add($"{Section}:KubeConfigContext '{context}' is not a context of '{path}' (it has: {contexts}): give one of them, or remove it to use the file's current context.");
+        }
+        else if (string.IsNullOrEmpty(context) && string.IsNullOrEmpty(config.CurrentContext))
+        {
+            errors.Add($"'{path}' names no current-context: set {Section}:KubeConfigContext to one of its contexts ({contexts}).");
+        }
+    }
+
     private static bool DefaultKubeConfigExists()
         => Environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } paths
             ? paths.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Any(File.Exists)
-            : File.Exists(k8s.KubernetesClientConfiguration.KubeConfigDefaultLocation);
+            : File.Exists(KubernetesClientConfiguration.KubeConfigDefaultLocation);
 
     private static void CheckLabelName(List<string> errors, string option, string? value)
     {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Authentication.Certificates;
 using SparkConnect.Multiplexer.Authentication.Tests.Infrastructure;
+using SparkConnect.Multiplexer.Testing;
 
 namespace SparkConnect.Multiplexer.Authentication.Tests.Certificates;
 

@@ -5,7 +5,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Authentication.Ldap;
-using SparkConnect.Multiplexer.Authentication.Tests.Certificates;
 using SparkConnect.Multiplexer.Authentication.Tests.Infrastructure;
 using SparkConnect.Multiplexer.Testing;
 

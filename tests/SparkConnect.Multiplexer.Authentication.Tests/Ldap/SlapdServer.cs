@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
-using SparkConnect.Multiplexer.Authentication.Tests.Certificates;
 using SparkConnect.Multiplexer.Testing;
 
 namespace SparkConnect.Multiplexer.Authentication.Tests.Ldap;

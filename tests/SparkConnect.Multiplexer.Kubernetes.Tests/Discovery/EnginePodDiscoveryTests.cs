@@ -11,6 +11,8 @@ namespace SparkConnect.Multiplexer.Kubernetes.Tests.Discovery;
 [TestClass]
 public sealed class EnginePodDiscoveryTests
 {
+    private const string Restarts = "spark_connect.kubernetes.watch.restarts";
+    private const string ReadyPods = "spark_connect.kubernetes.pods.ready";
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
 
     public TestContext TestContext { get; set; } = null!;
@@ -33,13 +35,14 @@ public sealed class EnginePodDiscoveryTests
     }
 
     [TestMethod]
-    public async Task Locate_PodReadinessChanges_OnlyReadyPodIsChosenAndLossIsReported()
+    public async Task Locate_PodReadinessChanges_OnlyReadyPodIsChosenCountedReadyAndLossIsReported()
     {
         await using var gateway = await StartAsync(o => o.LaunchEngines = false);
         var engine = await gateway.StartEngineAsync("pod-engine-ready");
         gateway.Api.AddPod(EnginePod("alice-engine", "alice", engine.Address.Port));
         gateway.Api.SetRunning(Namespace, "alice-engine", ready: false);
         Assert.IsTrue(await EventuallyAsync(() => gateway.Cache.Get(Namespace, "alice-engine")?.Status?.Phase == "Running", Wait));
+        Assert.AreEqual(0, gateway.Metrics.Observe(ReadyPods)[Namespace], "Running but not Ready is not counted");
 
         var notReady = await Assert.ThrowsExactlyAsync<RpcException>(async () =>
             await gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: TestContext.CancellationToken));
@@ -48,6 +51,7 @@ public sealed class EnginePodDiscoveryTests
 
         gateway.Api.SetRunning(Namespace, "alice-engine", ready: true);
         await WaitServingAsync(gateway, Namespace, "alice-engine");
+        Assert.AreEqual(1, gateway.Metrics.Observe(ReadyPods)[Namespace]);
         var sessionId = GatewayHost.NewSessionId();
         var response = await gateway.Client.ConfigAsync(GetAll(sessionId), Alice, cancellationToken: TestContext.CancellationToken);
         Assert.AreEqual("pod-engine-ready", response.ServerSideSessionId);
@@ -58,10 +62,11 @@ public sealed class EnginePodDiscoveryTests
         var lost = await Assert.ThrowsExactlyAsync<RpcException>(async () =>
             await gateway.Client.ConfigAsync(GetAll(sessionId), Alice, cancellationToken: TestContext.CancellationToken));
         Assert.AreEqual(StatusCode.Unavailable, lost.StatusCode);
+        Assert.AreEqual(0, gateway.Metrics.Observe(ReadyPods)[Namespace]);
     }
 
     [TestMethod]
-    public async Task Watch_StreamClosedByServer_ReconnectsFromResourceVersionWithoutListing()
+    public async Task Watch_StreamClosedByServer_ReconnectsFromResourceVersionWithoutListingCountedAsResumed()
     {
         await using var gateway = await StartAsync(o => o.LaunchEngines = false);
         Assert.IsTrue(await EventuallyAsync(() => gateway.Api.OpenWatchCount == 2, Wait), "one watch per namespace");
@@ -79,10 +84,14 @@ public sealed class EnginePodDiscoveryTests
         Assert.AreEqual("after-reconnect", response.ServerSideSessionId);
         Assert.AreEqual(lists, gateway.Cache.ListCount, "a reconnect resumes from the resourceVersion: no new list");
         Assert.IsTrue(gateway.Api.Requests.Any(r => r.Contains("watch=true", StringComparison.Ordinal) && r.Contains("resourceVersion=1", StringComparison.Ordinal)));
+        var restarts = string.Join(", ", gateway.Metrics.Of(Restarts).Select(r => $"{r.Tag("k8s.namespace.name")}:{r.Tag("kind")}"));
+        Assert.AreEqual(1, gateway.Metrics.Count(Restarts, ("kind", "resumed"), ("k8s.namespace.name", Namespace)), restarts);
+        Assert.AreEqual(1, gateway.Metrics.Count(Restarts, ("kind", "resumed"), ("k8s.namespace.name", OtherNamespace)), restarts);
+        Assert.AreEqual(2, gateway.Metrics.Count(Restarts), "no relist, no failure: " + restarts);
     }
 
     [TestMethod]
-    public async Task Watch_GoneAsErrorEvent_RelistsAndSeesPodsAddedMeanwhile()
+    public async Task Watch_GoneAsErrorEvent_RelistsSeesPodsAddedMeanwhileAndCountsGone()
     {
         await using var gateway = await StartAsync(o => o.LaunchEngines = false);
         Assert.IsTrue(await EventuallyAsync(() => gateway.Api.OpenWatchCount == 2, Wait));
@@ -97,10 +106,13 @@ public sealed class EnginePodDiscoveryTests
         await WaitServingAsync(gateway, Namespace, "alice-engine");
         var response = await gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: TestContext.CancellationToken);
         Assert.AreEqual("after-error-410", response.ServerSideSessionId);
+        Assert.AreEqual(1, gateway.Metrics.Count(Restarts, ("kind", "gone"), ("k8s.namespace.name", Namespace)));
+        Assert.AreEqual(1, gateway.Metrics.Count(Restarts, ("kind", "gone"), ("k8s.namespace.name", OtherNamespace)));
+        Assert.AreEqual(0, gateway.Metrics.Count(Restarts, ("kind", "resumed")), "an ERROR event is not a clean end of stream");
     }
 
     [TestMethod]
-    public async Task Watch_HttpGone_RelistsAndMarksPodsGoneMeanwhileLost()
+    public async Task Watch_HttpGone_RelistsKeepsPodsStillThereAndCountsGone()
     {
         await using var gateway = await StartAsync(o => o.LaunchEngines = false);
         var engine = await gateway.StartEngineAsync("before-http-410");
@@ -119,6 +131,15 @@ public sealed class EnginePodDiscoveryTests
         Assert.IsFalse(gateway.Registry.IsLostFor(engineId, DateTimeOffset.MinValue, out _), "a pod still there after the relist is not lost");
         var response = await gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: TestContext.CancellationToken);
         Assert.AreEqual("before-http-410", response.ServerSideSessionId);
+
+
+        // Every relist since then followed a 410: the two HTTP ones (taken by whichever watch requests came first, so
+        // both are used before both namespaces can watch again), or the watch ERROR event the stand-in sends a
+        // namespace whose resourceVersion was compacted away meanwhile.
+        var restarts = string.Join(", ", gateway.Metrics.Of(Restarts).Select(r => $"{r.Tag("k8s.namespace.name")}:{r.Tag("kind")}"));
+        Assert.AreEqual(gateway.Cache.ListCount - lists, gateway.Metrics.Count(Restarts, ("kind", "gone")), restarts);
+        Assert.IsGreaterThanOrEqualTo(2, gateway.Metrics.Count(Restarts, ("kind", "gone")), restarts);
+        Assert.AreEqual(0, gateway.Metrics.Count(Restarts, ("kind", "resync")));
     }
 
     [TestMethod]

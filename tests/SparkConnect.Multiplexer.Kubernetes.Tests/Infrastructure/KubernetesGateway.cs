@@ -14,8 +14,8 @@ namespace SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure;
 
 /// <summary>
 /// A real gateway with the Kubernetes locator, pointed at a stand-in API server (see
-/// <see cref="StandInKubernetesApiServer"/>). Disposing it stops the gateway, the stand-in and every engine the test
-/// registered.
+/// <see cref="StandInKubernetesApiServer"/>), with its Kubernetes meter recorded (<see cref="Metrics"/>). Disposing it
+/// stops the gateway, the stand-in and every engine the test registered.
 /// </summary>
 internal sealed class KubernetesGateway : IAsyncDisposable
 {
@@ -31,9 +31,13 @@ internal sealed class KubernetesGateway : IAsyncDisposable
     {
         Api = api;
         Host = host;
+        Metrics = new MetricRecorder(host.Services);
     }
 
     public StandInKubernetesApiServer Api { get; }
+
+    /// <summary>What the gateway's <c>SparkConnect.Multiplexer.Kubernetes</c> meter measured since it started.</summary>
+    public MetricRecorder Metrics { get; }
 
     public GatewayHost Host { get; }
 
@@ -45,13 +49,20 @@ internal sealed class KubernetesGateway : IAsyncDisposable
 
     public EngineEndpointRegistry Registry => Host.Services.GetRequiredService<EngineEndpointRegistry>();
 
+    /// <summary>Starts a gateway whose Kubernetes options point at a stand-in through <see cref="KubernetesEngineOptions.Server"/>.</summary>
+    /// <param name="configure">Changes the options after the defaults above (e.g. to reach the stand-in another way).</param>
+    /// <param name="services">Runs before the gateway's own registrations, so what it registers wins.</param>
+    /// <param name="seed">Fills the stand-in before the gateway starts.</param>
+    /// <param name="gateway">Gateway options.</param>
+    /// <param name="api">A stand-in the test started itself (over TLS, say); the fixture disposes it. Default: a new HTTP one.</param>
     public static async Task<KubernetesGateway> StartAsync(
         Action<KubernetesEngineOptions>? configure = null,
         Action<IServiceCollection>? services = null,
         Action<StandInKubernetesApiServer>? seed = null,
-        Action<SparkConnectGatewayOptions>? gateway = null)
+        Action<SparkConnectGatewayOptions>? gateway = null,
+        StandInKubernetesApiServer? api = null)
     {
-        var api = await StandInKubernetesApiServer.StartAsync();
+        api ??= await StandInKubernetesApiServer.StartAsync();
         try
         {
             seed?.Invoke(api);
@@ -143,6 +154,7 @@ internal sealed class KubernetesGateway : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Metrics.Dispose();
         try
         {
             await Host.DisposeAsync();

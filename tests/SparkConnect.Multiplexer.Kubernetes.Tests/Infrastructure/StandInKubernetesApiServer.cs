@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Threading.Channels;
 using k8s;
@@ -20,9 +21,10 @@ namespace SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure;
 /// A STAND-IN for the Kubernetes API server — not Kubernetes: no Kubernetes can be installed on the test machines.
 /// It serves, on loopback Kestrel (HTTP/1.1), the real REST shapes KubernetesClient uses for pods and events: list
 /// (with labelSelector and resourceVersion), watch (a chunked stream of newline-delimited ADDED/MODIFIED/DELETED
-/// events from a resourceVersion), 410 Gone (as an HTTP status or a watch ERROR event with a Status object), create
+/// events from a resourceVersion, and a BOOKMARK before a clean end), 410 Gone (as an HTTP status or a watch ERROR event with a Status object), create
 /// (assigns uid, resourceVersion, creationTimestamp, phase Pending), get, delete, and events list. Tests drive pod
-/// phase and readiness by hand, as the kubelet would.
+/// phase and readiness by hand, as the kubelet would. It can serve HTTPS with a certificate the test made, and refuse
+/// (401) requests whose bearer token is not <see cref="RequiredToken"/>, as an API server refuses an expired token.
 /// </summary>
 internal sealed class StandInKubernetesApiServer : IAsyncDisposable
 {
@@ -32,10 +34,11 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
     private readonly List<(long Version, string Namespace, string Type, string PodJson, V1Pod Pod)> _history = [];
     private readonly List<Watcher> _watchers = [];
     private readonly List<Corev1Event> _events = [];
-    private readonly ConcurrentQueue<string> _requests = new();
+    private readonly ConcurrentQueue<(string Line, string? Token)> _requests = new();
     private long _resourceVersion = 100;
     private long _compactedBelow;
     private int _httpGoneForNextWatches;
+    private volatile string? _requiredToken;
 
     private StandInKubernetesApiServer(WebApplication app, Uri address)
     {
@@ -45,8 +48,18 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
 
     public Uri Address { get; }
 
-    /// <summary>Every request as "METHOD path?query", in arrival order.</summary>
-    public IReadOnlyList<string> Requests => [.. _requests];
+    /// <summary>Every request as "METHOD path?query", in arrival order (refused ones included).</summary>
+    public IReadOnlyList<string> Requests => [.. _requests.Select(r => r.Line)];
+
+    /// <summary>The bearer token of every request (null without one), in arrival order, parallel to <see cref="Requests"/>.</summary>
+    public IReadOnlyList<string?> BearerTokens => [.. _requests.Select(r => r.Token)];
+
+    /// <summary>When set, a request without <c>Authorization: Bearer</c> this token is answered 401 Unauthorized.</summary>
+    public string? RequiredToken
+    {
+        get => _requiredToken;
+        set => _requiredToken = value;
+    }
 
     public int WatchRequestCount => Requests.Count(r => r.StartsWith("GET ", StringComparison.Ordinal) && r.Contains("watch=true", StringComparison.Ordinal));
 
@@ -63,16 +76,32 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
         }
     }
 
-    public static async Task<StandInKubernetesApiServer> StartAsync()
+    /// <summary>Starts the stand-in on a free loopback port: HTTP, or HTTPS with <paramref name="certificate"/>.</summary>
+    public static async Task<StandInKubernetesApiServer> StartAsync(X509Certificate2? certificate = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http1));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o =>
+        {
+            o.Protocols = HttpProtocols.Http1;
+            if (certificate is not null)
+            {
+                o.UseHttps(certificate);
+            }
+        }));
         var app = builder.Build();
         StandInKubernetesApiServer? server = null;
         app.Use(async (context, next) =>
         {
-            server!._requests.Enqueue($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString}");
+            var authorization = context.Request.Headers.Authorization.ToString();
+            var token = authorization.StartsWith("Bearer ", StringComparison.Ordinal) ? authorization["Bearer ".Length..] : null;
+            server!._requests.Enqueue(($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString}", token));
+            if (server.RequiredToken is { } required && token != required)
+            {
+                await WriteStatusAsync(context, 401, "Unauthorized", "Unauthorized");
+                return;
+            }
+
             await next(context);
         });
         app.MapGet("/api/v1/namespaces/{ns}/pods", (string ns, HttpContext context) => server!.ListOrWatchAsync(ns, context));
@@ -159,13 +188,22 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Ends every open watch stream cleanly (as an API server does after its watch timeout).</summary>
+    /// <summary>
+    /// Ends every open watch stream cleanly, as an API server does at its watch timeout: a watch that asked for
+    /// bookmarks first gets a BOOKMARK event with the current resourceVersion (KEP-956).
+    /// </summary>
     public void CloseWatches()
     {
         lock (_gate)
         {
+            var bookmark = $"{{\"type\":\"BOOKMARK\",\"object\":{{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{{\"resourceVersion\":\"{_resourceVersion.ToString(CultureInfo.InvariantCulture)}\"}}}}}}";
             foreach (var watcher in _watchers)
             {
+                if (watcher.Bookmarks)
+                {
+                    watcher.Events.Writer.TryWrite(bookmark);
+                }
+
                 watcher.Events.Writer.TryComplete();
             }
         }
@@ -332,7 +370,7 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
 
     private async Task WatchAsync(string ns, string selector, HttpContext context)
     {
-        Watcher? watcher = new Watcher(ns, selector);
+        Watcher? watcher = new Watcher(ns, selector, context.Request.Query["allowWatchBookmarks"] == "true");
         lock (_gate)
         {
             if (_httpGoneForNextWatches > 0)
@@ -479,11 +517,13 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
         await WriteJsonAsync(context, 200, json);
     }
 
-    private sealed class Watcher(string ns, string selector)
+    private sealed class Watcher(string ns, string selector, bool bookmarks)
     {
         public string Namespace { get; } = ns;
 
         public string Selector { get; } = selector;
+
+        public bool Bookmarks { get; } = bookmarks;
 
         public Channel<string> Events { get; } = Channel.CreateUnbounded<string>();
     }

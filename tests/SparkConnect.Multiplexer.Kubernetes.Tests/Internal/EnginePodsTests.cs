@@ -1,6 +1,7 @@
 using k8s.Models;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Kubernetes.Internal;
+using SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure;
 
 namespace SparkConnect.Multiplexer.Kubernetes.Tests.Internal;
 
@@ -68,7 +69,7 @@ public sealed class EnginePodsTests
         var options = new KubernetesEngineOptions { PortLabel = "bad label!", EngineIdleTimeout = TimeSpan.Zero, Server = new Uri("ftp://x") };
         options.Namespaces.Add("Not_A_Namespace");
 
-        var result = new KubernetesEngineOptionsValidator().Validate(Options.DefaultName, options);
+        var result = new KubernetesEngineOptionsValidator(ServiceAccountDirectory.NotInCluster).Validate(Options.DefaultName, options);
 
         Assert.IsTrue(result.Failed);
         var failures = result.Failures!.ToList();
@@ -86,7 +87,7 @@ public sealed class EnginePodsTests
         options.Namespaces.Add("spark");
         options.PodTemplate.Image = "apache/spark:4.0.1";
 
-        Assert.IsTrue(new KubernetesEngineOptionsValidator().Validate(Options.DefaultName, options).Succeeded);
+        Assert.IsTrue(new KubernetesEngineOptionsValidator(ServiceAccountDirectory.NotInCluster).Validate(Options.DefaultName, options).Succeeded);
     }
 
     [TestMethod]
@@ -117,12 +118,12 @@ public sealed class EnginePodsTests
         try
         {
             var options = new KubernetesEngineOptions { KubeConfigPath = path };
-            Assert.AreEqual("https://one.example:6443/", new Uri(KubernetesClientProvider.ConfigurationFor(options).Host).ToString());
+            Assert.AreEqual("https://one.example:6443/", new Uri(KubernetesClientProvider.ConfigurationFor(options, ServiceAccountDirectory.NotInCluster).Host).ToString());
             options.KubeConfigContext = "two";
-            Assert.AreEqual("https://two.example:6443/", new Uri(KubernetesClientProvider.ConfigurationFor(options).Host).ToString());
+            Assert.AreEqual("https://two.example:6443/", new Uri(KubernetesClientProvider.ConfigurationFor(options, ServiceAccountDirectory.NotInCluster).Host).ToString());
             options.Namespaces.Add("spark");
             options.PodTemplate.Image = "apache/spark:4.0.1";
-            Assert.IsTrue(new KubernetesEngineOptionsValidator().Validate(Options.DefaultName, options).Succeeded);
+            Assert.IsTrue(new KubernetesEngineOptionsValidator(ServiceAccountDirectory.NotInCluster).Validate(Options.DefaultName, options).Succeeded);
         }
         finally
         {
@@ -137,7 +138,7 @@ public sealed class EnginePodsTests
         options.Namespaces.Add("spark");
         options.PodTemplate.Image = "apache/spark:4.0.1";
 
-        var result = new KubernetesEngineOptionsValidator().Validate(Options.DefaultName, options);
+        var result = new KubernetesEngineOptionsValidator(ServiceAccountDirectory.NotInCluster).Validate(Options.DefaultName, options);
 
         Assert.IsTrue(result.Failed);
         Assert.Contains("KubeConfigPath", result.FailureMessage);

@@ -15,12 +15,16 @@ namespace SparkConnect.Multiplexer.Kubernetes.Tests.Launching;
 [TestClass]
 public sealed class EnginePodLaunchTests
 {
+    private const string Launched = "spark_connect.kubernetes.engines.launched";
+    private const string LaunchDuration = "spark_connect.kubernetes.engine.launch.duration";
+    private const string Deleted = "spark_connect.kubernetes.pods.deleted";
+    private const string ReadyPods = "spark_connect.kubernetes.pods.ready";
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
 
     public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
-    public async Task Locate_NoPodForKey_CreatesOneLabelledPodAndRoutesWhenReady()
+    public async Task Locate_NoPodForKey_CreatesOneLabelledPodRoutesWhenReadyAndMeasuresOneLaunch()
     {
         // The engine the pod will stand for; its port goes into the pod template.
         await using var engine = await TestEngine.RecordingEngine.StartAsync("launched-engine", TestContext.CancellationToken);
@@ -70,10 +74,21 @@ public sealed class EnginePodLaunchTests
         Assert.AreEqual("launched-engine", (await second).ServerSideSessionId);
         Assert.HasCount(1, launching.Api.Pods(Namespace));
         Assert.AreEqual(1, launching.Api.Requests.Count(r => r.StartsWith("POST", StringComparison.Ordinal)));
+
+        // One launch for both waiters, ready, timed from the request to Ready (the test held it Pending ~200 ms).
+        var launch = launching.Metrics.Of(Launched).Single();
+        Assert.AreEqual("ready", launch.Tag("outcome"));
+        Assert.AreEqual(Namespace, launch.Tag("k8s.namespace.name"));
+        Assert.AreEqual(1, launch.Value);
+        var duration = launching.Metrics.Of(LaunchDuration, ("outcome", "ready")).Single();
+        Assert.IsTrue(duration.Value is >= 0.2 and < 15, $"launch duration {duration.Value} s");
+        Assert.AreEqual(1, launching.Metrics.Observe(ReadyPods)[Namespace]);
+        Assert.AreEqual(0, launching.Metrics.Observe(ReadyPods)[OtherNamespace]);
+        Assert.IsEmpty(launching.Metrics.Of(Deleted));
     }
 
     [TestMethod]
-    public async Task Locate_PodNotReadyInTime_UnavailableWithStatusSummaryAndPodDeleted()
+    public async Task Locate_PodNotReadyInTime_UnavailableWithStatusSummaryPodDeletedAndMeasuredAsTimeout()
     {
         await using var gateway = await StartAsync(o => o.InitializationTimeout = TimeSpan.FromSeconds(2));
 
@@ -108,10 +123,16 @@ public sealed class EnginePodLaunchTests
         StringAssert.Contains(detail, "Failed to pull image");
         StringAssert.Contains(detail, "InitializationTimeout");
         Assert.IsEmpty(gateway.Api.Pods(Namespace), "the pod that did not become ready is deleted");
+        Assert.AreEqual(1, gateway.Metrics.Count(Launched, ("outcome", "timeout"), ("k8s.namespace.name", Namespace)));
+        Assert.AreEqual(0, gateway.Metrics.Count(Launched, ("outcome", "ready")) + gateway.Metrics.Count(Launched, ("outcome", "failed")));
+        var duration = gateway.Metrics.Of(LaunchDuration, ("outcome", "timeout")).Single().Value;
+        Assert.IsTrue(duration is >= 1.9 and < 10, $"a timed-out launch lasts the InitializationTimeout (2 s), not the summary after it: {duration} s");
+        Assert.AreEqual(1, gateway.Metrics.Count(Deleted, ("reason", "timeout"), ("k8s.namespace.name", Namespace)));
+        Assert.AreEqual(0, gateway.Metrics.Observe(ReadyPods)[Namespace]);
     }
 
     [TestMethod]
-    public async Task CleanUp_LaunchedPodWithoutSessions_DeletedAfterIdleTimeout()
+    public async Task CleanUp_LaunchedPodWithoutSessions_DeletedAfterIdleTimeoutAndCountedAsIdle()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var gateway = await StartAsync(
@@ -136,6 +157,7 @@ public sealed class EnginePodLaunchTests
         gateway.Api.AddPod(EnginePod("bob-engine", "bob", engine.Address.Port));
         gateway.Api.SetRunning(Namespace, "bob-engine", ready: true);
         Assert.IsTrue(await EventuallyAsync(() => gateway.Cache.Pods(Namespace).Count(EnginePods.IsServing) == 2, Wait));
+        Assert.AreEqual(2, gateway.Metrics.Observe(ReadyPods)[Namespace]);
         var sessionId = GatewayHost.NewSessionId();
         await gateway.Client.ConfigAsync(GetAll(sessionId), Alice, cancellationToken: TestContext.CancellationToken);
         var engineId = EnginePods.EngineIdOf(gateway.Cache.Get(Namespace, "alice-engine")!);
@@ -151,18 +173,22 @@ public sealed class EnginePodLaunchTests
         time.Advance(TimeSpan.FromMinutes(29));
         await gateway.Engines.CleanUpAsync(TestContext.CancellationToken);
         Assert.IsNotNull(gateway.Api.Pod(Namespace, "alice-engine"));
+        Assert.IsEmpty(gateway.Metrics.Of(Deleted));
 
         time.Advance(TimeSpan.FromMinutes(2));
         await gateway.Engines.CleanUpAsync(TestContext.CancellationToken);
         Assert.IsNull(gateway.Api.Pod(Namespace, "alice-engine"), "the idle launched pod is deleted");
         Assert.IsTrue(gateway.Registry.IsLostFor(engineId, DateTimeOffset.MinValue, out _));
         Assert.IsNotNull(gateway.Api.Pod(Namespace, "bob-engine"), "a pod the gateway did not launch is never deleted");
+        Assert.AreEqual(1, gateway.Metrics.Count(Deleted, ("reason", "idle"), ("k8s.namespace.name", Namespace)));
+        Assert.AreEqual(1, gateway.Metrics.Count(Deleted));
+        Assert.IsTrue(await EventuallyAsync(() => gateway.Metrics.Observe(ReadyPods)[Namespace] == 1, Wait), "the deleted pod leaves the Ready gauge");
     }
 
     [TestMethod]
     [DataRow(TerminatedPodPolicy.Delete)]
     [DataRow(TerminatedPodPolicy.Keep)]
-    public async Task CleanUp_TerminatedLaunchedPod_FollowsPolicy(TerminatedPodPolicy policy)
+    public async Task CleanUp_TerminatedLaunchedPod_FollowsPolicyAndCountsDeletion(TerminatedPodPolicy policy)
     {
         await using var gateway = await StartAsync(o =>
         {
@@ -182,5 +208,7 @@ public sealed class EnginePodLaunchTests
 
         Assert.AreEqual(policy == TerminatedPodPolicy.Keep, gateway.Api.Pod(Namespace, "failed-engine") is not null);
         Assert.IsNotNull(gateway.Api.Pod(Namespace, "foreign-engine"), "a pod the gateway did not launch is never deleted");
+        Assert.AreEqual(policy == TerminatedPodPolicy.Delete ? 1 : 0, gateway.Metrics.Count(Deleted, ("reason", "terminated")));
+        Assert.AreEqual(gateway.Metrics.Count(Deleted, ("reason", "terminated")), gateway.Metrics.Count(Deleted));
     }
 }

@@ -1,11 +1,15 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace SparkConnect.Multiplexer.Authentication.Tests.Certificates;
+namespace SparkConnect.Multiplexer.Testing;
 
-/// <summary>Certificates made in the test with <see cref="CertificateRequest"/> (EC P-256).</summary>
-internal static class TestCertificates
+/// <summary>
+/// Certificates made in the test with <see cref="CertificateRequest"/> (EC P-256): CAs, TLS servers for loopback
+/// (Kestrel, slapd, a stand-in API server) and clients for mTLS, with PEM export for servers that read files.
+/// </summary>
+public static class TestCertificates
 {
+    /// <summary>A self-signed CA that can sign certificates (basic constraints, key usage, subject key id).</summary>
     public static X509Certificate2 CreateCa(string name)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -17,6 +21,7 @@ internal static class TestCertificates
         return Reload(request.CreateSelfSigned(now.AddDays(-30), now.AddYears(1)));
     }
 
+    /// <summary>A TLS client certificate issued by <paramref name="ca"/>, with the given subject alternative names.</summary>
     public static X509Certificate2 CreateClient(
         X509Certificate2 ca,
         string subject,
