@@ -47,8 +47,10 @@ if (profileIndex >= 0 && profileIndex + 1 < args.Length)
     };
     await Measure.RunAsync(profiled, scenario, TimeSpan.FromSeconds(1), new Cell());
     var cell = new Cell();
+    var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
     await Measure.RunAsync(profiled, scenario, TimeSpan.FromSeconds(seconds), cell);
-    Console.WriteLine($"{scenario.Label} through {profiled.Name} for {seconds} s: {cell.CallsPerSecond:F0} calls/s, p50 {cell.PercentileMicroseconds(0.5):F1} µs, {cell.MegabytesPerSecond:F0} MB/s");
+    var allocatedPerCall = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / Math.Max(1, cell.Calls);
+    Console.WriteLine($"{scenario.Label} through {profiled.Name} for {seconds} s: {cell.CallsPerSecond:F0} calls/s, p50 {cell.PercentileMicroseconds(0.5):F1} µs, {cell.MegabytesPerSecond:F0} MB/s, {allocatedPerCall} B allocated per call (whole process)");
     return 0;
 }
 

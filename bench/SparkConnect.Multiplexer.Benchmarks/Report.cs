@@ -129,7 +129,7 @@ internal sealed class Report(bool quick, Scenario[] scenarios, List<string> path
             var perMiB = ga.PerMiB4MiBBatches - da.PerMiB4MiBBatches;
             var perMessage = ga.PerMessage4MiB - da.PerMessage4MiB;
             md.AppendLine(CultureInfo.InvariantCulture, $"| 4 MiB batch never copied into a new array | gateway extra {Bytes(perMessage)} per 4 MiB message ({perMiB / 1048576 * 100:F1}% of the bytes) | {Mark(perMiB < 0.25 * 1048576, 1)} |");
-            md.AppendLine(CultureInfo.InvariantCulture, $"| No per-message allocation that grows with message size | {Bytes(perMiB)} per forwarded MiB: a fixed cost per 64 KiB relay chunk, so it grows with bytes (see Allocations) | **no** |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| No per-message allocation that grows with message size | {Bytes(perMiB)} per forwarded MiB: a fixed cost per 256 KiB relay read inside the HTTP/2 stacks, so it grows with bytes (see Allocations) | **no** |");
         }
 
         md.AppendLine();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Globalization;
@@ -44,6 +45,7 @@ internal sealed class SparkConnectCallHandler(
     // allocate a quarter less per MiB, with no loss for small batches; each read is still flushed at once.
     private const int ResponseChunkSize = 256 * 1024;
     private const string ConfigMethod = "Config";
+    private const int ConfigResponseInitialBuffer = 4 * 1024;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(Uri Engine, string Method), Uri> _targets = new();
 
@@ -402,19 +404,45 @@ internal sealed class SparkConnectCallHandler(
     private async Task<long> RelayConfigAsync(Stream source, PipeWriter destination, CancellationToken cancellationToken)
     {
         var limit = options.CurrentValue.MaxMessageSize + 5L;
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await source.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            buffer.Write(chunk, 0, read);
-            if (buffer.Length > limit)
-            {
-                throw new GatewayException(StatusCode.ResourceExhausted, "The engine's Config response is larger than SparkConnectGateway:MaxMessageSize.");
-            }
-        }
 
-        var frames = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        // Pooled: a Config answer is a few hundred bytes, and every Config call comes through here.
+        var buffer = ArrayPool<byte>.Shared.Rent(ConfigResponseInitialBuffer);
+        try
+        {
+            var length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length * 2L, limit + 1));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await source.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+                if (length > limit)
+                {
+                    throw new GatewayException(StatusCode.ResourceExhausted, "The engine's Config response is larger than SparkConnectGateway:MaxMessageSize.");
+                }
+            }
+
+            return await WriteConfigFramesAsync(buffer.AsMemory(0, length), destination, cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task<long> WriteConfigFramesAsync(ReadOnlyMemory<byte> frames, PipeWriter destination, CancellationToken cancellationToken)
+    {
         long written = 0;
         while (frames.Length >= 5)
         {
@@ -424,8 +452,8 @@ internal sealed class SparkConnectCallHandler(
                 throw new GatewayException(StatusCode.Internal, "The engine sent a compressed or truncated Config response, which the gateway cannot check for secrets.");
             }
 
-            var message = frames.Slice(5, length).ToArray();
-            var kept = ConfigMessages.WithoutHiddenPairs(message, authorization.IsHidden) ?? message;
+            var message = frames.Slice(5, length);
+            ReadOnlyMemory<byte> kept = ConfigMessages.WithoutHiddenPairs(message, authorization.IsHidden) is { } filtered ? filtered : message;
             var header = destination.GetSpan(5);
             header[0] = 0;
             System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header[1..5], (uint)kept.Length);

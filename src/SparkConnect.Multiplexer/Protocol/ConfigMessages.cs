@@ -32,12 +32,13 @@ internal static class ConfigMessages
     }
 
     /// <summary>The response without the pairs whose key is hidden, or null when none is.</summary>
-    public static byte[]? WithoutHiddenPairs(byte[] response, Func<string, bool> isHidden)
+    public static byte[]? WithoutHiddenPairs(ReadOnlyMemory<byte> response, Func<string, bool> isHidden)
     {
         var sequence = new ReadOnlySequence<byte>(response);
         var reader = new SequenceReader<byte>(sequence);
-        var kept = new ArrayBufferWriter<byte>(response.Length);
-        var dropped = false;
+
+        // Created at the first hidden pair only: most answers hold no secret and go on as they came.
+        ArrayBufferWriter<byte>? kept = null;
         while (!reader.End)
         {
             var start = reader.Consumed;
@@ -46,27 +47,29 @@ internal static class ConfigMessages
                 throw GatewayException.InvalidArgument("The engine's Config response is not valid protobuf.");
             }
 
-            var whole = sequence.Slice(start, reader.Consumed - start);
+            var whole = response.Slice((int)start, (int)(reader.Consumed - start));
             if (field == 2 && wireType == ProtoWire.WireLengthDelimited)
             {
-                var inner = new SequenceReader<byte>(whole);
+                var inner = new SequenceReader<byte>(new ReadOnlySequence<byte>(whole));
                 ProtoWire.TryReadTag(ref inner, out _, out _);
                 ProtoWire.TryReadLength(ref inner, out var length);
-                var key = ProtoWire.LengthDelimitedFields(whole.Slice(inner.Consumed, length), 1).Select(String).LastOrDefault();
+                var key = ProtoWire.LengthDelimitedFields(new ReadOnlySequence<byte>(whole.Slice((int)inner.Consumed, (int)length)), 1).Select(String).LastOrDefault();
                 if (key is not null && isHidden(key))
                 {
-                    dropped = true;
+                    if (kept is null)
+                    {
+                        kept = new ArrayBufferWriter<byte>(response.Length);
+                        kept.Write(response.Span[..(int)start]);
+                    }
+
                     continue;
                 }
             }
 
-            foreach (var segment in whole)
-            {
-                kept.Write(segment.Span);
-            }
+            kept?.Write(whole.Span);
         }
 
-        return dropped ? kept.WrittenSpan.ToArray() : null;
+        return kept?.WrittenSpan.ToArray();
     }
 
     internal static string String(ReadOnlySequence<byte> bytes) => ProtoWire.TryReadString(bytes, out var value) ? value : "";

@@ -121,6 +121,29 @@ public sealed class AuthorizationTests
     }
 
     [TestMethod]
+    public async Task LargeConfigResponse_ArrivesWhole_WithoutItsSecrets()
+    {
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var gateway = await GatewayHost.StartAsync(engine);
+        var response = new ConfigResponse { SessionId = "s", ServerSideSessionId = engine.Name };
+        for (var i = 0; i < 3000; i++)
+        {
+            response.Pairs.Add(new KeyValue { Key = $"spark.custom.key{i}", Value = new string('v', 40) });
+            if (i == 1500)
+            {
+                response.Pairs.Add(new KeyValue { Key = "spark.connect.authenticate.token", Value = "engine-token" });
+            }
+        }
+
+        engine.Script = (call, context, write) => write(Google.Protobuf.MessageExtensions.ToByteArray(response));
+
+        var reply = await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, GatewayHost.Bearer(GatewayHost.AliceToken), cancellationToken: Cancel);
+
+        Assert.IsGreaterThan(100_000, response.CalculateSize(), "larger than the relay's first buffer, many times over");
+        CollectionAssert.AreEqual(Enumerable.Range(0, 3000).Select(i => $"spark.custom.key{i}").ToArray(), reply.Pairs.Select(p => p.Key).ToArray());
+    }
+
+    [TestMethod]
     public async Task HashedToken_Authenticates_AndFailuresAreThrottledPerAddress()
     {
         await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
