@@ -12,7 +12,8 @@ public static class RedisGatewayBuilderExtensions
     /// <summary>
     /// Keeps sessions in Redis instead of in the gateway's memory, so every replica behind a load balancer knows each
     /// session's owner and engine: a session id claimed on one replica is refused to another user on all of them, and
-    /// calls of one session reach the same engine whichever replica serves them.
+    /// calls of one session reach the same engine whichever replica serves them. The gateway's gRPC health service
+    /// reports NOT_SERVING while Redis cannot be reached.
     /// </summary>
     /// <param name="builder">The gateway builder from <c>AddSparkConnectGateway()</c>.</param>
     /// <param name="configure">Changes the options after configuration is bound; optional.</param>
@@ -25,6 +26,9 @@ public static class RedisGatewayBuilderExtensions
         {
             options.BindConfiguration(RedisSessionStoreOptions.SectionName).ValidateOnStart();
             builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisSessionStoreOptions>, RedisSessionStoreOptionsValidator>());
+
+            // Part of the gateway's gRPC health: NOT_SERVING while Redis is out of reach.
+            builder.Services.AddHealthChecks().AddCheck<RedisSessionStoreHealthCheck>(RedisSessionStoreHealthCheck.Name);
         }
 
         if (configure is not null)

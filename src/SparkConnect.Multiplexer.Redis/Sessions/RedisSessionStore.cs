@@ -123,6 +123,13 @@ internal sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposabl
         }
     }
 
+    /// <summary>A round trip to Redis, for the health check; throws when Redis cannot be reached.</summary>
+    public async Task<TimeSpan> PingAsync(CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync(cancellationToken);
+        return await database.PingAsync().WaitAsync(cancellationToken);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully)

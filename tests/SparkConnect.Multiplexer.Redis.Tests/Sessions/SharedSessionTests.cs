@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Grpc.Health.V1;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
@@ -41,15 +42,18 @@ public sealed class SharedSessionTests
     }
 
     [TestMethod]
-    public async Task RedisOutage_GivesUnavailable_AndTheGatewayRecoversWhenRedisIsBack()
+    public async Task RedisOutage_GivesUnavailable_AndNotServing_AndTheGatewayRecoversWhenRedisIsBack()
     {
         await using var redis = await RedisServer.StartAsync();
         await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
         await using var gateway = await StartReplicaAsync(redis, engine, "outage-" + Guid.NewGuid().ToString("N"));
+        var health = new Health.HealthClient(gateway.Channel);
         var before = GatewayHost.NewSessionId();
         await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = before }, Alice, cancellationToken: Cancel);
+        Assert.AreEqual(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest(), cancellationToken: Cancel)).Status);
 
         await redis.KillAsync();
+        Assert.AreEqual(HealthCheckResponse.Types.ServingStatus.NotServing, (await health.CheckAsync(new HealthCheckRequest(), cancellationToken: Cancel)).Status, "a load balancer is told");
         var failure = await Assert.ThrowsExactlyAsync<RpcException>(() => gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, Alice, cancellationToken: Cancel).ResponseAsync);
         Assert.AreEqual(StatusCode.Unavailable, failure.StatusCode, "clients retry UNAVAILABLE");
         StringAssert.Contains(failure.Status.Detail, "session store");
@@ -72,6 +76,7 @@ public sealed class SharedSessionTests
 
         var store = gateway.Services.GetRequiredService<ISessionStore>();
         Assert.AreEqual("alice", (await store.GetAsync(after, Cancel))?.Owner);
+        Assert.AreEqual(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest(), cancellationToken: Cancel)).Status);
         Assert.IsNull(await store.GetAsync(before, Cancel), "the server came back empty (no persistence): sessions from before are claimed afresh");
     }
 
