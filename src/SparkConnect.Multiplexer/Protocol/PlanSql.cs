@@ -48,9 +48,6 @@ internal static class PlanSql
         return keys ?? (IReadOnlyList<string>)[];
     }
 
-    /// <inheritdoc cref="ChangedConfKeys(ReadOnlySequence{byte})"/>
-    public static IReadOnlyList<string> ChangedConfKeys(string sql) => ChangedConfKeys(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(sql)));
-
     /// <summary>
     /// Whether an ExecutePlan or AnalyzePlan request carries a compressed plan (Spark 4.1 <c>Plan.compressed_operation</c>),
     /// whose SQL the scan cannot read.

@@ -215,7 +215,7 @@ public sealed class SqlConfigDenyListTests
     // Errs towards refusing: the scan does not tell a literal from a statement.
     [DataRow("SELECT 'SET spark.driver.memory=1g' AS text", "spark.driver.memory")]
     public void ChangedConfKeys_FindsSetAndReset(string sql, string key)
-        => CollectionAssert.Contains(global::SparkConnect.Multiplexer.Protocol.PlanSql.ChangedConfKeys(sql).ToArray(), key);
+        => CollectionAssert.Contains(ChangedConfKeys(sql).ToArray(), key);
 
     [TestMethod]
     [DataRow("SET spark.driver.memory")]
@@ -223,7 +223,7 @@ public sealed class SqlConfigDenyListTests
     [DataRow("SELECT offset = 1, dataset FROM settings WHERE asset=2")]
     [DataRow("SET `unclosed = 1")]
     public void ChangedConfKeys_ReadsAndOtherWordsAreNotChanges(string sql)
-        => Assert.AreEqual(0, global::SparkConnect.Multiplexer.Protocol.PlanSql.ChangedConfKeys(sql).Count);
+        => Assert.AreEqual(0, ChangedConfKeys(sql).Count);
 
     [TestMethod]
     public void ChangedConfKeys_FindsAStatementSplitAcrossBufferSegments()
@@ -235,6 +235,9 @@ public sealed class SqlConfigDenyListTests
             CollectionAssert.AreEqual(new[] { "spark.driver.memory", "spark.driver.cores" }, keys.ToArray(), $"segments of {segmentLength} bytes");
         }
     }
+
+    private static IReadOnlyList<string> ChangedConfKeys(string sql)
+        => global::SparkConnect.Multiplexer.Protocol.PlanSql.ChangedConfKeys(new System.Buffers.ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(sql)));
 
     [TestMethod]
     public async Task SqlSet_ThroughEveryPlanShape_IsRefused_ReadsPass()
