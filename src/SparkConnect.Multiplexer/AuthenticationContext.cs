@@ -11,13 +11,29 @@ public sealed class AuthenticationContext
     /// <param name="httpContext">The HTTP/2 request that carries the gRPC call.</param>
     /// <param name="claimedUserId">The <c>user_context.user_id</c> the client sent; untrusted.</param>
     public AuthenticationContext(HttpContext httpContext, string? claimedUserId)
+        : this(httpContext)
+    {
+        ClaimedUserId = string.IsNullOrEmpty(claimedUserId) ? null : claimedUserId;
+        _claimedUserIdRead = true;
+    }
+
+    /// <summary>The gateway's context: the claimed user id is read from the request only if an authenticator asks.</summary>
+    internal AuthenticationContext(HttpContext httpContext, Func<CancellationToken, ValueTask<string?>> readClaimedUserId)
+        : this(httpContext)
+    {
+        _readClaimedUserId = readClaimedUserId;
+    }
+
+    private AuthenticationContext(HttpContext httpContext)
     {
         ArgumentNullException.ThrowIfNull(httpContext);
         HttpContext = httpContext;
-        ClaimedUserId = string.IsNullOrEmpty(claimedUserId) ? null : claimedUserId;
         BearerToken = ParseBearer(httpContext.Request.Headers.Authorization.ToString())
             ?? ParseBearer(httpContext.Request.Headers["authentication"].ToString());
     }
+
+    private readonly Func<CancellationToken, ValueTask<string?>>? _readClaimedUserId;
+    private bool _claimedUserIdRead;
 
     /// <summary>The underlying request, for authenticators that use the host's own ASP.NET Core authentication.</summary>
     public HttpContext HttpContext { get; }
@@ -32,10 +48,34 @@ public sealed class AuthenticationContext
     public X509Certificate2? ClientCertificate => HttpContext.Connection.ClientCertificate;
 
     /// <summary>
-    /// The <c>user_context.user_id</c> of the first request message, as the client claims it. Only an
-    /// authenticator that deliberately trusts clients (trial mode) or verifies it (a password bind) may use it.
+    /// The <c>user_context.user_id</c> of the first request message, as the client claims it, once it has been read
+    /// (<see cref="ReadClaimedUserIdAsync"/>); <see langword="null"/> before. Only an authenticator that deliberately
+    /// trusts clients (trial mode) or verifies it (a password bind) may use it.
     /// </summary>
-    public string? ClaimedUserId { get; }
+    public string? ClaimedUserId { get; private set; }
+
+    /// <summary>
+    /// Reads the claimed <c>user_context.user_id</c> from the request. The gateway checks credentials in headers and
+    /// the TLS handshake before it reads any request byte, so only authenticators that need the claimed user call
+    /// this; it reads at most the first 64 KiB of the first message (Spark clients write the user context in its
+    /// first hundred bytes), and the result is <see langword="null"/> when the client sent none there.
+    /// </summary>
+    /// <param name="cancellationToken">Cancelled when the client goes away or the call's deadline passes.</param>
+    /// <returns>The claimed user id, or <see langword="null"/>.</returns>
+    public async ValueTask<string?> ReadClaimedUserIdAsync(CancellationToken cancellationToken)
+    {
+        if (!_claimedUserIdRead && _readClaimedUserId is not null)
+        {
+            var claimed = await _readClaimedUserId(cancellationToken);
+            ClaimedUserId = string.IsNullOrEmpty(claimed) ? null : claimed;
+            _claimedUserIdRead = true;
+        }
+
+        return ClaimedUserId;
+    }
+
+    /// <summary>Whether the claimed user id has been read (it is then part of the throttle's key).</summary>
+    internal bool HasReadClaimedUserId => _claimedUserIdRead && _readClaimedUserId is not null;
 
     /// <summary>
     /// The token of an <c>authorization: Bearer</c> header, or of <c>authentication: Bearer</c> as JVM clients

@@ -33,6 +33,13 @@ public sealed class SparkConnectGatewayOptions
     /// </summary>
     public int MaxMessageSize { get; set; } = DefaultMaxMessageSize;
 
+    /// <summary>
+    /// How long a call may take to deliver its first request message (for unary-request methods: the whole
+    /// request) after its headers (default 30 s); a call that sends headers and then nothing gets
+    /// <c>DEADLINE_EXCEEDED</c>, so idle streams cannot pile up in the gateway.
+    /// </summary>
+    public TimeSpan FirstMessageTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long opening a connection to an engine may take (default 10 s).</summary>
     public TimeSpan EngineConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -168,14 +175,23 @@ public sealed class GatewayAuthenticationOptions
 }
 
 /// <summary>
-/// After <see cref="MaxFailures"/> failed authentications from one client address within <see cref="Window"/>, further
-/// calls from it get <c>UNAUTHENTICATED</c> at once, without asking any authenticator (or its directory) until the
-/// window ends (<c>SparkConnectGateway:Authentication:Throttle</c>).
+/// Throttling of failed authentication (<c>SparkConnectGateway:Authentication:Throttle</c>). A failure is a call that
+/// presented a credential (a token, a password, a client certificate) the gateway refused; a call with no
+/// credential at all is not a guess and is not counted, and trial mode never throttles. After
+/// <see cref="MaxFailures"/> failures for one claimed user from one address within <see cref="Window"/>, that user's
+/// calls from that address are refused at once, without asking any authenticator (or its directory); after
+/// <see cref="MaxFailuresPerAddress"/> failures from one address, whatever the user, every call from it is.
 /// </summary>
 public sealed class AuthenticationThrottleOptions
 {
-    /// <summary>Failures allowed per window; 0 turns throttling off. Default 10.</summary>
+    /// <summary>Failures allowed per claimed user and client address per window; 0 turns this limit off. Default 10.</summary>
     public int MaxFailures { get; set; } = 10;
+
+    /// <summary>
+    /// Failures allowed per client address per window, all users together; 0 turns this limit off. Default 100 —
+    /// well above <see cref="MaxFailures"/>, since many users may share one address (NAT, a load balancer).
+    /// </summary>
+    public int MaxFailuresPerAddress { get; set; } = 100;
 
     /// <summary>The window. Default 1 min.</summary>
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
@@ -258,6 +274,13 @@ public sealed class GatewayAuthorizationOptions
     /// driver's configuration never reach clients.
     /// </summary>
     public IList<string> HiddenConfigKeys { get; } = [];
+
+    /// <summary>
+    /// Methods Spark may add after this gateway was built that are forwarded while <see cref="DeniedConfigKeys"/> is
+    /// set (exact names, e.g. <c>GetStatus2</c>). Empty (default): with a conf deny-list, a method the gateway does not
+    /// know gets <c>PERMISSION_DENIED</c>, since it could change confs in ways the gateway cannot see.
+    /// </summary>
+    public IList<string> AllowedUnknownMethods { get; } = [];
 }
 
 /// <summary>One authorization rule; an empty list matches anything.</summary>

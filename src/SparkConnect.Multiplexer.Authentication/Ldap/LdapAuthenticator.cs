@@ -30,6 +30,12 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
     public async ValueTask<AuthenticationResult> AuthenticateAsync(AuthenticationContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
+        // The user of a bearer-token-as-password bind is the request's claimed user_id: only then is the body read.
+        if (_options.AcceptBearerTokenAsPassword && context.BearerToken is not null)
+        {
+            await context.ReadClaimedUserIdAsync(cancellationToken);
+        }
+
         if (!TryGetCredentials(context, out var user, out var password))
         {
             return AuthenticationResult.NoResult();

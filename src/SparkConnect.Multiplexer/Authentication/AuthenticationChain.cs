@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Diagnostics;
@@ -10,12 +11,14 @@ namespace SparkConnect.Multiplexer.Authentication;
 /// Asks the built-in static tokens first — an exact digest match, which never refuses, so a token client is not
 /// turned away by, say, an LDAP authenticator that sees the user_id PySpark always sends — then the host's
 /// authenticators in registration order, then, in trial mode only, the client's own user id. The first that
-/// recognises the credential decides.
+/// recognises the credential decides. Runs before the gateway reads any request byte: an authenticator that needs
+/// the claimed user id reads a bounded prefix of the first message through the context.
 /// </summary>
 internal sealed class AuthenticationChain
 {
     private readonly IAuthenticator[] _authenticators;
     private readonly AuthenticationThrottle _throttle;
+    private readonly bool _trialMode;
     private readonly ILogger<AuthenticationChain> _logger;
 
     public AuthenticationChain(IEnumerable<IAuthenticator> hostAuthenticators, IOptionsMonitor<SparkConnectGatewayOptions> options, AuthenticationThrottle throttle, ILogger<AuthenticationChain> logger)
@@ -25,7 +28,8 @@ internal sealed class AuthenticationChain
         chain.AddRange(hostAuthenticators);
 
         // Read once: switching authentication off must take a restart, never a configuration reload.
-        if (options.CurrentValue.Authentication.Mode == GatewayAuthenticationMode.None)
+        _trialMode = options.CurrentValue.Authentication.Mode == GatewayAuthenticationMode.None;
+        if (_trialMode)
         {
             chain.Add(new TrustedUserContextAuthenticator());
         }
@@ -34,18 +38,29 @@ internal sealed class AuthenticationChain
         _logger = logger;
     }
 
+    /// <summary>Authenticates a call; <paramref name="readClaimedUserId"/> is called only if an authenticator needs it.</summary>
     /// <exception cref="GatewayException">UNAUTHENTICATED, or UNAVAILABLE when an authentication service is down.</exception>
-    public async ValueTask<GatewayPrincipal> AuthenticateAsync(AuthenticationContext context, CancellationToken cancellationToken)
+    public async ValueTask<GatewayPrincipal> AuthenticateAsync(HttpContext httpContext, Func<CancellationToken, ValueTask<string?>> readClaimedUserId, CancellationToken cancellationToken)
     {
-        if (_throttle.IsThrottled(context.PeerAddress, out var retryAfter, out var firstRefusal))
+        var peer = httpContext.Connection.RemoteIpAddress;
+
+        // Trial mode trusts whatever user the client names: there is nothing to guess, so nothing to throttle.
+        var throttled = !_trialMode;
+        if (throttled && _throttle.IsAddressThrottled(peer, out var retryAfter, out var firstRefusal))
         {
-            if (firstRefusal)
+            throw Throttled(peer, retryAfter, firstRefusal);
+        }
+
+        var context = new AuthenticationContext(httpContext, async token =>
+        {
+            var claimed = await readClaimedUserId(token);
+            if (throttled && claimed is not null && _throttle.IsUserThrottled(peer, claimed, out var userRetryAfter, out var firstUserRefusal))
             {
-                GatewayLog.AuthenticationThrottled(_logger, context.PeerAddress, retryAfter);
+                throw Throttled(peer, userRetryAfter, firstUserRefusal);
             }
 
-            throw new GatewayException(StatusCode.Unauthenticated, $"Too many failed authentication attempts from this address; retry in {Math.Ceiling(retryAfter.TotalSeconds)} s.");
-        }
+            return claimed;
+        });
 
         foreach (var authenticator in _authenticators)
         {
@@ -53,22 +68,54 @@ internal sealed class AuthenticationChain
             switch (result.Outcome)
             {
                 case AuthenticationOutcome.Succeeded:
-                    return result.Principal!;
+                    return CheckedPrincipal(result.Principal!, context);
                 case AuthenticationOutcome.Refused:
-                    _throttle.RecordFailure(context.PeerAddress);
-                    GatewayLog.AuthenticationRefused(_logger, context.PeerAddress, result.Reason!);
-                    throw new GatewayException(StatusCode.Unauthenticated, result.Reason!);
+                    throw Refused(context, result.Reason!);
                 case AuthenticationOutcome.Unavailable:
-                    GatewayLog.AuthenticationUnavailable(_logger, context.PeerAddress, result.Reason!);
+                    GatewayLog.AuthenticationUnavailable(_logger, peer, result.Reason!);
                     throw new GatewayException(StatusCode.Unavailable, result.Reason!);
             }
         }
 
-        var reason = context.BearerToken is null
+        throw Refused(context, context.BearerToken is null
             ? "Missing Authorization header: add ;token=<your token> to the sc:// connection string (it is sent as 'authorization: Bearer <token>')."
-            : "Invalid token.";
-        _throttle.RecordFailure(context.PeerAddress);
-        GatewayLog.AuthenticationRefused(_logger, context.PeerAddress, reason);
-        throw new GatewayException(StatusCode.Unauthenticated, reason);
+            : "Invalid token.");
     }
+
+    private GatewayException Refused(AuthenticationContext context, string reason)
+    {
+        // Only a credential that was presented and refused is a guess; a call with none is a configuration mistake.
+        if (!_trialMode && HasCredential(context))
+        {
+            _throttle.RecordFailure(context.PeerAddress, context.HasReadClaimedUserId ? context.ClaimedUserId : null);
+        }
+
+        GatewayLog.AuthenticationRefused(_logger, context.PeerAddress, reason);
+        return new GatewayException(StatusCode.Unauthenticated, reason);
+    }
+
+    private GatewayException Throttled(System.Net.IPAddress? peer, TimeSpan retryAfter, bool firstRefusal)
+    {
+        if (firstRefusal)
+        {
+            GatewayLog.AuthenticationThrottled(_logger, peer, retryAfter);
+        }
+
+        return new GatewayException(StatusCode.Unauthenticated, $"Too many failed authentication attempts; retry in {Math.Ceiling(retryAfter.TotalSeconds)} s.");
+    }
+
+    /// <summary>
+    /// A principal's name keys engines, sessions, limits and audit lines: one that could not be written to a log line
+    /// as it is (control characters, surrounding spaces) is refused, whichever authenticator produced it.
+    /// </summary>
+    private GatewayPrincipal CheckedPrincipal(GatewayPrincipal principal, AuthenticationContext context)
+        => ClientText.IsCanonicalName(principal.UserName)
+            ? principal
+            : throw Refused(context, $"The user name {ClientText.Quote(principal.UserName)} has control characters or surrounding spaces; use the plain name.");
+
+    private static bool HasCredential(AuthenticationContext context)
+        => context.BearerToken is not null
+            || context.ClientCertificate is not null
+            || context.Headers.Authorization.Count > 0
+            || context.Headers.ContainsKey("authentication");
 }

@@ -50,6 +50,25 @@ internal sealed class StaticTokenAuthenticator(IOptionsMonitor<SparkConnectGatew
         return table;
     }
 
+    /// <summary>A token entry's digest, from the token or from its configured hex digest; null when neither is usable.</summary>
+    internal static byte[]? DigestOf(StaticTokenOptions token)
+    {
+        if (!string.IsNullOrEmpty(token.Token))
+        {
+            return SHA256.HashData(Encoding.UTF8.GetBytes(token.Token));
+        }
+
+        try
+        {
+            var digest = Convert.FromHexString(token.TokenSha256);
+            return digest.Length == SHA256.HashSizeInBytes ? digest : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
     private sealed class TokenTable
     {
         public TokenTable(GatewayAuthenticationOptions source)
@@ -62,25 +81,6 @@ internal sealed class StaticTokenAuthenticator(IOptionsMonitor<SparkConnectGatew
         }
 
         public GatewayAuthenticationOptions Source { get; }
-
-        /// <summary>The token's digest, from the token or from its configured hex digest; null when neither is usable.</summary>
-        public static byte[]? DigestOf(StaticTokenOptions token)
-        {
-            if (!string.IsNullOrEmpty(token.Token))
-            {
-                return SHA256.HashData(Encoding.UTF8.GetBytes(token.Token));
-            }
-
-            try
-            {
-                var digest = Convert.FromHexString(token.TokenSha256);
-                return digest.Length == SHA256.HashSizeInBytes ? digest : null;
-            }
-            catch (FormatException)
-            {
-                return null;
-            }
-        }
 
         public (byte[] Digest, GatewayPrincipal Principal)[] Entries { get; }
     }

@@ -6,8 +6,8 @@ namespace SparkConnect.Multiplexer.Authentication;
 /// </summary>
 internal sealed class TrustedUserContextAuthenticator : IAuthenticator
 {
-    public ValueTask<AuthenticationResult> AuthenticateAsync(AuthenticationContext context, CancellationToken cancellationToken)
-        => ValueTask.FromResult(context.ClaimedUserId is { } user && !string.IsNullOrWhiteSpace(user)
+    public async ValueTask<AuthenticationResult> AuthenticateAsync(AuthenticationContext context, CancellationToken cancellationToken)
+        => await context.ReadClaimedUserIdAsync(cancellationToken) is { } user && !string.IsNullOrWhiteSpace(user)
             ? AuthenticationResult.Success(new GatewayPrincipal(user))
-            : AuthenticationResult.Refuse("Authentication is off (trial mode), so the gateway takes the user from user_context.user_id, and this request has none; set user_id in the connection string (sc://host:15002/;user_id=alice)."));
+            : AuthenticationResult.Refuse("Authentication is off (trial mode), so the gateway takes the user from user_context.user_id, and this request has none; set user_id in the connection string (sc://host:15002/;user_id=alice).");
 }

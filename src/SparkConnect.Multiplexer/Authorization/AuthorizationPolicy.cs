@@ -63,6 +63,9 @@ internal sealed class AuthorizationPolicy(IOptionsMonitor<SparkConnectGatewayOpt
 
     public bool HasConfigDenyList => options.CurrentValue.Authorization.DeniedConfigKeys.Count > 0;
 
+    /// <summary>Whether an operator allowed a method the gateway does not know while a conf deny-list is set.</summary>
+    public bool AllowsUnknownMethod(string method) => options.CurrentValue.Authorization.AllowedUnknownMethods.Contains(method, StringComparer.Ordinal);
+
     /// <summary>Checks the confs that SQL in a request's plans sets (<c>SET k=v</c>, <c>RESET k</c>) against the deny-list.</summary>
     /// <exception cref="GatewayException">PERMISSION_DENIED naming the key, or for a compressed plan, which cannot be read.</exception>
     public void AuthorizeSqlConfigChanges(string method, ReadOnlySequence<byte> request)

@@ -1,3 +1,4 @@
+using SparkConnect.Multiplexer.Authentication;
 using Microsoft.Extensions.Options;
 
 namespace SparkConnect.Multiplexer.Configuration;
@@ -74,6 +75,11 @@ internal sealed class SparkConnectGatewayOptionsValidator(GatewayRegistrations r
             errors.Add($"{Section}:Health needs ProbeInterval >= 0 (0 turns probing off), ProbeTimeout > 0 and FailuresBeforeLost >= 1.");
         }
 
+        if (options.FirstMessageTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:FirstMessageTimeout must be positive, such as 00:00:30 (how long a call may wait for its first request message).");
+        }
+
         if (options.DrainTimeout < TimeSpan.Zero)
         {
             errors.Add($"{Section}:DrainTimeout is negative; set a duration such as 00:00:30.");
@@ -125,19 +131,25 @@ internal sealed class SparkConnectGatewayOptionsValidator(GatewayRegistrations r
             }
         }
 
-        if (authentication.Throttle.MaxFailures < 0 || authentication.Throttle.Window <= TimeSpan.Zero)
+        if (authentication.Throttle.MaxFailures < 0 || authentication.Throttle.MaxFailuresPerAddress < 0 || authentication.Throttle.Window <= TimeSpan.Zero)
         {
-            errors.Add($"{Section}:Authentication:Throttle needs MaxFailures >= 0 (0 turns it off) and a positive Window such as 00:01:00.");
+            errors.Add($"{Section}:Authentication:Throttle needs MaxFailures >= 0 and MaxFailuresPerAddress >= 0 (0 turns either off) and a positive Window such as 00:01:00.");
+        }
+        else if (authentication.Throttle.MaxFailuresPerAddress > 0 && authentication.Throttle.MaxFailuresPerAddress < authentication.Throttle.MaxFailures)
+        {
+            errors.Add($"{Section}:Authentication:Throttle:MaxFailuresPerAddress ({authentication.Throttle.MaxFailuresPerAddress}) is below MaxFailures ({authentication.Throttle.MaxFailures}); the address-wide ceiling is for many users behind one address, so set it well above the per-user limit (default 100).");
         }
 
+        // Compared by digest, so one secret configured as Token for one user and as TokenSha256 for another is caught.
         var duplicates = authentication.Tokens
-            .Where(t => !string.IsNullOrEmpty(t.Token))
-            .GroupBy(t => t.Token, StringComparer.Ordinal)
+            .Select(t => (t.User, Digest: StaticTokenAuthenticator.DigestOf(t)))
+            .Where(t => t.Digest is not null)
+            .GroupBy(t => Convert.ToHexString(t.Digest!), StringComparer.Ordinal)
             .Where(g => g.Count() > 1)
             .Select(g => string.Join(", ", g.Select(t => t.User)));
         foreach (var users in duplicates)
         {
-            errors.Add($"{Section}:Authentication:Tokens has one token for several users ({users}); give each user a token of its own.");
+            errors.Add($"{Section}:Authentication:Tokens has one token for several entries ({users}), counting Token and TokenSha256 alike; give each user a token of its own and list it once.");
         }
 
         if (authentication.Mode == GatewayAuthenticationMode.Tokens

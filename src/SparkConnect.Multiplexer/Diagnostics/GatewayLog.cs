@@ -23,7 +23,7 @@ internal static partial class GatewayLog
     public static partial void CallRefused(ILogger logger, string method, IPAddress? peer, StatusCode statusCode, string reason);
 
     [LoggerMessage(6, LogLevel.Warning, "Engine {EngineId} failed {Method} for session {SessionId}: {Reason}")]
-    public static partial void EngineFailed(ILogger logger, string engineId, string method, string sessionId, string reason, Exception exception);
+    public static partial void EngineFailed(ILogger logger, string engineId, string method, string sessionId, string reason, Exception? exception);
 
     [LoggerMessage(7, LogLevel.Information, "Session {SessionId} of {User} released")]
     public static partial void SessionReleased(ILogger logger, string sessionId, string user);
@@ -63,4 +63,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(19, LogLevel.Warning, "The session store {Store} failed to record activity on session {SessionId}; its idle time may count from an earlier call")]
     public static partial void SessionTouchFailed(ILogger logger, string store, string sessionId, Exception exception);
+
+    [LoggerMessage(20, LogLevel.Warning, "The response was cut inside a gRPC message; the stream was reset so the client sees {StatusCode} rather than a truncated message: {Reason}")]
+    public static partial void StreamResetMidMessage(ILogger logger, StatusCode statusCode, string reason);
 }

@@ -21,7 +21,7 @@ internal sealed class EngineCaller(EngineChannelPool channels)
     /// </summary>
     public async Task<(bool Healthy, string Reason)> ProbeAsync(EngineEndpoint engine, string probeSessionId, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var (status, message) = await CallAsync(engine, "Config", GatewayRequests.ConfigGetAll(probeSessionId, GatewayUser, "spark.app.name"), timeout, cancellationToken);
+        var (status, message) = await CallAsync(engine, SparkConnectMethods.Config, GatewayRequests.ConfigGetAll(probeSessionId, GatewayUser, "spark.app.name"), timeout, cancellationToken);
         return status == StatusCode.OK ? (true, "") : (false, $"{status}: {message}");
     }
 
@@ -32,11 +32,11 @@ internal sealed class EngineCaller(EngineChannelPool channels)
         return status == StatusCode.OK ? (true, "") : (false, $"{status}: {message}");
     }
 
-    private async Task<(StatusCode Status, string Message)> CallAsync(EngineEndpoint engine, string method, byte[] frame, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<(StatusCode Status, string Message)> CallAsync(EngineEndpoint engine, SparkConnectMethod method, byte[] frame, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(engine.Address, SparkConnectMethods.ServicePath + method))
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(engine.Address, SparkConnectMethods.ServicePath + method.Name))
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Pipelines;
@@ -44,10 +45,12 @@ internal sealed class SparkConnectCallHandler(
     // Measured (docs/benchmarks.md): 256 KiB reads forward one 4 MiB-batch stream ~1.5x faster than 64 KiB and
     // allocate a quarter less per MiB, with no loss for small batches; each read is still flushed at once.
     private const int ResponseChunkSize = 256 * 1024;
-    private const string ConfigMethod = "Config";
     private const int ConfigResponseInitialBuffer = 4 * 1024;
+    private const int RefusedStreamErrorCode = 0x7;
+    private const int CancelErrorCode = 0x8;
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(Uri Engine, string Method), Uri> _targets = new();
+    // Engine URIs of the known methods, per endpoint instance: an entry goes when its endpoint is collected.
+    private readonly ConditionalWeakTable<EngineEndpoint, System.Collections.Concurrent.ConcurrentDictionary<string, Uri>> _targets = new();
 
     private static readonly FrozenSet<string> RequestHeadersNotForwarded = FrozenSet.ToFrozenSet(
     [
@@ -62,10 +65,18 @@ internal sealed class SparkConnectCallHandler(
         ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "content-length", "date", "server"],
         StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// How much of the first message an authenticator that needs the claimed user id may make the gateway read
+    /// (and, compressed, inflate) before the call is authenticated. Spark clients write the user context in the
+    /// first hundred bytes; the bound keeps an unauthenticated client from making the gateway hold more.
+    /// </summary>
+    internal const int ClaimedUserPrefixLimit = 64 * 1024;
+
     public async Task HandleAsync(HttpContext context)
     {
-        var method = context.Request.RouteValues["method"] as string ?? "";
-        var telemetryMethod = SparkConnectMethods.ForTelemetry(method);
+        // The one decision about what this call is: every rule below reads it, and never the client's path text.
+        var method = SparkConnectMethods.Resolve(context.Features.Get<IHttpRequestFeature>()?.RawTarget);
+        var telemetryMethod = method?.TelemetryName ?? SparkConnectMethods.OtherMethod;
         var startTimestamp = Stopwatch.GetTimestamp();
         var status = StatusCode.OK;
 
@@ -75,9 +86,12 @@ internal sealed class SparkConnectCallHandler(
         }
 
         CallDeadline? deadline = null;
+        CancellationTokenSource? firstMessageTimeout = null;
+        CancellationTokenSource? firstMessagePhase = null;
         GrpcRequestReader? reader = null;
         RewrittenRequest? first = null;
         ForwardedRequestContent? content = null;
+        ResponseFraming? framing = null;
         string? activeSession = null;
         string? user = null;
         IDisposable? execution = null;
@@ -88,34 +102,60 @@ internal sealed class SparkConnectCallHandler(
                 throw new GatewayException(StatusCode.Unavailable, "The gateway is shutting down; retry to reach another instance.");
             }
 
+            if (method is null)
+            {
+                throw new GatewayException(StatusCode.Unimplemented, $"{ClientText.Quote(context.Request.Path.Value, 128)} is not a method of {SparkConnectMethods.ServiceName}; method names are plain (letters, digits, '_'), case-sensitive and not percent-encoded.");
+            }
+
             deadline = CallDeadline.Start(context, time, shutdown.DrainExpired);
             var token = deadline.Token;
             var gatewayOptions = options.CurrentValue;
+
+            // Until the request's first message (for a unary-request method, the whole request) is in, the call runs
+            // against FirstMessageTimeout too: a client that sends headers and then nothing does not keep a stream.
+            firstMessageTimeout = new CancellationTokenSource(gatewayOptions.FirstMessageTimeout, time);
+            firstMessagePhase = CancellationTokenSource.CreateLinkedTokenSource(token, firstMessageTimeout.Token);
+            var firstToken = firstMessagePhase.Token;
             reader = new GrpcRequestReader(context.Request.BodyReader, gatewayOptions.MaxMessageSize, context.Request.Headers["grpc-encoding"].ToString() is { Length: > 0 } e ? e : null);
 
-            var message = await reader.ReadAsync(token) is { } read
+            // Credentials in headers and the TLS handshake are checked before any request byte is read; only an
+            // authenticator that needs the claimed user id reads a bounded prefix of the first message.
+            var requestReader = reader;
+            var principal = await authentication.AuthenticateAsync(context, ct => ReadClaimedUserIdAsync(requestReader, ct), firstToken);
+            user = principal.UserName;
+            if (!method.IsKnown && authorization.HasConfigDenyList && !authorization.AllowsUnknownMethod(method.Name))
+            {
+                throw new GatewayException(StatusCode.PermissionDenied, $"The gateway does not know the method '{method.Name}' and cannot check whether it changes Spark confs, which SparkConnectGateway:Authorization:DeniedConfigKeys restricts; an administrator can allow it with SparkConnectGateway:Authorization:AllowedUnknownMethods.");
+            }
+
+            var message = await reader.ReadAsync(firstToken) is { } read
                 ? read
                 : throw GatewayException.InvalidArgument("The call carried no request message; every Spark Connect request carries a session_id.");
-            var isClone = method == SparkConnectMethods.CloneSession;
-            var envelope = RequestEnvelope.Parse(message, readCloneNewSessionId: isClone);
+            if (method.HasSingleRequest)
+            {
+                await reader.EnsureNoMoreMessagesAsync(method.Name, firstToken);
+            }
+
+            firstMessageTimeout.Dispose();
+            firstMessageTimeout = null;
+
+            var envelope = RequestEnvelope.Parse(message, readCloneNewSessionId: method.ClonesSession);
             var sessionId = ValidSessionId(envelope.SessionId, "session_id");
 
-            var principal = await authentication.AuthenticateAsync(new AuthenticationContext(context, envelope.ClaimedUserId), token);
-            user = principal.UserName;
             limits.Admit(principal, context.Connection.RemoteIpAddress);
-            if (method == ConfigMethod)
+            if (method.ChangesConfig)
             {
                 authorization.AuthorizeConfigChange(ConfigMessages.ChangedKeys(message));
             }
-            else if (authorization.HasConfigDenyList && SparkConnectMethods.MayCarryPlans(method))
+            else if (authorization.HasConfigDenyList && method.MayCarryPlans)
             {
-                authorization.AuthorizeSqlConfigChanges(method, message);
+                authorization.AuthorizeSqlConfigChanges(method.Name, message);
             }
 
             var route = await router.RouteAsync(context, principal, sessionId, token);
             activeCalls.Started(sessionId);
             activeSession = sessionId;
-            if (method is "ExecutePlan" or "ReattachExecute")
+            if (method.StartsExecution)
             {
                 execution = limits.StartExecution(principal.UserName);
             }
@@ -123,7 +163,7 @@ internal sealed class SparkConnectCallHandler(
             string? cloneId = null;
             string? generatedCloneId = null;
             var cloneClaimed = false;
-            if (isClone)
+            if (method.ClonesSession)
             {
                 // Without a new id the engine would choose one the gateway never sees; choosing it here keeps every
                 // session the engine knows bound to its owner.
@@ -135,12 +175,13 @@ internal sealed class SparkConnectCallHandler(
 
             first = RewrittenRequest.Create(message, envelope, principal.UserName, generatedCloneId);
             content = new ForwardedRequestContent(reader, first, sessionId, principal.UserName, token);
+            framing = new ResponseFraming();
             GatewayLog.Forwarding(logger, telemetryMethod, sessionId, principal.UserName, route.Engine.Id);
 
-            status = await ForwardAsync(context, method, telemetryMethod, route, principal, content, deadline);
+            status = await ForwardAsync(context, method, route, principal, content, framing, deadline);
 
             // The engine's answer has been relayed: a store failure from here on is logged (by the router), not sent.
-            if (status == StatusCode.OK && method == SparkConnectMethods.ReleaseSession)
+            if (status == StatusCode.OK && method.ReleasesSession)
             {
                 await router.TryForgetAsync(sessionId, "released by the client");
             }
@@ -154,26 +195,34 @@ internal sealed class SparkConnectCallHandler(
             status = e.StatusCode;
             if (!context.RequestAborted.IsCancellationRequested)
             {
-                GatewayLog.CallRefused(logger, telemetryMethod, context.Connection.RemoteIpAddress, e.StatusCode, e.Message);
+                GatewayLog.CallRefused(logger, telemetryMethod, context.Connection.RemoteIpAddress, e.StatusCode, ClientText.Escape(e.Message));
                 if (e.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied or StatusCode.ResourceExhausted)
                 {
-                    audit.CallRefused(telemetryMethod, user ?? "-", SessionRouter.AddressOf(context.Connection.RemoteIpAddress), e.StatusCode, e.Message);
+                    audit.CallRefused(telemetryMethod, user ?? "-", SessionRouter.AddressOf(context.Connection.RemoteIpAddress), e.StatusCode, ClientText.Escape(e.Message));
                 }
 
-                GrpcStatusResponder.Write(context.Response, e.StatusCode, e.Message);
+                EndCall(context, framing, e.StatusCode, e.Message);
             }
         }
         catch (Exception e) when (deadline is not null && deadline.Shutdown.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
             _ = e;
             status = StatusCode.Unavailable;
-            GrpcStatusResponder.Write(context.Response, status, "The gateway is shutting down and the drain time is over; reattach or retry to reach another instance.");
+            EndCall(context, framing, status, "The gateway is shutting down and the drain time is over; reattach or retry to reach another instance.");
         }
         catch (Exception e) when (deadline is { IsExpired: true })
         {
             _ = e;
             status = StatusCode.DeadlineExceeded;
-            GrpcStatusResponder.Write(context.Response, status, "Deadline exceeded.");
+            EndCall(context, framing, status, "Deadline exceeded.");
+        }
+        catch (Exception e) when (firstMessageTimeout is { IsCancellationRequested: true } && !context.RequestAborted.IsCancellationRequested)
+        {
+            _ = e;
+            status = StatusCode.DeadlineExceeded;
+            var message = $"The request message did not arrive within {options.CurrentValue.FirstMessageTimeout} of the call's start (SparkConnectGateway:FirstMessageTimeout); send the request with its headers.";
+            GatewayLog.CallRefused(logger, telemetryMethod, context.Connection.RemoteIpAddress, status, message);
+            EndCall(context, framing, status, message);
         }
         catch (Exception e) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -185,7 +234,7 @@ internal sealed class SparkConnectCallHandler(
         {
             status = StatusCode.Internal;
             GatewayLog.UnexpectedFailure(logger, telemetryMethod, e);
-            GrpcStatusResponder.Write(context.Response, status, "The gateway failed to handle the call; see the gateway's log.");
+            EndCall(context, framing, status, "The gateway failed to handle the call; see the gateway's log.");
         }
         finally
         {
@@ -198,6 +247,8 @@ internal sealed class SparkConnectCallHandler(
 
             first?.Dispose();
             reader?.Release();
+            firstMessagePhase?.Dispose();
+            firstMessageTimeout?.Dispose();
             deadline?.Dispose();
             execution?.Dispose();
             if (activeSession is not null)
@@ -218,6 +269,38 @@ internal sealed class SparkConnectCallHandler(
 
             metrics.CallEnded(telemetryMethod, status, startTimestamp);
         }
+    }
+
+    private static async ValueTask<string?> ReadClaimedUserIdAsync(GrpcRequestReader reader, CancellationToken cancellationToken)
+    {
+        var (buffer, length) = await reader.PeekFirstMessagePrefixAsync(ClaimedUserPrefixLimit, cancellationToken);
+        try
+        {
+            return RequestEnvelope.ReadClaimedUserId(new ReadOnlySequence<byte>(buffer, 0, length));
+        }
+        finally
+        {
+            MessageBuffers.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Ends the call with the gateway's own status. When part of a response message has already reached the client,
+    /// trailers would present it as whole (clients report "unexpected end" as INTERNAL, which Spark clients do not
+    /// retry); the stream is reset instead — REFUSED_STREAM, which grpc-dotnet, grpc-java and grpc-core all map to
+    /// UNAVAILABLE, so clients reattach, or CANCEL for any other status.
+    /// </summary>
+    private void EndCall(HttpContext context, ResponseFraming? framing, StatusCode status, string message)
+    {
+        if (context.Response.HasStarted && framing is { AtMessageBoundary: false }
+            && context.Features.Get<IHttpResetFeature>() is { } reset)
+        {
+            GatewayLog.StreamResetMidMessage(logger, status, ClientText.Escape(message));
+            reset.Reset(status == StatusCode.Unavailable ? RefusedStreamErrorCode : CancelErrorCode);
+            return;
+        }
+
+        GrpcStatusResponder.Write(context.Response, status, message);
     }
 
     private static bool AcceptsTransport(HttpContext context)
@@ -259,20 +342,20 @@ internal sealed class SparkConnectCallHandler(
             throw GatewayException.InvalidArgument($"The request has no {field}; Spark Connect clients send a UUID such as 6f1c0a4e-3b7d-4c39-9a51-2d0f5b7e8c11.");
         }
 
-        return Guid.TryParseExact(value, "D", out _)
+        // Exactly the 36-character form: Guid parsing alone also accepts surrounding white space, which would make
+        // two spellings of one session id (one for the gateway's rules, another at the engine).
+        return value.Length == 36 && Guid.TryParseExact(value, "D", out _)
             ? value
-            : throw GatewayException.InvalidArgument($"{field} '{Truncate(value)}' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).");
+            : throw GatewayException.InvalidArgument($"{field} {ClientText.Quote(value)} is not a UUID in its 36-character form (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, no spaces).");
     }
-
-    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "...";
 
     private async Task<StatusCode> ForwardAsync(
         HttpContext context,
-        string method,
-        string telemetryMethod,
+        SparkConnectMethod method,
         RoutedSession route,
         GatewayPrincipal principal,
         ForwardedRequestContent content,
+        ResponseFraming framing,
         CallDeadline deadline)
     {
         var engine = route.Engine;
@@ -285,7 +368,7 @@ internal sealed class SparkConnectCallHandler(
         };
 
         using var activity = StartActivity(context, method, route, principal);
-        var inspectsResponse = method == ConfigMethod;
+        var inspectsResponse = method.InspectsResponse;
         CopyRequestHeaders(context.Request.Headers, request, forwardTraceHeaders: activity is null, allowCompressedResponse: !inspectsResponse);
         request.Headers.TE.Add(new TransferCodingWithQualityHeaderValue("trailers"));
         if (deadline.RemainingTimeoutHeader() is { } timeout)
@@ -341,7 +424,7 @@ internal sealed class SparkConnectCallHandler(
                     var body = await response.Content.ReadAsStreamAsync(token);
                     responseBytes = inspectsResponse
                         ? await RelayConfigAsync(body, context.Response.BodyWriter, token)
-                        : await RelayAsync(body, context.Response.BodyWriter, token);
+                        : await RelayAsync(body, context.Response.BodyWriter, framing, token);
                 }
                 catch (Exception e) when (!token.IsCancellationRequested && e is not GatewayException)
                 {
@@ -356,6 +439,12 @@ internal sealed class SparkConnectCallHandler(
                     }
                 }
 
+                if (!framing.AtMessageBoundary)
+                {
+                    // The engine ended its answer inside a message: what the client holds is not a whole message.
+                    throw EngineFailure(engine, method, route.Session.SessionId, "ended its response inside a gRPC message", null);
+                }
+
                 status = TryReadStatus(response.TrailingHeaders, out var trailerStatus) ? trailerStatus : StatusCode.Unknown;
                 activity?.SetTag("rpc.grpc.status_code", (int)status);
                 return status;
@@ -364,18 +453,25 @@ internal sealed class SparkConnectCallHandler(
         finally
         {
             metrics.Forwarded(content.BytesSent, responseBytes);
-            metrics.EngineCallEnded(telemetryMethod, engine.Id, engineStart);
+            metrics.EngineCallEnded(method.TelemetryName, engine.Id, engineStart);
         }
     }
 
-    /// <summary>The engine URI of a method; cached for known methods only, since unknown names come from clients.</summary>
-    private Uri TargetOf(EngineEndpoint engine, string method)
-        => SparkConnectMethods.ForTelemetry(method) == method
-            ? _targets.GetOrAdd((engine.Address, method), static key => new Uri(key.Engine, SparkConnectMethods.ServicePath + key.Method))
-            : new Uri(engine.Address, SparkConnectMethods.ServicePath + method);
+    /// <summary>
+    /// The engine URI of a method, built from its decided name (never from the client's path text); cached for known
+    /// methods only, since unknown names come from clients.
+    /// </summary>
+    private Uri TargetOf(EngineEndpoint engine, SparkConnectMethod method)
+        => method.IsKnown
+            ? _targets.GetValue(engine, static _ => new(StringComparer.Ordinal))
+                .GetOrAdd(method.Name, static (name, address) => new Uri(address, SparkConnectMethods.ServicePath + name), engine.Address)
+            : new Uri(engine.Address, SparkConnectMethods.ServicePath + method.Name);
 
-    /// <summary>Copies the engine's response body to the client as it arrives, straight into the client's send buffer.</summary>
-    private static async Task<long> RelayAsync(Stream source, PipeWriter destination, CancellationToken cancellationToken)
+    /// <summary>
+    /// Copies the engine's response body to the client as it arrives, straight into the client's send buffer,
+    /// following the gRPC framing so a failure can tell whether the client holds a partial message.
+    /// </summary>
+    private static async Task<long> RelayAsync(Stream source, PipeWriter destination, ResponseFraming framing, CancellationToken cancellationToken)
     {
         long total = 0;
         while (true)
@@ -387,6 +483,7 @@ internal sealed class SparkConnectCallHandler(
                 return total;
             }
 
+            framing.Observe(buffer.Span[..read]);
             destination.Advance(read);
             total += read;
             var flushed = await destination.FlushAsync(cancellationToken);
@@ -406,7 +503,7 @@ internal sealed class SparkConnectCallHandler(
         var limit = options.CurrentValue.MaxMessageSize + 5L;
 
         // Pooled: a Config answer is a few hundred bytes, and every Config call comes through here.
-        var buffer = ArrayPool<byte>.Shared.Rent(ConfigResponseInitialBuffer);
+        var buffer = MessageBuffers.Rent(ConfigResponseInitialBuffer);
         try
         {
             var length = 0;
@@ -414,9 +511,9 @@ internal sealed class SparkConnectCallHandler(
             {
                 if (length == buffer.Length)
                 {
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length * 2L, limit + 1));
+                    var larger = MessageBuffers.Rent((int)Math.Min(buffer.Length * 2L, limit + 1));
                     buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    MessageBuffers.Return(buffer);
                     buffer = larger;
                 }
 
@@ -437,7 +534,7 @@ internal sealed class SparkConnectCallHandler(
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            MessageBuffers.Return(buffer);
         }
     }
 
@@ -466,11 +563,11 @@ internal sealed class SparkConnectCallHandler(
         return written;
     }
 
-    private GatewayException EngineFailure(EngineEndpoint engine, string method, string sessionId, string what, Exception e)
+    private GatewayException EngineFailure(EngineEndpoint engine, SparkConnectMethod method, string sessionId, string what, Exception? e)
     {
-        var reason = Describe(e);
-        GatewayLog.EngineFailed(logger, engine.Id, SparkConnectMethods.ForTelemetry(method), sessionId, reason, e);
-        return new GatewayException(StatusCode.Unavailable, $"Engine '{engine.Id}' at {engine.Address} {what}: {reason}", e);
+        var reason = e is null ? "" : ": " + Describe(e);
+        GatewayLog.EngineFailed(logger, engine.Id, method.TelemetryName, sessionId, reason, e);
+        return new GatewayException(StatusCode.Unavailable, $"Engine '{engine.Id}' at {engine.Address} {what}{reason}", e);
     }
 
     private static string Describe(Exception e)
@@ -486,7 +583,7 @@ internal sealed class SparkConnectCallHandler(
             : $"{e.Message} ({innermost.Message})";
     }
 
-    private static Activity? StartActivity(HttpContext context, string method, RoutedSession route, GatewayPrincipal principal)
+    private static Activity? StartActivity(HttpContext context, SparkConnectMethod method, RoutedSession route, GatewayPrincipal principal)
     {
         var source = GatewayActivitySource.Instance;
         if (!source.HasListeners())
@@ -494,7 +591,7 @@ internal sealed class SparkConnectCallHandler(
             return null;
         }
 
-        var name = "SparkConnectService/" + SparkConnectMethods.ForTelemetry(method);
+        var name = "SparkConnectService/" + method.TelemetryName;
         Activity? activity;
         if (Activity.Current is null
             && context.Request.Headers.TryGetValue("traceparent", out var traceparent)
@@ -509,7 +606,7 @@ internal sealed class SparkConnectCallHandler(
 
         activity?.SetTag("rpc.system", "grpc")
             .SetTag("rpc.service", SparkConnectMethods.ServiceName)
-            .SetTag("rpc.method", method)
+            .SetTag("rpc.method", method.TelemetryName)
             .SetTag("enduser.id", principal.UserName)
             .SetTag("spark_connect.session_id", route.Session.SessionId)
             .SetTag("spark_connect.engine.id", route.Engine.Id);

@@ -24,7 +24,9 @@ public static class SparkConnectGatewayEndpointRouteBuilderExtensions
             ?? throw new InvalidOperationException("Call services.AddSparkConnectGateway() before app.MapSparkConnectGateway().");
         var options = endpoints.ServiceProvider.GetRequiredService<IOptions<SparkConnectGatewayOptions>>().Value;
 
-        var gateway = endpoints.MapPost(SparkConnectMethods.ServicePath + "{method}", handler.HandleAsync)
+        // Every path under the service reaches the handler, which decides the method from the raw path and answers
+        // UNIMPLEMENTED for anything that is not a plain method name (rather than an HTTP 404 the client cannot read).
+        var gateway = endpoints.MapPost(SparkConnectMethods.ServicePath + "{**method}", handler.HandleAsync)
             .WithDisplayName("Spark Connect gateway");
         if (options.MapHealthService)
         {

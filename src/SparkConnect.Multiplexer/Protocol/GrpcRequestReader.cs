@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.IO.Compression;
 using System.IO.Pipelines;
 using Grpc.Core;
 
@@ -8,81 +7,222 @@ namespace SparkConnect.Multiplexer.Protocol;
 
 /// <summary>
 /// Reads gRPC length-prefixed request messages from the client's body. A message stays in the client's buffers
-/// (not copied) until <see cref="Release"/>; a compressed message is inflated into a pooled buffer.
+/// (not copied) until <see cref="Release"/>; a compressed message is inflated into a buffer of its own.
 /// </summary>
-internal sealed class GrpcRequestReader(PipeReader body, int maxMessageSize, string? encoding)
+internal sealed class GrpcRequestReader
 {
     private const int HeaderSize = 5;
 
+    private readonly PipeReader _body;
+    private readonly int _maxMessageSize;
+    private readonly string? _encoding;
     private SequencePosition? _heldEnd;
+    private SequencePosition _heldStart;
+    private SequencePosition _heldExamined;
+    private long _heldFrameLength;
+    private long _heldBufferLength;
+    private bool _heldCompleted;
     private byte[]? _inflated;
 
+    /// <exception cref="GatewayException">UNIMPLEMENTED when the call's <c>grpc-encoding</c> is one the gateway cannot read.</exception>
+    public GrpcRequestReader(PipeReader body, int maxMessageSize, string? encoding)
+    {
+        if (!CompressedMessage.IsSupported(encoding))
+        {
+            throw CompressedMessage.Unsupported(encoding);
+        }
+
+        _body = body;
+        _maxMessageSize = maxMessageSize;
+        _encoding = encoding == "identity" ? null : encoding;
+    }
+
+    /// <summary>Messages read so far.</summary>
+    public int MessagesRead { get; private set; }
+
     /// <summary>The next message's payload, or <see langword="null"/> when the client has finished sending.</summary>
-    /// <exception cref="GatewayException">The frame is invalid, too large, or uses an unsupported compression.</exception>
+    /// <exception cref="GatewayException">The frame is invalid, too large, truncated, or uses an unsupported compression.</exception>
     public async ValueTask<ReadOnlySequence<byte>?> ReadAsync(CancellationToken cancellationToken)
     {
         Release();
 
-        var result = await body.ReadAtLeastAsync(HeaderSize, cancellationToken);
+        var result = await _body.ReadAtLeastAsync(HeaderSize, cancellationToken);
         var buffer = result.Buffer;
         if (buffer.IsEmpty && result.IsCompleted)
         {
-            body.AdvanceTo(buffer.End);
+            _body.AdvanceTo(buffer.End);
             return null;
         }
 
-        if (buffer.Length < HeaderSize)
+        bool compressed;
+        uint length;
+        try
         {
-            body.AdvanceTo(buffer.End);
-            throw GatewayException.InvalidArgument("The request stream ended inside a gRPC message header.");
+            (compressed, length) = ReadHeader(buffer, _encoding, _maxMessageSize);
         }
-
-        Span<byte> header = stackalloc byte[HeaderSize];
-        buffer.Slice(0, HeaderSize).CopyTo(header);
-        var compressed = header[0];
-        var length = BinaryPrimitives.ReadUInt32BigEndian(header[1..]);
-        if (compressed > 1)
+        catch
         {
-            body.AdvanceTo(buffer.End);
-            throw GatewayException.InvalidArgument($"The gRPC message header has compression flag {compressed}; only 0 and 1 are valid.");
-        }
-
-        if (length > (uint)maxMessageSize)
-        {
-            body.AdvanceTo(buffer.End);
-            throw new GatewayException(StatusCode.ResourceExhausted, $"Received message larger than max ({length} vs. {maxMessageSize}); the gateway's limit is SparkConnectGateway:MaxMessageSize.");
+            _body.AdvanceTo(buffer.End);
+            throw;
         }
 
         var frameLength = HeaderSize + (long)length;
         if (buffer.Length < frameLength)
         {
-            body.AdvanceTo(buffer.Start, buffer.End);
-            result = await body.ReadAtLeastAsync((int)frameLength, cancellationToken);
+            _body.AdvanceTo(buffer.Start, buffer.End);
+            result = await _body.ReadAtLeastAsync((int)frameLength, cancellationToken);
             buffer = result.Buffer;
             if (buffer.Length < frameLength)
             {
-                body.AdvanceTo(buffer.End);
+                _body.AdvanceTo(buffer.End);
                 throw GatewayException.InvalidArgument($"The request stream ended inside a gRPC message ({buffer.Length - HeaderSize} of {length} bytes).");
             }
         }
 
+        MessagesRead++;
         var frameEnd = buffer.GetPosition(frameLength);
         var payload = buffer.Slice(HeaderSize, length);
-        if (compressed == 0)
+        if (!compressed)
         {
+            // The read stays open until Release: the payload is the client's own buffer, not a copy.
             _heldEnd = frameEnd;
+            _heldStart = buffer.Start;
+            _heldExamined = buffer.End;
+            _heldFrameLength = frameLength;
+            _heldBufferLength = buffer.Length;
+            _heldCompleted = result.IsCompleted;
             return payload;
         }
 
         try
         {
-            return Inflate(payload);
+            var (inflated, inflatedLength) = CompressedMessage.Inflate(payload, _encoding, _maxMessageSize);
+            _inflated = inflated;
+            return new ReadOnlySequence<byte>(inflated, 0, inflatedLength);
         }
         finally
         {
-            body.AdvanceTo(frameEnd);
+            _body.AdvanceTo(frameEnd);
         }
     }
+
+    /// <summary>
+    /// The start of the first message — at most <paramref name="limit"/> bytes of it (inflated if compressed) —
+    /// without consuming anything, so authentication can read a claimed user id before the gateway commits memory
+    /// to a whole message. The caller returns the buffer to <see cref="MessageBuffers"/>.
+    /// </summary>
+    /// <returns>The bytes read, or an empty result when the client sent no message.</returns>
+    public async ValueTask<(byte[] Buffer, int Length)> PeekFirstMessagePrefixAsync(int limit, CancellationToken cancellationToken)
+    {
+        var result = await _body.ReadAtLeastAsync(HeaderSize, cancellationToken);
+        var buffer = result.Buffer;
+        if (buffer.Length < HeaderSize)
+        {
+            _body.AdvanceTo(buffer.Start);
+            return ([], 0);
+        }
+
+        bool compressed;
+        uint length;
+        try
+        {
+            (compressed, length) = ReadHeader(buffer, _encoding, _maxMessageSize);
+        }
+        catch
+        {
+            _body.AdvanceTo(buffer.Start);
+            throw;
+        }
+
+        var wanted = HeaderSize + Math.Min(length, (long)limit);
+        if (buffer.Length < wanted)
+        {
+            _body.AdvanceTo(buffer.Start, buffer.End);
+            result = await _body.ReadAtLeastAsync((int)wanted, cancellationToken);
+            buffer = result.Buffer;
+        }
+
+        try
+        {
+            var available = buffer.Slice(HeaderSize, Math.Min(buffer.Length - HeaderSize, Math.Min(length, (long)limit)));
+            if (compressed)
+            {
+                return CompressedMessage.Inflate(available, _encoding, limit, complete: false);
+            }
+
+            var copy = MessageBuffers.Rent((int)available.Length);
+            available.CopyTo(copy);
+            return (copy, (int)available.Length);
+        }
+        finally
+        {
+            // Nothing consumed: the message is read again, whole, once the call is authenticated.
+            _body.AdvanceTo(buffer.Start);
+        }
+    }
+
+    /// <summary>
+    /// For a method whose request is one message: waits for the end of the client's stream and refuses a second
+    /// message, so an engine never receives what the method cannot carry. The current message stays valid.
+    /// </summary>
+    /// <exception cref="GatewayException">INVALID_ARGUMENT when more bytes follow the first message.</exception>
+    public async ValueTask EnsureNoMoreMessagesAsync(string method, CancellationToken cancellationToken)
+    {
+        if (_heldEnd is null)
+        {
+            // The message was inflated into a buffer of its own: the frame is consumed and no read is open.
+            while (true)
+            {
+                var result = await _body.ReadAsync(cancellationToken);
+                var buffer = result.Buffer;
+                _body.AdvanceTo(buffer.Start, buffer.End);
+                if (!buffer.IsEmpty)
+                {
+                    throw SecondMessage(method);
+                }
+
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+
+        if (_heldBufferLength > _heldFrameLength)
+        {
+            throw SecondMessage(method);
+        }
+
+        if (_heldCompleted)
+        {
+            return;
+        }
+
+        // Keep the message (consume nothing) and wait for more: either the end of the stream or a second message.
+        // While no read is open, Release must not complete one.
+        _heldEnd = null;
+        _body.AdvanceTo(_heldStart, _heldExamined);
+        while (true)
+        {
+            var result = await _body.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            if (buffer.Length > _heldFrameLength || result.IsCompleted || result.IsCanceled)
+            {
+                _heldEnd = buffer.GetPosition(Math.Min(_heldFrameLength, buffer.Length));
+                if (buffer.Length > _heldFrameLength)
+                {
+                    throw SecondMessage(method);
+                }
+
+                return;
+            }
+
+            _body.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private static GatewayException SecondMessage(string method)
+        => GatewayException.InvalidArgument($"{method} takes exactly one request message, and this call carried more; send one message and close the request stream.");
 
     /// <summary>Lets go of the current message (its bytes are no longer valid afterwards).</summary>
     public void Release()
@@ -90,102 +230,42 @@ internal sealed class GrpcRequestReader(PipeReader body, int maxMessageSize, str
         if (_heldEnd is { } end)
         {
             _heldEnd = null;
-            body.AdvanceTo(end);
+            _body.AdvanceTo(end);
         }
 
         if (_inflated is { } inflated)
         {
             _inflated = null;
-            ArrayPool<byte>.Shared.Return(inflated);
+            MessageBuffers.Return(inflated);
         }
     }
 
-    private ReadOnlySequence<byte> Inflate(ReadOnlySequence<byte> payload)
+    private static (bool Compressed, uint Length) ReadHeader(ReadOnlySequence<byte> buffer, string? encoding, int maxMessageSize)
     {
-        using var source = new ReadOnlySequenceStream(payload);
-        using Stream inflater = encoding switch
+        if (buffer.Length < HeaderSize)
         {
-            "gzip" => new GZipStream(source, CompressionMode.Decompress),
-            "deflate" => new ZLibStream(source, CompressionMode.Decompress),
-            _ => throw new GatewayException(StatusCode.Unimplemented, $"The request is compressed with grpc-encoding '{encoding ?? "identity"}', which the gateway does not support; use gzip, deflate or no compression."),
-        };
-
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(payload.Length * 4, 4096, maxMessageSize));
-        var length = 0;
-        try
-        {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (buffer.Length >= maxMessageSize)
-                    {
-                        throw new GatewayException(StatusCode.ResourceExhausted, $"Received message larger than max (more than {maxMessageSize} bytes once decompressed).");
-                    }
-
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, maxMessageSize));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                var read = inflater.Read(buffer, length, Math.Min(buffer.Length, maxMessageSize) - length);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                length += read;
-            }
-        }
-        catch (InvalidDataException e)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw new GatewayException(StatusCode.InvalidArgument, $"The compressed request message is corrupt: {e.Message}", e);
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
+            throw GatewayException.InvalidArgument("The request stream ended inside a gRPC message header.");
         }
 
-        _inflated = buffer;
-        return new ReadOnlySequence<byte>(buffer, 0, length);
-    }
-
-    /// <summary>A read-only stream over a sequence, for the decompressors.</summary>
-    private sealed class ReadOnlySequenceStream(ReadOnlySequence<byte> sequence) : Stream
-    {
-        private ReadOnlySequence<byte> _remaining = sequence;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
+        Span<byte> header = stackalloc byte[HeaderSize];
+        buffer.Slice(0, HeaderSize).CopyTo(header);
+        var flag = header[0];
+        var length = BinaryPrimitives.ReadUInt32BigEndian(header[1..]);
+        if (flag > 1)
         {
-            var count = (int)Math.Min(buffer.Length, _remaining.Length);
-            _remaining.Slice(0, count).CopyTo(buffer);
-            _remaining = _remaining.Slice(count);
-            return count;
+            throw GatewayException.InvalidArgument($"The gRPC message header has compression flag {flag}; only 0 and 1 are valid.");
         }
 
-        public override void Flush()
+        if (flag == 1 && encoding is null)
         {
+            throw GatewayException.InvalidArgument("The gRPC message is marked compressed, but the call has no grpc-encoding header; send grpc-encoding: gzip or deflate with compressed messages.");
         }
 
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        if (length > (uint)maxMessageSize)
+        {
+            throw new GatewayException(StatusCode.ResourceExhausted, $"Received message larger than max ({length} vs. {maxMessageSize}); the gateway's limit is SparkConnectGateway:MaxMessageSize.");
+        }
 
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        return (flag == 1, length);
     }
 }

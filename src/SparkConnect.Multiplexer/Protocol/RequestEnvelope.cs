@@ -88,6 +88,53 @@ internal sealed class RequestEnvelope
         return envelope;
     }
 
+    /// <summary>
+    /// The claimed <c>user_context.user_id</c> from the start of a message, which may be cut anywhere: fields are read
+    /// while they are whole, and reading stops at the first that is not (the whole message is parsed strictly later).
+    /// </summary>
+    public static string? ReadClaimedUserId(ReadOnlySequence<byte> prefix)
+    {
+        string? claimed = null;
+        var reader = new SequenceReader<byte>(prefix);
+        while (!reader.End)
+        {
+            if (!ProtoWire.TryReadTag(ref reader, out var field, out var wireType))
+            {
+                break;
+            }
+
+            if (field != UserContextField || wireType != ProtoWire.WireLengthDelimited)
+            {
+                if (!ProtoWire.TrySkipValue(ref reader, field, wireType))
+                {
+                    break;
+                }
+
+                continue;
+            }
+
+            if (!ProtoWire.TryReadLength(ref reader, out var length) || reader.Remaining < length)
+            {
+                break;
+            }
+
+            var payload = prefix.Slice(reader.Consumed, length);
+            reader.Advance(length);
+            try
+            {
+                var userContext = new RequestEnvelope();
+                userContext.ParseUserContext(payload, 0);
+                claimed = userContext.ClaimedUserId ?? claimed;
+            }
+            catch (GatewayException)
+            {
+                break;
+            }
+        }
+
+        return claimed;
+    }
+
     private void ParseUserContext(ReadOnlySequence<byte> payload, long payloadOffset)
     {
         var reader = new SequenceReader<byte>(payload);

@@ -144,14 +144,16 @@ public sealed class AuthorizationTests
     }
 
     [TestMethod]
-    public async Task HashedToken_Authenticates_AndFailuresAreThrottledPerAddress()
+    public async Task HashedToken_Authenticates_AndTokenGuessesMeetTheAddressCeiling()
     {
         await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
         const string Token = "carol-token-0123456789abcdef";
         await using var gateway = await GatewayHost.StartAsync(engine, o =>
         {
             o.Authentication.Tokens.Add(new StaticTokenOptions { TokenSha256 = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Token))), User = "carol" });
+            // A wrong token claims no user: guesses count against the address-wide ceiling only.
             o.Authentication.Throttle.MaxFailures = 3;
+            o.Authentication.Throttle.MaxFailuresPerAddress = 3;
             o.Authentication.Throttle.Window = TimeSpan.FromMinutes(5);
         });
 
