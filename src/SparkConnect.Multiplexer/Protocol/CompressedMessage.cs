@@ -46,7 +46,9 @@ internal static class CompressedMessage
             var capacity = (long)limit + 1;
             while (true)
             {
-                if (length == buffer.Length)
+                // A rented buffer may be longer than asked for: the room is bounded by the capacity, not its length.
+                var room = (int)Math.Min(buffer.Length, capacity) - length;
+                if (room == 0)
                 {
                     if (length >= capacity)
                     {
@@ -62,9 +64,10 @@ internal static class CompressedMessage
                     buffer.AsSpan(0, length).CopyTo(larger);
                     MessageBuffers.Return(buffer);
                     buffer = larger;
+                    continue;
                 }
 
-                var read = inflater.Read(buffer, length, (int)Math.Min(buffer.Length, capacity) - length);
+                var read = inflater.Read(buffer, length, room);
                 if (read == 0)
                 {
                     break;
