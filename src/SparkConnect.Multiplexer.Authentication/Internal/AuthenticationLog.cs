@@ -45,6 +45,9 @@ internal static partial class AuthenticationLog
     [LoggerMessage(118, LogLevel.Information, "LDAP exchange with {Server}:{Port} ended with LDAP result {ResultCode} (a dropped connection, or a wait interrupted by a signal); trying once more")]
     public static partial void LdapRetrying(ILogger logger, string server, int port, int resultCode, Exception exception);
 
+    [LoggerMessage(119, LogLevel.Error, "LDAP entry {UserDn} gives no user name from attribute '{Attribute}' (UserNameAttribute): {Problem}. The user is refused")]
+    public static partial void LdapNoUserName(ILogger logger, string userDn, string attribute, string problem);
+
     [LoggerMessage(121, LogLevel.Information, "Client certificate of {Subject} from {Peer} refused: {Reason}")]
     public static partial void CertificateRefused(ILogger logger, string subject, IPAddress? peer, string reason);
 
