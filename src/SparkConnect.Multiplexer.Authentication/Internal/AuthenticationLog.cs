@@ -21,6 +21,9 @@ internal static partial class AuthenticationLog
     [LoggerMessage(105, LogLevel.Information, "JWT authenticated {User}")]
     public static partial void JwtAuthenticated(ILogger logger, string user);
 
+    [LoggerMessage(106, LogLevel.Error, "The signing key set at {JwksUrl} is too large ({Size} bytes, JwksMaxResponseBytes is {Limit}) and was not used; {CachedKeyCount} cached key(s) stay in use. Check the URL, or raise JwksMaxResponseBytes if the identity provider really publishes that much")]
+    public static partial void JwksTooLarge(ILogger logger, Uri jwksUrl, string size, long limit, int cachedKeyCount);
+
     [LoggerMessage(111, LogLevel.Information, "LDAP authenticated {User}")]
     public static partial void LdapAuthenticated(ILogger logger, string user);
 

@@ -10,7 +10,7 @@ using SparkConnect.Multiplexer.Testing;
 namespace SparkConnect.Multiplexer.Authentication.Tests.Jwt;
 
 [TestClass]
-public sealed class JwtAuthenticatorTests
+public sealed partial class JwtAuthenticatorTests
 {
     public TestContext TestContext { get; set; } = null!;
 
