@@ -17,7 +17,7 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
 {
     internal const string InvalidCredentials = "invalid user name or password";
     internal const string Unreachable = "authentication service unreachable";
-    internal const string NonCanonicalUserName = "invalid user name: remove leading or trailing spaces and control or invisible characters";
+    internal const string NonCanonicalUserName = "invalid user name: at most 256 characters, with no leading or trailing spaces and no control or invisible characters";
 
     // LDAP result code 49 (RFC 4511); ResultCode has no member for it because binds report it as LdapException.ErrorCode.
     private const int LdapInvalidCredentials = 49;

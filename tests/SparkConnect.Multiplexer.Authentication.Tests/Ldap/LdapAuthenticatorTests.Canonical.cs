@@ -81,15 +81,20 @@ public sealed partial class LdapAuthenticatorTests
     public async Task SurroundingWhitespaceOrControlCharacters_RefusedBeforeTheDirectory_WithClearReason()
     {
         await using var slapd = await SlapdServer.StartAsync(Cancel);
-        var ldap = Create(o => DnTemplate(o, slapd));
+        var logs = new CapturingLoggerProvider();
+        var ldap = Create(o => DnTemplate(o, slapd), logs);
 
-        foreach (var user in new[] { " alice", "alice ", "\u00A0alice", "alice\t", "al\u0007ice", "al\u200Bice", "a\u0000lice" })
+        foreach (var user in new[] { " alice", "alice ", "\u00A0alice", "alice\t", "al\u0007ice", "al\u200Bice", "a\u0000lice", "alice\nLDAP authenticated admin", new string('a', 257) })
         {
             var result = await ldap.AuthenticateAsync(TestCalls.Basic(user, "alice-password"), Cancel);
 
             Assert.AreEqual(AuthenticationOutcome.Refused, result.Outcome, $"'{Uri.EscapeDataString(user)}'");
             Assert.AreEqual(LdapAuthenticator.NonCanonicalUserName, result.Reason, $"'{Uri.EscapeDataString(user)}'");
         }
+
+        var refusals = logs.Entries.Select(e => e.Message).ToList();
+        Assert.IsTrue(refusals.Contains("LDAP refused alice\\u000ALDAP authenticated admin from (null): " + LdapAuthenticator.NonCanonicalUserName), string.Join(" | ", refusals));
+        Assert.IsFalse(refusals.Any(m => m.Any(c => char.IsControl(c))), "a client's control characters must not reach the log raw");
     }
 
     [TestMethod]
