@@ -124,6 +124,23 @@ public sealed partial class LdapAuthenticatorTests
     }
 
     [TestMethod]
+    public async Task UserNameAttribute_SeveralValues_RefusedAsAmbiguousAndLogged()
+    {
+        await using var slapd = await SlapdServer.StartAsync(Cancel);
+        var logs = new CapturingLoggerProvider();
+        var search = Create(o => SearchThenBind(o, slapd), logs);
+        var direct = Create(o => DnTemplate(o, slapd), logs);
+
+        var bySecondUid = await search.AuthenticateAsync(TestCalls.Basic("carol2", "carol-password"), Cancel);
+        var byFirstUid = await direct.AuthenticateAsync(TestCalls.Basic("carol", "carol-password"), Cancel);
+
+        Assert.AreEqual(AuthenticationOutcome.Refused, bySecondUid.Outcome, "carol2 must not become a second principal for carol");
+        Assert.AreEqual(AuthenticationOutcome.Refused, byFirstUid.Outcome);
+        Assert.AreEqual(LdapAuthenticator.InvalidCredentials, byFirstUid.Reason);
+        Assert.AreEqual(2, logs.Entries.Count(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Error && e.Message.Contains("ambiguous", StringComparison.Ordinal)));
+    }
+
+    [TestMethod]
     public async Task UserNameAttribute_EmptyOptsOut_ClientSpellingKept()
     {
         await using var slapd = await SlapdServer.StartAsync(Cancel);
