@@ -21,6 +21,9 @@ internal static partial class AuthenticationLog
     [LoggerMessage(105, LogLevel.Information, "JWT authenticated {User}")]
     public static partial void JwtAuthenticated(ILogger logger, string user);
 
+    [LoggerMessage(106, LogLevel.Error, "The signing key set at {JwksUrl} is too large ({Size} bytes, JwksMaxResponseBytes is {Limit}) and was not used; {CachedKeyCount} cached key(s) stay in use. Check the URL, or raise JwksMaxResponseBytes if the identity provider really publishes that much")]
+    public static partial void JwksTooLarge(ILogger logger, Uri jwksUrl, string size, long limit, int cachedKeyCount);
+
     [LoggerMessage(111, LogLevel.Information, "LDAP authenticated {User}")]
     public static partial void LdapAuthenticated(ILogger logger, string user);
 
@@ -44,6 +47,9 @@ internal static partial class AuthenticationLog
 
     [LoggerMessage(118, LogLevel.Information, "LDAP exchange with {Server}:{Port} ended with LDAP result {ResultCode} (a dropped connection, or a wait interrupted by a signal); trying once more")]
     public static partial void LdapRetrying(ILogger logger, string server, int port, int resultCode, Exception exception);
+
+    [LoggerMessage(119, LogLevel.Error, "LDAP entry {UserDn} gives no user name from attribute '{Attribute}' (UserNameAttribute): {Problem}. The user is refused")]
+    public static partial void LdapNoUserName(ILogger logger, string userDn, string attribute, string problem);
 
     [LoggerMessage(121, LogLevel.Information, "Client certificate of {Subject} from {Peer} refused: {Reason}")]
     public static partial void CertificateRefused(ILogger logger, string subject, IPAddress? peer, string reason);

@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
@@ -75,7 +78,7 @@ internal sealed class JwksKeyCache(
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(options1.JwksFetchTimeout);
             using var client = httpClientFactory.CreateClient(HttpClientName);
-            var json = await client.GetStringAsync(url, timeout.Token).ConfigureAwait(false);
+            var json = await ReadBoundedAsync(client, url, options1.JwksMaxResponseBytes, timeout.Token).ConfigureAwait(false);
             var set = new JsonWebKeySet(json) { SkipUnresolvedJsonWebKeys = true };
             var signingKeys = set.GetSigningKeys().ToArray();
             var ids = signingKeys.Select(k => k.KeyId).Where(k => !string.IsNullOrEmpty(k)).ToHashSet(StringComparer.Ordinal);
@@ -84,11 +87,61 @@ internal sealed class JwksKeyCache(
             AuthenticationLog.JwksFetched(logger, signingKeys.Length, url);
             return fresh.Keys;
         }
+        catch (JwksTooLargeException e)
+        {
+            AuthenticationLog.JwksTooLarge(logger, url, e.Size, options1.JwksMaxResponseBytes, previous?.Keys.Count ?? 0);
+            return previous?.Keys ?? [];
+        }
         catch (Exception e) when (e is HttpRequestException or ArgumentException or System.Text.Json.JsonException or OperationCanceledException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
         {
             AuthenticationLog.JwksFetchFailed(logger, url, previous?.Keys.Count ?? 0, e);
             return previous?.Keys ?? [];
         }
+    }
+
+    /// <summary>
+    /// The document as text, read no further than <paramref name="limit"/> bytes: a Content-Length above it is refused
+    /// before the body is read, and a body without one is counted as it arrives.
+    /// </summary>
+    private static async Task<string> ReadBoundedAsync(HttpClient client, Uri url, long limit, CancellationToken cancellationToken)
+    {
+        using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        response.EnsureSuccessStatusCode();
+        if (response.Content.Headers.ContentLength is long length && length > limit)
+        {
+            throw new JwksTooLargeException(length.ToString(CultureInfo.InvariantCulture));
+        }
+
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            using var body = new MemoryStream();
+            var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+            try
+            {
+                int read;
+                while ((read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    if (body.Length + read > limit)
+                    {
+                        throw new JwksTooLargeException("more than " + limit.ToString(CultureInfo.InvariantCulture));
+                    }
+
+                    body.Write(buffer, 0, read);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            return Encoding.UTF8.GetString(body.GetBuffer(), 0, (int)body.Length);
+        }
+    }
+
+    private sealed class JwksTooLargeException(string size) : Exception(size)
+    {
+        public string Size { get; } = size;
     }
 
     private sealed record KeySet(IReadOnlyList<SecurityKey> Keys, HashSet<string> KeyIds, long FetchedAt);

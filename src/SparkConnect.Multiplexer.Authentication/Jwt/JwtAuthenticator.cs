@@ -26,7 +26,7 @@ internal sealed class JwtAuthenticator : IAuthenticator
         _jwks = _options.JwksUrl is null ? null : services.GetRequiredService<JwksKeyCache>();
         _logger = logger;
         _configuredKeys = [.. _options.SigningKeys.Select(k => SigningKeyParser.TryParse(k, out var key, out _) ? key : null).OfType<SecurityKey>()];
-        _userClaims = _options.UserClaims.Count > 0 ? [.. _options.UserClaims] : ["sub", "preferred_username"];
+        _userClaims = _options.UserClaims.Count == 0 ? ["sub"] : _options.AllowUserClaimFallback ? [.. _options.UserClaims] : [_options.UserClaims[0]];
     }
 
     public async ValueTask<AuthenticationResult> AuthenticateAsync(AuthenticationContext context, CancellationToken cancellationToken)
@@ -83,10 +83,19 @@ internal sealed class JwtAuthenticator : IAuthenticator
             return AuthenticationResult.Refuse(reason);
         }
 
-        var user = _userClaims.Select(c => ClaimString(jwt, c)).FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
+        var (claim, user) = _userClaims.Select(c => (c, ClaimString(jwt, c))).FirstOrDefault(v => !string.IsNullOrEmpty(v.Item2));
         if (user is null)
         {
-            var reason = $"JWT refused: the token has none of the user claims ({string.Join(", ", _userClaims)})";
+            var reason = _userClaims.Length == 1
+                ? $"JWT refused: the token has no '{_userClaims[0]}' claim to name the user"
+                : $"JWT refused: the token has none of the user claims ({string.Join(", ", _userClaims)})";
+            AuthenticationLog.JwtRefused(_logger, context.PeerAddress, reason);
+            return AuthenticationResult.Refuse(reason);
+        }
+
+        if (!UserNames.IsPlain(user))
+        {
+            var reason = $"JWT refused: the '{claim}' claim is not a plain user name (empty, too long, surrounding spaces or control characters)";
             AuthenticationLog.JwtRefused(_logger, context.PeerAddress, reason);
             return AuthenticationResult.Refuse(reason);
         }

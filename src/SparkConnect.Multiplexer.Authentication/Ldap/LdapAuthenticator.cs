@@ -9,11 +9,15 @@ namespace SparkConnect.Multiplexer.Authentication.Ldap;
 /// <summary>
 /// Authenticates a user name and password by binding to LDAP as the user (DN template or search-then-bind), then
 /// optionally looks up the user's groups. A directory that cannot be reached gives UNAVAILABLE, never an accept.
+/// The principal's user name is read from the entry the bind succeeded for (<see cref="LdapAuthenticationOptions.UserNameAttribute"/>),
+/// not taken from the client's spelling: directories match names loosely (case, width, spaces), and every spelling
+/// the directory accepts for one person must be one principal.
 /// </summary>
 internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> options, TimeProvider time, ILogger<LdapAuthenticator> logger) : IAuthenticator
 {
     internal const string InvalidCredentials = "invalid user name or password";
     internal const string Unreachable = "authentication service unreachable";
+    internal const string NonCanonicalUserName = "invalid user name: at most 256 characters, with no leading or trailing spaces and no control or invisible characters";
 
     // LDAP result code 49 (RFC 4511); ResultCode has no member for it because binds report it as LdapException.ErrorCode.
     private const int LdapInvalidCredentials = 49;
@@ -42,9 +46,15 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
         }
 
         // An empty password would be an "unauthenticated bind" (RFC 4513 5.1.2), which many servers accept.
-        if (string.IsNullOrWhiteSpace(user) || password.Length == 0 || user.Contains('\0', StringComparison.Ordinal) || password.Contains('\0', StringComparison.Ordinal))
+        if (user.Length == 0 || password.Length == 0 || password.Contains('\0', StringComparison.Ordinal))
         {
             return Refuse(context, user, InvalidCredentials);
+        }
+
+        // Not a spelling anyone's name has; the directory would fold some of it away and match a real user.
+        if (!UserNames.IsPlain(user))
+        {
+            return Refuse(context, user, NonCanonicalUserName);
         }
 
         if (_cache.TryGet(user, password, out var cached))
@@ -90,6 +100,13 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
             AuthenticationLog.LdapUnreachable(logger, _options.Server, PortOrDefault, (int)e.Response!.ResultCode, e);
             return AuthenticationResult.Unavailable(Unreachable);
         }
+        catch (LdapEntryNameException e)
+        {
+            // The password was right; the entry (or its access rules) is what must be fixed. Refused, not UNAVAILABLE:
+            // retrying would not help, and the client must not learn more than from a wrong password.
+            AuthenticationLog.LdapNoUserName(logger, e.UserDn, _options.UserNameAttribute ?? "", e.Problem);
+            return Refuse(context, user, InvalidCredentials);
+        }
         catch (DirectoryException e)
         {
             var code = e is DirectoryOperationException op && op.Response is not null ? (int)op.Response.ResultCode : -1;
@@ -111,7 +128,7 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
 
     private AuthenticationResult Refuse(AuthenticationContext context, string user, string reason)
     {
-        AuthenticationLog.LdapRefused(logger, user, context.PeerAddress, reason);
+        AuthenticationLog.LdapRefused(logger, UserNames.ForLog(user), context.PeerAddress, reason);
         return AuthenticationResult.Refuse(reason);
     }
 
@@ -134,7 +151,6 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
         return false;
     }
 
-    /// <summary>Binds as the user; <see langword="null"/> when search-then-bind finds no single entry for the name.</summary>
     /// <summary>
     /// One bind exchange, tried a second time on a fresh connection when the first ends with "server down" (81).
     /// libldap reports a wait interrupted by a signal that way — and a gateway gets signals whenever a child process
@@ -155,11 +171,14 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
         }
     }
 
+    /// <summary>Binds as the user; <see langword="null"/> when search-then-bind finds no single entry for the name.</summary>
     private GatewayPrincipal? Authenticate(string user, string password)
     {
         using var connection = Connect();
+        var nameAttribute = string.IsNullOrWhiteSpace(_options.UserNameAttribute) ? null : _options.UserNameAttribute.Trim();
         string userDn;
-        var userName = user;
+        string? userName = null;
+        SearchResultEntry? entry = null;
 
         if (!string.IsNullOrWhiteSpace(_options.UserDnTemplate))
         {
@@ -169,7 +188,7 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
         {
             BindServiceAccount(connection);
             var filter = _options.UserSearchFilter.Replace("{0}", LdapEscaping.EscapeFilterValue(user), StringComparison.Ordinal);
-            string[] attributes = string.IsNullOrWhiteSpace(_options.UserNameAttribute) ? ["1.1"] : [_options.UserNameAttribute];
+            string[] attributes = nameAttribute is null ? ["1.1"] : [nameAttribute];
             var search = new SearchRequest(_options.UserSearchBase, filter, SearchScope.Subtree, attributes) { SizeLimit = 2 };
             SearchResponse response;
             try
@@ -186,22 +205,21 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
                 return null;
             }
 
-            var entry = response.Entries[0];
+            entry = response.Entries[0];
             userDn = entry.DistinguishedName;
-            if (!string.IsNullOrWhiteSpace(_options.UserNameAttribute))
-            {
-                var values = entry.Attributes[_options.UserNameAttribute]?.GetValues(typeof(string));
-                if (values is not { Length: > 0 } || values[0] is not string name || string.IsNullOrWhiteSpace(name))
-                {
-                    return null;
-                }
-
-                userName = name;
-            }
         }
 
         connection.AuthType = AuthType.Basic;
         connection.Bind(new NetworkCredential(userDn, password));
+
+        if (nameAttribute is not null)
+        {
+            // Direct bind: the DN was built from the client's spelling; read the entry itself (as the user, who may
+            // read their own entry) for its name and its DN as the directory stores it.
+            entry ??= ReadOwnEntry(connection, userDn, nameAttribute);
+            userDn = entry.DistinguishedName;
+            userName = NameOf(entry, nameAttribute);
+        }
 
         var groups = new List<string>();
         if (!string.IsNullOrWhiteSpace(_options.GroupSearchBase))
@@ -213,12 +231,12 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
 
             var filter = _options.GroupSearchFilter
                 .Replace("{0}", LdapEscaping.EscapeFilterValue(userDn), StringComparison.Ordinal)
-                .Replace("{1}", LdapEscaping.EscapeFilterValue(userName), StringComparison.Ordinal);
+                .Replace("{1}", LdapEscaping.EscapeFilterValue(userName ?? user), StringComparison.Ordinal);
             var search = new SearchRequest(_options.GroupSearchBase, filter, SearchScope.Subtree, _options.GroupNameAttribute);
             var response = (SearchResponse)connection.SendRequest(search, _options.Timeout);
-            foreach (SearchResultEntry entry in response.Entries)
+            foreach (SearchResultEntry group in response.Entries)
             {
-                if (entry.Attributes[_options.GroupNameAttribute]?.GetValues(typeof(string)) is { } names)
+                if (group.Attributes[_options.GroupNameAttribute]?.GetValues(typeof(string)) is { } names)
                 {
                     groups.AddRange(names.OfType<string>());
                 }
@@ -227,7 +245,39 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
             groups.Sort(StringComparer.Ordinal);
         }
 
-        return new GatewayPrincipal(userName, groups);
+        return new GatewayPrincipal(userName ?? user, groups);
+    }
+
+    private SearchResultEntry ReadOwnEntry(LdapConnection connection, string userDn, string nameAttribute)
+    {
+        SearchResponse response;
+        try
+        {
+            response = (SearchResponse)connection.SendRequest(new SearchRequest(userDn, "(objectClass=*)", SearchScope.Base, nameAttribute), _options.Timeout);
+        }
+        catch (DirectoryOperationException e) when (e.Response?.ResultCode is ResultCode.NoSuchObject or ResultCode.InsufficientAccessRights)
+        {
+            throw new LdapEntryNameException(userDn, "the user may not read their own entry after binding: grant it read access to its own entry (e.g. 'by self read')");
+        }
+
+        if (response.Entries.Count != 1)
+        {
+            throw new LdapEntryNameException(userDn, "the user may not read their own entry after binding: grant it read access to its own entry (e.g. 'by self read')");
+        }
+
+        return response.Entries[0];
+    }
+
+    private static string NameOf(SearchResultEntry entry, string nameAttribute)
+    {
+        var values = entry.Attributes[nameAttribute]?.GetValues(typeof(string)).OfType<string>().Distinct(StringComparer.Ordinal).ToArray() ?? [];
+        return values switch
+        {
+            [] => throw new LdapEntryNameException(entry.DistinguishedName, "the entry has no value the gateway may read: give it one, allow reading it (the user's own entry for UserDnTemplate, the service account for UserSearchBase), or name another attribute"),
+            [var name] when UserNames.IsPlain(name) => name,
+            [_] => throw new LdapEntryNameException(entry.DistinguishedName, "its value is empty, too long, or has surrounding spaces or control characters"),
+            _ => throw new LdapEntryNameException(entry.DistinguishedName, $"it has {values.Length} values, so the user name would be ambiguous: name a single-valued attribute"),
+        };
     }
 
     private LdapConnection Connect()

@@ -44,6 +44,14 @@ public sealed class JwtAuthenticationOptions
     /// <summary>How long one fetch of <see cref="JwksUrl"/> may take. Default 10 seconds.</summary>
     public TimeSpan JwksFetchTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The largest JWKS document taken from <see cref="JwksUrl"/>, in bytes (after any content decoding). A larger one
+    /// is not read past the limit, is logged as an error (event 106) and counts as a failed fetch: the keys already
+    /// known stay in use, and with none the call is <c>UNAVAILABLE</c>. Default 1 MiB (1048576), ample for hundreds
+    /// of keys; between 1 and 67108864 (64 MiB).
+    /// </summary>
+    public long JwksMaxResponseBytes { get; set; } = 1024 * 1024;
+
     /// <summary>Tolerance for <c>exp</c> and <c>nbf</c> against this machine's clock. Default 2 minutes.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromMinutes(2);
 
@@ -51,11 +59,20 @@ public sealed class JwtAuthenticationOptions
     public bool RequireExpirationTime { get; set; } = true;
 
     /// <summary>
-    /// Claims that name the user, tried in order; the first present and non-empty wins. Empty (the default) means
-    /// <c>sub</c>, then <c>preferred_username</c>. Set <c>preferred_username</c> for readable user names when your
-    /// identity provider does not let users change it.
+    /// The claim that names the user. Empty (the default) means <c>sub</c>, which the identity provider assigns and
+    /// users cannot change. Set <c>preferred_username</c> for readable user names only when your identity provider
+    /// does not let users edit it. A token without the claim is refused. Only the first entry is used unless
+    /// <see cref="AllowUserClaimFallback"/> is on.
     /// </summary>
     public IList<string> UserClaims { get; } = [];
+
+    /// <summary>
+    /// Whether a token without the first of <see cref="UserClaims"/> is named by the next one present. Default
+    /// <see langword="false"/>: a fallback mixes two namespaces, so a token whose <c>sub</c> is missing could be named
+    /// after another user's <c>sub</c>, or by a claim the user edits (<c>preferred_username</c>, <c>email</c>).
+    /// Turn on only when every listed claim is assigned by the identity provider and unique across them.
+    /// </summary>
+    public bool AllowUserClaimFallback { get; set; }
 
     /// <summary>The claim that lists the user's groups (a JSON array or a single string). Default <c>groups</c>; empty for none.</summary>
     public string GroupsClaim { get; set; } = "groups";

@@ -7,6 +7,7 @@ namespace SparkConnect.Multiplexer.Authentication;
 internal sealed class JwtAuthenticationOptionsValidator : IValidateOptions<JwtAuthenticationOptions>
 {
     private const string Section = JwtAuthenticationOptions.SectionName;
+    private const long MaxJwksResponseBytes = 64L * 1024 * 1024;
 
     public ValidateOptionsResult Validate(string? name, JwtAuthenticationOptions options)
     {
@@ -63,6 +64,11 @@ internal sealed class JwtAuthenticationOptionsValidator : IValidateOptions<JwtAu
             errors.Add($"{Section}:JwksFetchTimeout must be positive, e.g. 00:00:10.");
         }
 
+        if (options.JwksMaxResponseBytes is < 1 or > MaxJwksResponseBytes)
+        {
+            errors.Add($"{Section}:JwksMaxResponseBytes {options.JwksMaxResponseBytes} is out of range: give a size in bytes between 1 and {MaxJwksResponseBytes}, e.g. 1048576 (1 MiB, the default).");
+        }
+
         if (options.ClockSkew < TimeSpan.Zero || options.ClockSkew > TimeSpan.FromHours(1))
         {
             errors.Add($"{Section}:ClockSkew must be between 00:00:00 and 01:00:00, e.g. 00:02:00.");
@@ -71,6 +77,11 @@ internal sealed class JwtAuthenticationOptionsValidator : IValidateOptions<JwtAu
         if (options.UserClaims.Any(string.IsNullOrWhiteSpace))
         {
             errors.Add($"{Section}:UserClaims has an empty entry: name a claim such as sub or preferred_username, or remove the entry.");
+        }
+
+        if (options.UserClaims.Count > 1 && !options.AllowUserClaimFallback)
+        {
+            errors.Add($"{Section}:UserClaims lists {options.UserClaims.Count} claims, but a token is named by the first only unless {Section}:AllowUserClaimFallback = true: keep one claim (sub, the default, is assigned by the identity provider), or turn the fallback on if every listed claim is assigned by the identity provider and unique.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

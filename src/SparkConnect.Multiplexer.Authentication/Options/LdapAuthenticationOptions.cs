@@ -43,10 +43,16 @@ public sealed class LdapAuthenticationOptions
     public string UserSearchFilter { get; set; } = "(uid={0})";
 
     /// <summary>
-    /// Search-then-bind: an attribute of the user's entry whose value becomes the gateway user name (for example
-    /// <c>uid</c>, so <c>ALICE</c> and <c>alice</c> are one user). Default: the name the client sent.
+    /// The attribute of the user's entry whose value becomes the gateway user name. Default <c>uid</c>. The value is
+    /// read from the entry the bind succeeded for (with <see cref="UserDnTemplate"/>, as the user, who needs read
+    /// access to their own entry; with <see cref="UserSearchBase"/>, from the search), never taken from what the
+    /// client typed: a directory matches names loosely (<c>ALICE</c>, full-width <c>ａlice</c> and <c>alice </c> all
+    /// find alice), and each spelling must not become a user of its own, with its own engine and limits. The
+    /// attribute must have exactly one value per user (<c>sAMAccountName</c> on Active Directory); an entry
+    /// without one is refused and logged (event 119). Empty: the name the client sent (after the plain-name check),
+    /// which is safe only when the directory matches names exactly.
     /// </summary>
-    public string? UserNameAttribute { get; set; }
+    public string? UserNameAttribute { get; set; } = "uid";
 
     /// <summary>The DN the gateway binds as to search for users and groups; empty for an anonymous search.</summary>
     public string? ServiceAccountDn { get; set; }

@@ -46,9 +46,9 @@ internal sealed class LdapAuthenticationOptionsValidator : IValidateOptions<Ldap
             errors.Add($"{Section}:UserSearchFilter must be a parenthesized LDAP filter with {{0}} for the user name, e.g. (uid={{0}}).");
         }
 
-        if (!hasSearch && !string.IsNullOrWhiteSpace(options.UserNameAttribute))
+        if (!string.IsNullOrWhiteSpace(options.UserNameAttribute) && !IsAttributeDescription(options.UserNameAttribute.Trim()))
         {
-            errors.Add($"{Section}:UserNameAttribute needs search-then-bind: set {Section}:UserSearchBase, or remove UserNameAttribute.");
+            errors.Add($"{Section}:UserNameAttribute '{options.UserNameAttribute}' is not an LDAP attribute name: name the single-valued attribute that holds the user name, e.g. uid (the default) or sAMAccountName.");
         }
 
         if (!string.IsNullOrWhiteSpace(options.ServiceAccountDn) && string.IsNullOrEmpty(options.ServiceAccountPassword))
@@ -91,6 +91,10 @@ internal sealed class LdapAuthenticationOptionsValidator : IValidateOptions<Ldap
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    /// <summary>An attribute description of RFC 4512 2.5: a name (letter, then letters, digits, hyphens) or a numeric OID, with options.</summary>
+    private static bool IsAttributeDescription(string value)
+        => System.Text.RegularExpressions.Regex.IsMatch(value, @"^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+)(?:;[A-Za-z0-9-]+)*$", System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
 
     private static bool IsFilter(string? filter, string placeholder)
         => !string.IsNullOrWhiteSpace(filter) && filter.StartsWith('(') && filter.EndsWith(')') && filter.Contains(placeholder, StringComparison.Ordinal);

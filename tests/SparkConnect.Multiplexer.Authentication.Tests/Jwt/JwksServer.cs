@@ -21,6 +21,8 @@ internal sealed class JwksServer : IAsyncDisposable
 
     private readonly WebApplication _app;
     private volatile TestKey[] _published = [];
+    private int _padding;
+    private volatile bool _chunked;
     private int _requests;
 
     private JwksServer(WebApplication app, Uri jwksUrl)
@@ -41,11 +43,27 @@ internal sealed class JwksServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
         var app = builder.Build();
         JwksServer? server = null;
-        app.MapGet("/jwks", (HttpContext context) =>
+        app.MapGet("/jwks", async (HttpContext context) =>
         {
             Interlocked.Increment(ref server!._requests);
             var keys = server._published.Select(k => k.PublicJwk()).ToArray();
-            return Results.Text(JsonSerializer.Serialize(new { keys }), "application/json");
+            var padding = Volatile.Read(ref server._padding);
+            var json = padding == 0 ? JsonSerializer.Serialize(new { keys }) : JsonSerializer.Serialize(new { keys, padding = new string('x', padding) });
+            var body = System.Text.Encoding.UTF8.GetBytes(json);
+            context.Response.ContentType = "application/json";
+            if (!server._chunked)
+            {
+                context.Response.ContentLength = body.Length;
+                await context.Response.Body.WriteAsync(body, context.RequestAborted);
+                return;
+            }
+
+            // No Content-Length: the size is known only by reading.
+            for (var offset = 0; offset < body.Length; offset += 16384)
+            {
+                await context.Response.Body.WriteAsync(body.AsMemory(offset, Math.Min(16384, body.Length - offset)), context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
         });
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -55,6 +73,16 @@ internal sealed class JwksServer : IAsyncDisposable
 
     /// <summary>Publishes exactly these keys from now on.</summary>
     public void Publish(params TestKey[] keys) => _published = keys;
+
+    /// <summary>
+    /// From now on, pads the document with a <c>padding</c> member of <paramref name="characters"/> characters (valid
+    /// JSON, the keys still usable), sent with a Content-Length, or chunked without one.
+    /// </summary>
+    public void Pad(int characters, bool chunked = false)
+    {
+        Volatile.Write(ref _padding, characters);
+        _chunked = chunked;
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -2,6 +2,7 @@ using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using SparkConnect.Multiplexer.Authentication.Jwt;
 using SparkConnect.Multiplexer.Authentication.Tests.Infrastructure;
 
@@ -10,7 +11,7 @@ using SparkConnect.Multiplexer.Testing;
 namespace SparkConnect.Multiplexer.Authentication.Tests.Jwt;
 
 [TestClass]
-public sealed class JwtAuthenticatorTests
+public sealed partial class JwtAuthenticatorTests
 {
     public TestContext TestContext { get; set; } = null!;
 
@@ -87,14 +88,18 @@ public sealed class JwtAuthenticatorTests
         using var second = TestKey.Rsa("rsa-2");
         await using var jwks = await JwksServer.StartAsync(Cancel);
         jwks.Publish(first);
-        await using var gateway = await StartGatewayAsync(jwks, o => o.JwksMinimumRefreshInterval = TimeSpan.FromSeconds(1.5));
+
+        // The gateway's clock, moved by the test: a slow machine cannot stretch the interval.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var gateway = await StartGatewayAsync(jwks, o => o.JwksMinimumRefreshInterval = TimeSpan.FromSeconds(30), clock);
 
         await gateway.CallAsUserAsync(TestGateway.Bearer(first.CreateToken()), null, Cancel);
         jwks.Publish(first, second);
+        clock.Advance(TimeSpan.FromSeconds(29));
         var tooSoon = await gateway.CallExpectingErrorAsync(TestGateway.Bearer(second.CreateToken()), null, Cancel);
         var tooSoonAgain = await gateway.CallExpectingErrorAsync(TestGateway.Bearer(second.CreateToken()), null, Cancel);
         var fetchesWhileLimited = jwks.Requests;
-        await Task.Delay(TimeSpan.FromSeconds(1.6), Cancel);
+        clock.Advance(TimeSpan.FromSeconds(1));
         var later = await gateway.CallAsUserAsync(TestGateway.Bearer(second.CreateToken("dora")), null, Cancel);
 
         Assert.AreEqual(StatusCode.Unauthenticated, tooSoon.StatusCode);
@@ -304,9 +309,10 @@ public sealed class JwtAuthenticatorTests
         o.JwksFetchTimeout = TimeSpan.FromSeconds(3);
     }
 
-    private Task<TestGateway> StartGatewayAsync(JwksServer jwks, Action<JwtAuthenticationOptions>? configure = null)
+    private Task<TestGateway> StartGatewayAsync(JwksServer jwks, Action<JwtAuthenticationOptions>? configure = null, TimeProvider? clock = null)
         => TestGateway.StartAsync(new TestGatewayOptions
         {
+            Services = clock is null ? null : s => s.AddSingleton(clock),
             Gateway = g => g.AddJwtAuthenticator(o =>
             {
                 Configure(o, jwks.JwksUrl);

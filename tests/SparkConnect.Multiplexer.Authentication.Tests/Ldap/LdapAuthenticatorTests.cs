@@ -296,10 +296,25 @@ public sealed partial class LdapAuthenticatorTests
         o.ServiceAccountPassword = SlapdServer.ReaderPassword;
     }
 
-    private static LdapAuthenticator Create(Action<LdapAuthenticationOptions> configure)
+    private static LdapAuthenticator Create(Action<LdapAuthenticationOptions> configure, CapturingLoggerProvider? logs = null)
     {
         var options = new LdapAuthenticationOptions();
         configure(options);
-        return new LdapAuthenticator(Options.Create(options), TimeProvider.System, NullLogger<LdapAuthenticator>.Instance);
+        var logger = logs is null ? (Microsoft.Extensions.Logging.ILogger<LdapAuthenticator>)NullLogger<LdapAuthenticator>.Instance : new ProviderLogger<LdapAuthenticator>(logs);
+        return new LdapAuthenticator(Options.Create(options), TimeProvider.System, logger);
     }
+}
+
+/// <summary>An <see cref="Microsoft.Extensions.Logging.ILogger{T}"/> writing to one provider, for authenticators built by hand.</summary>
+internal sealed class ProviderLogger<T>(Microsoft.Extensions.Logging.ILoggerProvider provider) : Microsoft.Extensions.Logging.ILogger<T>
+{
+    private readonly Microsoft.Extensions.Logging.ILogger _inner = provider.CreateLogger(typeof(T).FullName!);
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => _inner.BeginScope(state);
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => _inner.IsEnabled(logLevel);
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        => _inner.Log(logLevel, eventId, state, exception, formatter);
 }

@@ -6,7 +6,8 @@ namespace SparkConnect.Multiplexer.Authentication.Tests.Ldap;
 
 /// <summary>
 /// A real OpenLDAP <c>slapd</c> on 127.0.0.1 (free port) with a temporary mdb database loaded by <c>slapadd</c>:
-/// dc=example,dc=org with people alice, bob, "smith, john" and the service account cn=reader, groups eng (alice,
+/// dc=example,dc=org with people alice, bob, "smith, john", carol (two uid values: carol, carol2) and the service
+/// account cn=reader, groups eng (alice,
 /// bob) and admins (alice). Stopped and its directory deleted on dispose. Started with TLS
 /// (<see cref="StartWithTlsAsync"/>), it also listens for LDAPS on <see cref="LdapsPort"/> and requires TLS (StartTLS
 /// or LDAPS) for every operation but StartTLS itself, so a bind that succeeds went over TLS.
@@ -62,6 +63,14 @@ internal sealed class SlapdServer : IAsyncDisposable
         cn: John Smith
         sn: Smith
         userPassword: john-password
+
+        dn: uid=carol,ou=people,dc=example,dc=org
+        objectClass: inetOrgPerson
+        uid: carol
+        uid: carol2
+        cn: Carol
+        sn: Cole
+        userPassword: carol-password
 
         dn: cn=eng,ou=groups,dc=example,dc=org
         objectClass: groupOfNames
