@@ -6,7 +6,26 @@ var builder = WebApplication.CreateBuilder(args);
 var sample = builder.Configuration.GetSection("SampleHost");
 var port = sample.GetValue("Port", 15002);
 var certificatePath = sample["CertificatePath"];
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(port, listen =>
+
+// Trial mode trusts whatever user a client names, so it listens on loopback only unless the operator opts in to
+// more, by name; with authentication on, every address by default.
+var trialMode = string.Equals(builder.Configuration["SparkConnectGateway:Authentication:Mode"], "None", StringComparison.OrdinalIgnoreCase);
+var listenAddress = sample["ListenAddress"] is { Length: > 0 } configured ? configured : trialMode ? "127.0.0.1" : "0.0.0.0";
+if (!System.Net.IPAddress.TryParse(listenAddress, out var address))
+{
+    Console.Error.WriteLine($"SampleHost:ListenAddress is '{listenAddress}'; use an IP address such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).");
+    return 1;
+}
+
+var unauthenticatedRemoteAccess = trialMode && !System.Net.IPAddress.IsLoopback(address);
+if (unauthenticatedRemoteAccess && !sample.GetValue("AllowUnauthenticatedRemoteAccess", false))
+{
+    Console.Error.WriteLine($"SampleHost:ListenAddress is {listenAddress} while SparkConnectGateway:Authentication:Mode is None (trial mode: anyone can claim to be anyone). " +
+        "Configure tokens (SparkConnectGateway:Authentication:Tokens) and set Mode to Tokens, listen on 127.0.0.1, or, on a network you trust, set SampleHost:AllowUnauthenticatedRemoteAccess=true.");
+    return 1;
+}
+
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, listen =>
 {
     if (string.IsNullOrEmpty(certificatePath))
     {
@@ -45,5 +64,18 @@ if (!string.IsNullOrEmpty(builder.Configuration["SparkConnectGateway:Redis:Confi
 }
 
 var app = builder.Build();
+if (unauthenticatedRemoteAccess)
+{
+    SampleHostLog.UnauthenticatedRemoteAccess(app.Logger, listenAddress, port);
+}
+
 app.MapSparkConnectGateway();
 app.Run();
+return 0;
+
+/// <summary>The sample host's own log lines.</summary>
+internal static partial class SampleHostLog
+{
+    [LoggerMessage(1, LogLevel.Critical, "UNAUTHENTICATED ACCESS FROM THE NETWORK: trial mode (no authentication) is listening on {Address}:{Port} (SampleHost:AllowUnauthenticatedRemoteAccess=true). Anyone who reaches this port can act as any user.")]
+    public static partial void UnauthenticatedRemoteAccess(ILogger logger, string address, int port);
+}
