@@ -21,6 +21,13 @@ internal static class Sandbox
 
     public static void Apply(DuckDBConnection root, string? dataDirectory)
     {
+        if (IsApplied(root))
+        {
+            // Another engine in this process opened the same database file first: DuckDB.NET shares the instance,
+            // already locked down (with that engine's data directory).
+            return;
+        }
+
         var statements = new List<string>();
         if (dataDirectory is not null)
         {
@@ -44,5 +51,12 @@ internal static class Sandbox
             command.CommandText = statement;
             command.ExecuteNonQuery();
         }
+    }
+
+    private static bool IsApplied(DuckDBConnection root)
+    {
+        using var command = root.CreateCommand();
+        command.CommandText = "SELECT current_setting('lock_configuration') AND NOT current_setting('enable_external_access')";
+        return command.ExecuteScalar() is true;
     }
 }

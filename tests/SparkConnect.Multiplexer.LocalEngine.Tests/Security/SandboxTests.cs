@@ -120,4 +120,34 @@ public sealed class SandboxTests
             Directory.Delete(data, recursive: true);
         }
     }
+
+    [TestMethod]
+    public async Task DatabasePath_OutsideDataDirectory_StillPersistsAcrossRestarts()
+    {
+        var directory = Directory.CreateTempSubdirectory("sandbox-db-").FullName;
+        try
+        {
+            var options = new LocalEngineOptions { DatabasePath = Path.Combine(directory, "engine.duckdb") };
+            await using (var engine = await LocalSparkConnectEngine.StartAsync(options))
+            {
+                using var channel = GrpcChannel.ForAddress(engine.Address);
+                var client = new SparkClient(new SparkConnectService.SparkConnectServiceClient(channel), "alice");
+                await client.SqlAsync("CREATE TABLE kept AS SELECT range AS id FROM range(100000)");
+                await client.SqlAsync("CHECKPOINT");
+            }
+
+            await using (var engine = await LocalSparkConnectEngine.StartAsync(options))
+            {
+                using var channel = GrpcChannel.ForAddress(engine.Address);
+                var client = new SparkClient(new SparkConnectService.SparkConnectServiceClient(channel), "alice");
+                var (_, rows, _) = await client.QueryAsync("SELECT count(*) FROM kept");
+                Assert.AreEqual(100000L, Convert.ToInt64(rows.Single()[0], System.Globalization.CultureInfo.InvariantCulture));
+                Assert.AreEqual("INSUFFICIENT_PERMISSIONS", (await RefusedAsync(client, $"ATTACH '{Path.Combine(directory, "other.duckdb")}' AS other")).Metadata["errorClass"]);
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }
