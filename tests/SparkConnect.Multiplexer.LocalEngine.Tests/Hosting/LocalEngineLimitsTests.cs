@@ -22,27 +22,31 @@ public sealed class LocalEngineLimitsTests
     public async Task Gateway_ManySessionsWithDistinctSubdomainsAndConnectionShare_EnginesBoundedThenResourceExhausted()
     {
         await using var host = await GatewayHost.StartAsync(o => { o.MaxEngines = 3; o.MaxEnginesPerUser = 2; });
-        var statuses = new List<StatusCode>();
-        var messages = new List<string>();
-        for (var i = 0; i < 40; i++)
+        // 1,000 new sessions, each on an engine key of its own (half a new subdomain, half CONNECTION share), 50 at a time.
+        var results = new List<(StatusCode Status, string Message)>();
+        for (var batch = 0; batch < 20; batch++)
         {
-            var client = host.Client("alice");
-            var headers = client.Headers;
-            headers.Add(i % 2 == 0 ? "subdomain" : "share_level", i % 2 == 0 ? $"s{i}" : "CONNECTION");
-            try
+            results.AddRange(await Task.WhenAll(Enumerable.Range(batch * 50, 50).Select(async i =>
             {
-                await client.Raw.ConfigAsync(new ConfigRequest { SessionId = client.SessionId, UserContext = client.UserContext, Operation = new() { GetAll = new() } }, headers);
-                statuses.Add(StatusCode.OK);
-            }
-            catch (RpcException error)
-            {
-                statuses.Add(error.StatusCode);
-                messages.Add(error.Status.Detail);
-            }
+                var client = host.Client("alice");
+                var headers = client.Headers;
+                headers.Add(i % 2 == 0 ? "subdomain" : "share_level", i % 2 == 0 ? $"s{i}" : "CONNECTION");
+                try
+                {
+                    await client.Raw.ConfigAsync(new ConfigRequest { SessionId = client.SessionId, UserContext = client.UserContext, Operation = new() { GetAll = new() } }, headers);
+                    return (StatusCode.OK, "");
+                }
+                catch (RpcException error)
+                {
+                    return (error.StatusCode, error.Status.Detail);
+                }
+            })));
         }
 
+        var statuses = results.Select(r => r.Status).ToList();
+        var messages = results.Where(r => r.Status != StatusCode.OK).Select(r => r.Message).ToList();
         Assert.AreEqual(2, statuses.Count(s => s == StatusCode.OK), string.Join(", ", statuses));
-        Assert.IsTrue(statuses.Skip(2).All(s => s == StatusCode.ResourceExhausted), string.Join(", ", statuses));
+        Assert.AreEqual(998, statuses.Count(s => s == StatusCode.ResourceExhausted), string.Join(", ", statuses.Distinct()));
         Assert.IsTrue(messages.All(m => m.Contains("MaxEnginesPerUser", StringComparison.Ordinal)), messages.FirstOrDefault());
         Assert.AreEqual(2, host.Locator.Count);
 
@@ -120,6 +124,25 @@ public sealed class LocalEngineLimitsTests
         Assert.AreEqual(0, host.Locator.Count, "the idle engine was not stopped");
         var (_, rows, _) = await host.Client("bob").QueryAsync("SELECT 2");
         Assert.AreEqual(2, rows.Single()[0]);
+    }
+
+    [TestMethod]
+    public async Task Gateway_EngineWithLiveSession_OutlivesIdleTimeout()
+    {
+        await using var host = await GatewayHost.StartAsync(o =>
+        {
+            o.EngineIdleTimeout = TimeSpan.FromMilliseconds(300);
+            o.IdleCheckInterval = TimeSpan.FromMilliseconds(100);
+        });
+        var alice = host.Client("alice");
+        await alice.SqlAsync("CREATE TABLE still_here AS SELECT 1 AS v");
+        await Task.Delay(1500);
+
+        // The gateway's session store still has alice's session on the engine: it is not idle.
+        Assert.AreEqual(1, host.Locator.Count);
+        var (_, rows, _) = await alice.QueryAsync("SELECT v FROM still_here");
+        Assert.AreEqual(1, rows.Single()[0]);
+        Assert.IsNotNull(typeof(LocalEngineLocator).GetField("_registry", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(host.Locator), "the gateway's endpoint registry must be injected");
     }
 
     [TestMethod]
