@@ -26,6 +26,7 @@ internal sealed class LocalEngineLocator : IEngineLocator, IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<EngineKey, Entry> _current = [];
     private readonly HashSet<Entry> _live = [];
+    private bool _disposed;
 
     public LocalEngineLocator(IOptions<LocalEngineOptions> options, ILoggerFactory loggerFactory, ISessionStore? store = null, EngineEndpointRegistry? registry = null, TimeProvider? time = null)
     {
@@ -57,7 +58,7 @@ internal sealed class LocalEngineLocator : IEngineLocator, IAsyncDisposable
         Entry entry;
         lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (!_current.TryGetValue(request.Key, out var current))
             {
                 if (_live.Count >= options.MaxEngines)
@@ -118,7 +119,7 @@ internal sealed class LocalEngineLocator : IEngineLocator, IAsyncDisposable
         var stops = new List<(Entry Entry, TimeSpan Idle)>();
         lock (_gate)
         {
-            if (_stopping.IsCancellationRequested)
+            if (_disposed)
             {
                 return 0;
             }
@@ -257,18 +258,21 @@ internal sealed class LocalEngineLocator : IEngineLocator, IAsyncDisposable
         List<Entry> all;
         lock (_gate)
         {
-            if (_stopping.IsCancellationRequested)
+            if (_disposed)
             {
                 return;
             }
 
-            _stopping.Cancel();
+            _disposed = true;
             all = [.. _live];
             foreach (var entry in all)
             {
                 TakeOutOfService(entry);
             }
         }
+
+        // Starts still under way end (and forget their entry) on their own.
+        await _stopping.CancelAsync().ConfigureAwait(false);
 
         foreach (var entry in all)
         {
@@ -297,7 +301,8 @@ internal sealed class LocalEngineLocator : IEngineLocator, IAsyncDisposable
 
         public string Id { get; } = id;
 
-        public Task<EngineEndpoint> Start { get; set; } = Task.FromException<EngineEndpoint>(new InvalidOperationException("not started"));
+        /// <summary>Set (under the locator's lock) before the entry can be seen by anyone else.</summary>
+        public Task<EngineEndpoint> Start { get; set; } = null!;
 
         public LocalSparkConnectEngine? Engine { get; set; }
 
