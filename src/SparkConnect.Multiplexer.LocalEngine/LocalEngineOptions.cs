@@ -15,6 +15,12 @@ public sealed class LocalEngineOptions
     /// <summary>The default of <see cref="SparkVersion"/>.</summary>
     public const string DefaultSparkVersion = "4.0.0";
 
+    /// <summary>The default of <see cref="MaxEngines"/>: 32.</summary>
+    public const int DefaultMaxEngines = 32;
+
+    /// <summary>The default of <see cref="MaxEnginesPerUser"/>: 4.</summary>
+    public const int DefaultMaxEnginesPerUser = 4;
+
     /// <summary>
     /// Upper bound (in bytes, estimated from the row values) of one <c>arrow_batch</c> response. Default 4 MiB.
     /// A batch also ends at <c>spark.sql.execution.arrow.maxRecordsPerBatch</c> rows.
@@ -26,6 +32,14 @@ public sealed class LocalEngineOptions
     /// lives as long as the engine. Tables are shared by all sessions of one engine; temporary views are not.
     /// </summary>
     public string? DatabasePath { get; set; }
+
+    /// <summary>
+    /// The only directory whose files users' SQL may read and write (<c>read_csv</c>, <c>COPY ... TO</c>,
+    /// <c>ATTACH</c>), or <see langword="null"/> (the default) for none at all. Every other file, the network and
+    /// extension installs are refused, whatever the SQL: the engine runs with the powers of the process that hosts it.
+    /// Embedded engines (<c>AddLocalEngines()</c>) each get their own subdirectory of it, named after their engine key.
+    /// </summary>
+    public string? DataDirectory { get; set; }
 
     /// <summary>
     /// The Spark version reported by AnalyzePlan <c>spark_version</c> (default "4.0.0"). Clients use it to pick
@@ -59,6 +73,30 @@ public sealed class LocalEngineOptions
 
     /// <summary>Largest gRPC message accepted or sent (default 128 MiB, as Spark).</summary>
     public int MaxMessageSize { get; set; } = 128 * 1024 * 1024;
+
+    /// <summary>
+    /// Embedded engines only: how many run at once in this gateway, whoever started them (default 32). Each is a
+    /// Kestrel server and a DuckDB database in the gateway's process; a start past the cap gets
+    /// <c>RESOURCE_EXHAUSTED</c> naming this option, and idle engines stopping make room again.
+    /// </summary>
+    public int MaxEngines { get; set; } = DefaultMaxEngines;
+
+    /// <summary>
+    /// Embedded engines only: how many engines one user's sessions may have started and still run (default 4: the
+    /// user's own engine plus a few subdomains or CONNECTION-level sessions at a time). Every engine key a client can
+    /// choose (a new subdomain, a CONNECTION-level session) starts an engine, so without it one user could fill
+    /// <see cref="MaxEngines"/> alone. A start past it gets <c>RESOURCE_EXHAUSTED</c> naming this option.
+    /// </summary>
+    public int MaxEnginesPerUser { get; set; } = DefaultMaxEnginesPerUser;
+
+    /// <summary>
+    /// Embedded engines only: how long an engine may have no session (in the gateway's session store) before it is
+    /// stopped and forgotten, its in-memory tables with it (default 30 minutes, as launched engines).
+    /// </summary>
+    public TimeSpan EngineIdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Embedded engines only: how often engines are checked for idleness (default 30 seconds).</summary>
+    public TimeSpan IdleCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Checks the options and returns every problem found, each saying how to fix it (empty when valid).
@@ -114,6 +152,35 @@ public sealed class LocalEngineOptions
         if (DatabasePath is not null && string.IsNullOrWhiteSpace(DatabasePath))
         {
             errors.Add("LocalEngine:DatabasePath is blank; remove it for an in-memory database or give a file path.");
+        }
+
+        if (MaxEngines < 1)
+        {
+            errors.Add($"LocalEngine:MaxEngines is {MaxEngines}; set at least 1 (default {DefaultMaxEngines}).");
+        }
+
+        if (MaxEnginesPerUser < 1)
+        {
+            errors.Add($"LocalEngine:MaxEnginesPerUser is {MaxEnginesPerUser}; set at least 1 (default {DefaultMaxEnginesPerUser}).");
+        }
+        else if (MaxEnginesPerUser > MaxEngines && MaxEngines >= 1)
+        {
+            errors.Add($"LocalEngine:MaxEnginesPerUser ({MaxEnginesPerUser}) exceeds MaxEngines ({MaxEngines}); lower it or raise MaxEngines.");
+        }
+
+        if (EngineIdleTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"LocalEngine:EngineIdleTimeout is {EngineIdleTimeout}; set a positive duration such as 00:30:00.");
+        }
+
+        if (IdleCheckInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"LocalEngine:IdleCheckInterval is {IdleCheckInterval}; set a positive duration such as 00:00:30.");
+        }
+
+        if (DataDirectory is not null && string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            errors.Add("LocalEngine:DataDirectory is blank; remove it (SQL then touches no file) or give a directory path.");
         }
 
         return errors;

@@ -33,25 +33,41 @@ public sealed class LocalSparkConnectEngine : IAsyncDisposable
     /// <summary>The engine's address, e.g. <c>http://127.0.0.1:15003/</c>.</summary>
     public Uri Address { get; }
 
-    /// <summary>Starts an engine.</summary>
+    /// <summary>Starts an engine on 127.0.0.1 that asks for no credential (for tests and trials on one machine).</summary>
     /// <param name="options">The engine settings; invalid settings throw <see cref="ArgumentException"/> listing every problem.</param>
     /// <param name="port">The loopback port; 0 (the default) picks a free one.</param>
     /// <param name="loggerFactory">Where the engine logs; none by default.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>The running engine.</returns>
-    public static async Task<LocalSparkConnectEngine> StartAsync(LocalEngineOptions options, int port = 0, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    public static Task<LocalSparkConnectEngine> StartAsync(LocalEngineOptions options, int port = 0, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegative(port);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
-        var errors = options.Validate();
+        return StartAsync(options, new LocalEngineListenOptions { Port = port }, loggerFactory, cancellationToken);
+    }
+
+    /// <summary>Starts an engine on the given address, asking every call for the access token when one is set.</summary>
+    /// <param name="options">The engine settings; invalid settings throw <see cref="ArgumentException"/> listing every problem.</param>
+    /// <param name="listen">Address, port and access token; an address beyond loopback without a token throws <see cref="ArgumentException"/>.</param>
+    /// <param name="loggerFactory">Where the engine logs; none by default.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The running engine.</returns>
+    public static Task<LocalSparkConnectEngine> StartAsync(LocalEngineOptions options, LocalEngineListenOptions listen, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+        => StartCoreAsync(options, listen, dataDirectory: null, loggerFactory, cancellationToken);
+
+    /// <summary>Starts an engine; <paramref name="dataDirectory"/> replaces <see cref="LocalEngineOptions.DataDirectory"/> (the locator gives each engine its own).</summary>
+    internal static async Task<LocalSparkConnectEngine> StartCoreAsync(LocalEngineOptions options, LocalEngineListenOptions listen, string? dataDirectory, ILoggerFactory? loggerFactory, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(listen);
+        var errors = options.Validate().Concat(listen.Validate()).ToList();
         if (errors.Count > 0)
         {
             throw new ArgumentException("Invalid local engine options:" + Environment.NewLine + string.Join(Environment.NewLine, errors), nameof(options));
         }
 
         loggerFactory ??= NullLoggerFactory.Instance;
-        var state = new EngineState(options);
+        var state = new EngineState(options, dataDirectory);
         try
         {
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(LocalSparkConnectEngine).Assembly.GetName().Name });
@@ -65,13 +81,18 @@ public sealed class LocalSparkConnectEngine : IAsyncDisposable
                 grpc.MaxReceiveMessageSize = options.MaxMessageSize;
                 grpc.MaxSendMessageSize = options.MaxMessageSize;
             });
-            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(listen.Address, listen.Port, endpoint => endpoint.Protocols = HttpProtocols.Http2));
             var app = builder.Build();
+            if (listen.AccessToken is { } accessToken)
+            {
+                app.Use(EngineAuthentication.Require(accessToken));
+            }
+
             app.MapGrpcService<SparkConnectEngineService>();
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
             var logger = loggerFactory.CreateLogger<LocalSparkConnectEngine>();
-            EngineLog.EngineStarted(logger, address, state.DatabaseDescription);
+            EngineLog.EngineStarted(logger, address, state.DatabaseDescription, listen.AccessToken is null ? "none (loopback only)" : "access token", state.DataDirectory ?? "none");
             return new LocalSparkConnectEngine(app, state, address, logger);
         }
         catch

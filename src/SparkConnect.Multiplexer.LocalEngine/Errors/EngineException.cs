@@ -24,6 +24,7 @@ internal static class ErrorClasses
     public static readonly ErrorClass UnsupportedDataType = new("UNSUPPORTED_DATATYPE", "0A000", "org.apache.spark.SparkUnsupportedOperationException");
     public static readonly ErrorClass ConfigNotFound = new("SQL_CONF_NOT_FOUND", "42K0I", "org.apache.spark.SparkNoSuchElementException");
     public static readonly ErrorClass CannotModifyConfig = new("CANNOT_MODIFY_CONFIG", "46110", Analysis);
+    public static readonly ErrorClass InsufficientPermissions = new("INSUFFICIENT_PERMISSIONS", "42501", "org.apache.spark.SparkSecurityException");
     public static readonly ErrorClass SessionIdFormat = new("INVALID_HANDLE.FORMAT", "HY000", "org.apache.spark.SparkSQLException", Grpc.Core.StatusCode.InvalidArgument);
     public static readonly ErrorClass SessionClosed = new("INVALID_HANDLE.SESSION_CLOSED", "HY000", "org.apache.spark.SparkSQLException");
     public static readonly ErrorClass SessionChanged = new("INVALID_HANDLE.SESSION_CHANGED", "HY000", "org.apache.spark.SparkSQLException");
@@ -127,6 +128,21 @@ internal sealed class EngineException : Exception
         {
             errorClass = ErrorClasses.ConstraintViolation;
             parameters["message"] = firstLine;
+        }
+        else if (firstLine.StartsWith("Permission Error", StringComparison.Ordinal))
+        {
+            // The sandbox (see Service/Sandbox.cs): files outside the data directory, the network, extensions.
+            errorClass = ErrorClasses.InsufficientPermissions;
+            parameters["report"] = firstLine;
+            return new EngineException(errorClass, $"Insufficient privileges: {firstLine}. The local engine reads and writes files only in its data directory (LocalEngine:DataDirectory) and installs or loads no extensions.", parameters, error);
+        }
+        else if (firstLine.StartsWith("Invalid Input Error", StringComparison.Ordinal)
+            && (firstLine.Contains("configuration has been locked", StringComparison.Ordinal) || firstLine.Contains("while database is running", StringComparison.Ordinal) || firstLine.Contains("when enable_external_access is disabled", StringComparison.Ordinal)))
+        {
+            errorClass = ErrorClasses.CannotModifyConfig;
+            parameters["key"] = QuotedName(firstLine);
+            parameters["docroot"] = "https://spark.apache.org/docs/latest";
+            return new EngineException(errorClass, $"Cannot modify the value of the engine setting {parameters["key"]}: the local engine's DuckDB configuration is locked. {firstLine}", parameters, error);
         }
         else if (firstLine.StartsWith("Not implemented Error", StringComparison.Ordinal))
         {

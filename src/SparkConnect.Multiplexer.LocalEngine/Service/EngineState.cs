@@ -9,18 +9,32 @@ internal sealed class EngineState : IAsyncDisposable
 {
     private readonly DuckDBConnection _root;
 
-    public EngineState(LocalEngineOptions options)
+    public EngineState(LocalEngineOptions options, string? dataDirectory = null)
     {
         Options = options;
+        DataDirectory = dataDirectory ?? (options.DataDirectory is { } configured ? Path.GetFullPath(configured) : null);
         var source = options.DatabasePath ?? ":memory:";
         _root = new DuckDBConnection($"Data Source={source}");
         _root.Open();
+        try
+        {
+            Sandbox.Apply(_root, DataDirectory);
+        }
+        catch
+        {
+            _root.Dispose();
+            throw;
+        }
+
         Sessions = new SessionManager(_root, options);
         Runner = new QueryRunner(options);
         VersionString = $"{options.SparkVersion} ({options.EngineName}, DuckDB {_root.ServerVersion})";
     }
 
     public LocalEngineOptions Options { get; }
+
+    /// <summary>The only directory users' SQL may read or write files in, or <see langword="null"/> for none.</summary>
+    public string? DataDirectory { get; }
 
     public SessionManager Sessions { get; }
 

@@ -52,7 +52,9 @@ internal sealed class SessionManager : IAsyncDisposable
         // Duplicate() touches the shared database instance; one at a time keeps DuckDB.NET's bookkeeping simple.
         lock (_createLock)
         {
-            var connection = _root.Duplicate();
+            // DuckDB.NET duplicates only in-memory connections; a second connection to the same file shares the
+            // database instance (and its locked, sandboxed configuration) all the same.
+            var connection = _options.DatabasePath is null ? _root.Duplicate() : new DuckDBConnection(_root.ConnectionString);
             connection.Open();
             return new EngineSession(userId, sessionId, connection, _options);
         }

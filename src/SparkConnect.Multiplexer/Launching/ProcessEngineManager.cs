@@ -283,7 +283,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
             var port = FreeTcpPort.Pick(options.Host);
             var workDirectory = Path.Combine(Path.GetFullPath(options.WorkingDirectory), DirectoryNameOf(engine.Id));
-            var engineToken = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+            var engineToken = EngineAccessToken.Create();
             var context = new EngineLaunchContext(engine.Id, engine.Key, UserOf(request), options.Host, port, workDirectory, request.Hints, engineToken);
             var commandLine = EngineCommandLine.Build(options, context);
             var endpoint = new EngineEndpoint(engine.Id, new UriBuilder(Uri.UriSchemeHttp, options.Host, port).Uri)

@@ -29,7 +29,12 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public Uri Address { get; }
 
-    public static async Task<GatewayHost> StartAsync(Action<LocalEngineOptions>? configure = null)
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The embedded engines' locator of this gateway.</summary>
+    public SparkConnect.Multiplexer.LocalEngine.Hosting.LocalEngineLocator Locator => (SparkConnect.Multiplexer.LocalEngine.Hosting.LocalEngineLocator)_app.Services.GetRequiredService<SparkConnect.Multiplexer.IEngineLocator>();
+
+    public static async Task<GatewayHost> StartAsync(Action<LocalEngineOptions>? configure = null, Action<SparkConnect.Multiplexer.SparkConnectGatewayOptions>? configureGateway = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
@@ -37,6 +42,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             o.Authentication.Tokens.Add(new SparkConnect.Multiplexer.StaticTokenOptions { Token = "alice-token-0123456789abcdef", User = "alice" });
             o.Authentication.Tokens.Add(new SparkConnect.Multiplexer.StaticTokenOptions { Token = "bob-token-0123456789abcdef", User = "bob" });
+            configureGateway?.Invoke(o);
         }).AddLocalEngines(configure);
         var app = builder.Build();
         app.MapSparkConnectGateway();
