@@ -58,6 +58,9 @@ internal sealed class KubernetesEngineManager : IDisposable
         _redactor = options.Value.RedactedKeyPatterns is { } patterns ? new SecretRedactor(patterns) : SecretRedactor.Default;
     }
 
+    /// <summary>How many pods have a last-used time noted (tests check that gone pods are forgotten).</summary>
+    internal int TrackedPodCount => _lastUsed.Count;
+
     /// <exception cref="EngineLocationException">
     /// PERMISSION_DENIED for a namespace not allowed; UNAVAILABLE when no engine is ready; RESOURCE_EXHAUSTED when a
     /// launch would go over <see cref="KubernetesEngineOptions.MaxEnginesPerUser"/> or <see cref="KubernetesEngineOptions.MaxEngines"/>.

@@ -136,4 +136,26 @@ public sealed class EnginePodCapacityTests
             Assert.DoesNotContain(secret, logged, "the gateway log");
         }
     }
+
+    [TestMethod]
+    public async Task CleanUp_PodDeletedBySomeoneElse_ItsLastUsedTimeIsForgotten()
+    {
+        await using var gateway = await StartAsync(o =>
+        {
+            o.LaunchEngines = false;
+            o.CleanupInterval = TimeSpan.FromDays(1);
+        });
+        var engine = await gateway.StartEngineAsync("short-lived");
+        gateway.Api.AddPod(EnginePod("alice-engine", "alice", engine.Address.Port));
+        gateway.Api.SetRunning(Namespace, "alice-engine", ready: true);
+        Assert.IsTrue(await EventuallyAsync(() => gateway.Cache.Get(Namespace, "alice-engine")?.Status?.Phase == "Running", Wait));
+        await gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel);
+        Assert.AreEqual(1, gateway.Engines.TrackedPodCount);
+
+        gateway.Api.RemovePod(Namespace, "alice-engine");
+        Assert.IsTrue(await EventuallyAsync(() => gateway.Cache.Get(Namespace, "alice-engine") is null, Wait));
+        await gateway.Engines.CleanUpAsync(Cancel);
+
+        Assert.AreEqual(0, gateway.Engines.TrackedPodCount);
+    }
 }
