@@ -43,6 +43,9 @@ internal sealed class LaunchedEngine(string id, EngineKey key, DateTimeOffset re
 
     public EngineProcess? Process { get; set; }
 
+    /// <summary>Where it listens, once its command line is built (its client is dropped from the pool when it ends).</summary>
+    public EngineEndpoint? Endpoint { get; set; }
+
     /// <summary>The launch, from the slot wait to ready or failure.</summary>
     public Task Launch { get; set; } = Task.CompletedTask;
 

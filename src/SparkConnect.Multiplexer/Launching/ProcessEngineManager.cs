@@ -24,6 +24,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
     private readonly IOptionsMonitor<ProcessEngineOptions> _options;
     private readonly EngineCaller _caller;
+    private readonly EngineChannelPool _channels;
     private readonly EngineEndpointRegistry _registry;
     private readonly ISessionStore _store;
     private readonly TimeProvider _time;
@@ -41,6 +42,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     public ProcessEngineManager(
         IOptionsMonitor<ProcessEngineOptions> options,
         EngineCaller caller,
+        EngineChannelPool channels,
         EngineEndpointRegistry registry,
         ISessionStore store,
         TimeProvider time,
@@ -49,6 +51,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     {
         _options = options;
         _caller = caller;
+        _channels = channels;
         _registry = registry;
         _store = store;
         _time = time;
@@ -284,6 +287,15 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
             : $"Last {tail.Count} line(s) of the engine log:{Environment.NewLine}{string.Join(Environment.NewLine, tail)}";
     }
 
+    /// <summary>Drops the engine's pooled HTTP/2 client: a stopped engine leaves no cache behind.</summary>
+    private void Forget(LaunchedEngine engine)
+    {
+        if (engine.Endpoint is { } endpoint)
+        {
+            _channels.Forget(endpoint);
+        }
+    }
+
     private void Retire(LaunchedEngine engine, ProcessEngineOptions options)
     {
         engine.State = LaunchedEngineState.Retired;
@@ -327,6 +339,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
             {
                 AccessToken = EngineCommandLine.UsesEngineToken(options) ? engineToken : null,
             };
+            engine.Endpoint = endpoint;
             ProcessEngineLog.LaunchStarted(_logger, engine.Id, engine.Key, port, workDirectory, commandLine.ToDisplayString(RedactorFor(options), engineToken));
 
             EngineProcess process;
@@ -434,6 +447,8 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
             }
         }
 
+        // Before the kill, while the process still holds its port (a new engine may get the port right after).
+        Forget(engine);
         if (process is not null)
         {
             process.KillTree();
@@ -487,6 +502,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         }
 
         _registry.MarkLost(engine.Id, $"engine process exited with code {exitCode}", _time.GetUtcNow());
+        Forget(engine);
         ProcessEngineLog.Exited(_logger, engine.Id, engine.Key, exitCode);
         _metrics.ProcessEnded("exited");
         await process.DisposeAsync();
@@ -512,6 +528,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     {
         // Any session still bound to it is told once and released.
         _registry.MarkLost(engine.Id, "engine stopped: " + reason, _time.GetUtcNow());
+        Forget(engine);
         var graceful = true;
         if (engine.Process is { } process)
         {

@@ -1,4 +1,6 @@
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using SparkConnect.Multiplexer.Engines;
 using k8s.Models;
 using SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure;
 using static SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure.KubernetesGateway;
@@ -138,7 +140,7 @@ public sealed class EnginePodCapacityTests
     }
 
     [TestMethod]
-    public async Task CleanUp_PodDeletedBySomeoneElse_ItsLastUsedTimeIsForgotten()
+    public async Task PodDeletedBySomeoneElse_LeavesNoCacheBehind()
     {
         await using var gateway = await StartAsync(o =>
         {
@@ -151,11 +153,14 @@ public sealed class EnginePodCapacityTests
         Assert.IsTrue(await EventuallyAsync(() => gateway.Cache.Get(Namespace, "alice-engine")?.Status?.Phase == "Running", Wait));
         await gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel);
         Assert.AreEqual(1, gateway.Engines.TrackedPodCount);
+        var pool = gateway.Host.Services.GetRequiredService<EngineChannelPool>();
+        Assert.AreEqual(1, pool.Count);
 
         gateway.Api.RemovePod(Namespace, "alice-engine");
         Assert.IsTrue(await EventuallyAsync(() => gateway.Cache.Get(Namespace, "alice-engine") is null, Wait));
         await gateway.Engines.CleanUpAsync(Cancel);
 
         Assert.AreEqual(0, gateway.Engines.TrackedPodCount);
+        Assert.AreEqual(0, pool.Count, "nor its pooled HTTP/2 client");
     }
 }

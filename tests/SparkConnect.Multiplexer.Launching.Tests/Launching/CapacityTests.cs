@@ -1,4 +1,6 @@
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
 using static SparkConnect.Multiplexer.Launching.Tests.Infrastructure.LaunchingGateway;
 
@@ -94,6 +96,29 @@ public sealed class CapacityTests
 
         Assert.IsEmpty(gateway.Engines.Engines);
         Assert.HasCount(3, gateway.Engines.StartedProcessIds);
+    }
+
+    [TestMethod]
+    public async Task StoppedOrLostEngine_LeavesNoCacheBehind()
+    {
+        await using var gateway = await StartAsync(static _ => { });
+        var pool = gateway.Host.Services.GetRequiredService<EngineChannelPool>();
+        await gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), AliceOn("a"), cancellationToken: Cancel);
+        await gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), AliceOn("b"), cancellationToken: Cancel);
+        Assert.AreEqual(2, pool.Count, "one pooled client per engine");
+        var a = gateway.Engines.Engines.Single(e => e.Key.Subdomain == "a");
+        var b = gateway.Engines.Engines.Single(e => e.Key.Subdomain == "b");
+        Assert.IsTrue(gateway.Registry.TryGet(a.Id, out _));
+
+        // One exits on its own, the other is stopped with the gateway's engines.
+        await KillEngineAsync(gateway, "a");
+
+        Assert.AreEqual(1, pool.Count, "the lost engine's client is dropped");
+        Assert.IsFalse(gateway.Registry.TryGet(a.Id, out _), "and its endpoint");
+        await gateway.Engines.StopAllAsync(Cancel);
+        Assert.AreEqual(0, pool.Count, "the stopped engine's client is dropped");
+        Assert.IsFalse(gateway.Registry.TryGet(b.Id, out _), "and its endpoint");
+        Assert.IsEmpty(gateway.Engines.Engines);
     }
 
     private static Metadata AliceOn(string subdomain) => new()
