@@ -22,6 +22,9 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     /// <summary>How many of the started process ids are remembered for <see cref="StartedProcessIds"/>.</summary>
     private const int RememberedProcessIds = 1024;
 
+    /// <summary>How much of each engine log line a failure message shows.</summary>
+    private const int MaxTailLineLength = 1000;
+
     private readonly IOptionsMonitor<ProcessEngineOptions> _options;
     private readonly EngineCaller _caller;
     private readonly EngineChannelPool _channels;
@@ -278,13 +281,27 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     private static bool IsPastLifetime(LaunchedEngine engine, ProcessEngineOptions options, DateTimeOffset now)
         => options.MaxEngineLifetime is { } lifetime && now - engine.ReadyAt >= lifetime;
 
-    /// <summary>The engine log's last lines, as they are: <see cref="FailAsync"/> redacts the whole failure message.</summary>
-    private static string TailText(EngineProcess? process)
+    /// <summary>
+    /// The engine log's last lines for a failure message: each redacted (before it is shortened, so no secret is cut
+    /// in half and shown in part), then shortened to <see cref="MaxTailLineLength"/> characters.
+    /// </summary>
+    private static string TailText(EngineProcess? process, ProcessEngineOptions options, string? engineToken)
     {
         var tail = process?.Tail() ?? [];
-        return tail.Count == 0
-            ? "The engine wrote nothing to its log."
-            : $"Last {tail.Count} line(s) of the engine log:{Environment.NewLine}{string.Join(Environment.NewLine, tail)}";
+        if (tail.Count == 0)
+        {
+            return "The engine wrote nothing to its log.";
+        }
+
+        var redactor = RedactorFor(options);
+        var lines = tail.Select(line =>
+        {
+            var redacted = redactor.Redact(line, engineToken);
+            return redacted.Length <= MaxTailLineLength
+                ? redacted
+                : string.Concat(redacted.AsSpan(0, MaxTailLineLength), $"... ({redacted.Length - MaxTailLineLength} more characters)");
+        });
+        return $"Last {tail.Count} line(s) of the engine log:{Environment.NewLine}{string.Join(Environment.NewLine, lines)}";
     }
 
     /// <summary>Drops the engine's pooled HTTP/2 client: a stopped engine leaves no cache behind.</summary>
@@ -377,7 +394,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
                 {
                     var exitCode = await process.Exited;
                     await FailAsync(engine, engineToken, process, started, "exited", new EngineLocationException(
-                        $"The engine for {engine.Key} exited with code {exitCode} before it was ready. {TailText(process)}"));
+                        $"The engine for {engine.Key} exited with code {exitCode} before it was ready. {TailText(process, options, engineToken)}"));
                     return;
                 }
 
@@ -416,7 +433,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         catch (OperationCanceledException)
         {
             await FailAsync(engine, engineToken, engine.Process, started, "timeout", null, () => new EngineLocationException(
-                $"The engine for {engine.Key} did not become ready within {options.InitializationTimeout.TotalSeconds:0.#} s ({ProcessEngineOptions.SectionName}:InitializationTimeout) and was stopped. {TailText(engine.Process)}"));
+                $"The engine for {engine.Key} did not become ready within {options.InitializationTimeout.TotalSeconds:0.#} s ({ProcessEngineOptions.SectionName}:InitializationTimeout) and was stopped. {TailText(engine.Process, options, engineToken)}"));
         }
         catch (Exception e)
         {

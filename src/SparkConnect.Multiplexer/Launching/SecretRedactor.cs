@@ -84,6 +84,19 @@ internal sealed partial class SecretRedactor
             text = text.Replace(secret, Mask, StringComparison.Ordinal);
         }
 
+        try
+        {
+            return RedactKeyed(text);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            // Fail closed: text that cannot be scanned in time is not shown.
+            return $"({text.Length} characters not shown: they could not be checked for secrets in time)";
+        }
+    }
+
+    private string RedactKeyed(string text)
+    {
         StringBuilder? result = null;
         var copied = 0;
         var position = 0;

@@ -109,6 +109,30 @@ public sealed class FailureTests
     }
 
     [TestMethod]
+    public async Task LongLogLine_ShortenedAfterRedaction_NoPartOfTheTokenShown()
+    {
+        // The token starts 991 characters into a 2,000-character line: shortening first would show its beginning.
+        await using var gateway = await StartAsync(o =>
+        {
+            o.Command = "/bin/sh";
+            o.Arguments.Clear();
+            o.Arguments.Add("-c");
+            o.Arguments.Add("head -c 990 /dev/zero | tr '\\0' x; echo \" $ENGINE_TOKEN $(head -c 1000 /dev/zero | tr '\\0' y)\"; echo \"$ENGINE_TOKEN\" > token.txt; exit 2");
+            o.Arguments.Add("engine-{port}");
+            o.Environment["ENGINE_TOKEN"] = "{engineToken}";
+        });
+
+        var error = await Assert.ThrowsExactlyAsync<RpcException>(
+            () => gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel).ResponseAsync);
+
+        var token = File.ReadAllText(Directory.GetFiles(gateway.WorkRoot, "token.txt", SearchOption.AllDirectories).Single()).Trim();
+        StringAssert.Contains(error.Status.Detail, new string('x', 990) + " *** yyy");
+        StringAssert.Contains(error.Status.Detail, "more characters)");
+        Assert.DoesNotContain(token[..8], error.Status.Detail);
+        Assert.IsLessThan(1200, error.Status.Detail.Length, "one long line does not make a long message");
+    }
+
+    [TestMethod]
     public async Task CommandThatCannotRun_FailedPrecondition()
     {
         await using var gateway = await StartAsync(o => o.Command = "/nonexistent/spark-submit");
