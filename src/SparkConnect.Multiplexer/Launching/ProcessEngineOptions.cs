@@ -106,7 +106,8 @@ public sealed class ProcessEngineOptions
     /// The most engine processes one user's requests may have launched and running (or starting) at once, whatever
     /// their share level: a GROUP or SERVER engine counts for the user whose session caused its launch. Default 5;
     /// 0 means no limit. Over it the session gets <c>RESOURCE_EXHAUSTED</c> naming this option; an engine that
-    /// already runs for the session's key is always handed out.
+    /// already runs for the session's key is always handed out. An engine past <see cref="MaxEngineLifetime"/> counts
+    /// until its last session is gone and it stops, so with a cap of 1 a user waits for that before a fresh engine.
     /// </summary>
     /// <remarks>
     /// 5 leaves room for a user's own engine, a few subdomains and CONNECTION sessions, while no single user can take
