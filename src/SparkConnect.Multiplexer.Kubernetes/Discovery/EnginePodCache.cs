@@ -21,6 +21,7 @@ internal sealed class EnginePodCache : IDisposable
     private readonly KubernetesClientProvider _client;
     private readonly IOptions<KubernetesEngineOptions> _options;
     private readonly EngineEndpointRegistry _registry;
+    private readonly EngineChannelPool _channels;
     private readonly KubernetesMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<EnginePodCache> _logger;
@@ -32,6 +33,7 @@ internal sealed class EnginePodCache : IDisposable
         KubernetesClientProvider client,
         IOptions<KubernetesEngineOptions> options,
         EngineEndpointRegistry registry,
+        EngineChannelPool channels,
         KubernetesMetrics metrics,
         TimeProvider time,
         ILogger<EnginePodCache> logger)
@@ -39,6 +41,7 @@ internal sealed class EnginePodCache : IDisposable
         _client = client;
         _options = options;
         _registry = registry;
+        _channels = channels;
         _metrics = metrics;
         _time = time;
         _logger = logger;
@@ -237,7 +240,7 @@ internal sealed class EnginePodCache : IDisposable
 
     private void Replace(string ns, IList<V1Pod> pods)
     {
-        var lost = new List<(string Id, string Reason)>();
+        var lost = new List<(string Id, string Reason, V1Pod Old)>();
         lock (_gate)
         {
             ListCount++;
@@ -268,7 +271,7 @@ internal sealed class EnginePodCache : IDisposable
 
     private void Apply(string ns, V1Pod pod, bool deleted)
     {
-        var lost = new List<(string Id, string Reason)>();
+        var lost = new List<(string Id, string Reason, V1Pod Old)>();
         lock (_gate)
         {
             var pods = _namespaces[ns].Pods;
@@ -297,7 +300,7 @@ internal sealed class EnginePodCache : IDisposable
         ReportLost(lost);
     }
 
-    private static void Compare(V1Pod old, V1Pod? current, List<(string Id, string Reason)> lost)
+    private static void Compare(V1Pod old, V1Pod? current, List<(string Id, string Reason, V1Pod Old)> lost)
     {
         if (!EnginePods.IsServing(old))
         {
@@ -306,24 +309,30 @@ internal sealed class EnginePodCache : IDisposable
 
         if (current is null)
         {
-            lost.Add((EnginePods.EngineIdOf(old), "pod deleted"));
+            lost.Add((EnginePods.EngineIdOf(old), "pod deleted", old));
         }
         else if (current.Metadata?.Uid != old.Metadata?.Uid)
         {
-            lost.Add((EnginePods.EngineIdOf(old), "pod replaced"));
+            lost.Add((EnginePods.EngineIdOf(old), "pod replaced", old));
         }
         else if (!EnginePods.IsServing(current))
         {
-            lost.Add((EnginePods.EngineIdOf(old), $"pod no longer Running and Ready (phase {current.Status?.Phase})"));
+            lost.Add((EnginePods.EngineIdOf(old), $"pod no longer Running and Ready (phase {current.Status?.Phase})", old));
         }
     }
 
-    private void ReportLost(List<(string Id, string Reason)> lost)
+    private void ReportLost(List<(string Id, string Reason, V1Pod Old)> lost)
     {
-        foreach (var (id, reason) in lost)
+        foreach (var (id, reason, old) in lost)
         {
             KubernetesLog.EngineLost(_logger, id, reason);
             _registry.MarkLost(id, "engine pod lost: " + reason, _time.GetUtcNow());
+
+            // Its pooled HTTP/2 client goes too: pod addresses come and go, the pool must not keep them all.
+            if (old.Status?.PodIP is { Length: > 0 } ip && EnginePods.PortOf(old, _options.Value) is { } port)
+            {
+                _channels.Forget(new EngineEndpoint(id, new UriBuilder(Uri.UriSchemeHttp, ip, port).Uri));
+            }
         }
     }
 

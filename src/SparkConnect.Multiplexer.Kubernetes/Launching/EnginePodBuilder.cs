@@ -82,6 +82,7 @@ internal static class EnginePodBuilder
         }
 
         labels[options.Labels.ManagedBy] = EnginePods.ManagerName;
+        labels[options.Labels.LaunchedBy] = EnginePods.LabelValue(request.Principal.UserName);
         labels[options.PortLabel] = port;
 
         var environment = new List<V1EnvVar>

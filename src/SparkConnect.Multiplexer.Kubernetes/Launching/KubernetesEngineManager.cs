@@ -11,6 +11,7 @@ using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Kubernetes.Discovery;
 using SparkConnect.Multiplexer.Kubernetes.Internal;
+using SparkConnect.Multiplexer.Launching;
 
 namespace SparkConnect.Multiplexer.Kubernetes.Launching;
 
@@ -31,7 +32,8 @@ internal sealed class KubernetesEngineManager : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<KubernetesEngineManager> _logger;
     private readonly Lock _gate = new();
-    private readonly Dictionary<(string Namespace, EngineKey Key), Task<EngineEndpoint>> _launches = [];
+    private readonly Dictionary<(string Namespace, EngineKey Key), LaunchInFlight> _launches = [];
+    private readonly SecretRedactor _redactor;
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastUsed = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
 
@@ -53,9 +55,16 @@ internal sealed class KubernetesEngineManager : IDisposable
         _metrics = metrics;
         _time = time;
         _logger = logger;
+        _redactor = options.Value.RedactedKeyPatterns is { } patterns ? new SecretRedactor(patterns) : SecretRedactor.Default;
     }
 
-    /// <exception cref="EngineLocationException">PERMISSION_DENIED for a namespace not allowed; UNAVAILABLE when no engine is ready.</exception>
+    /// <summary>How many pods have a last-used time noted (tests check that gone pods are forgotten).</summary>
+    internal int TrackedPodCount => _lastUsed.Count;
+
+    /// <exception cref="EngineLocationException">
+    /// PERMISSION_DENIED for a namespace not allowed; UNAVAILABLE when no engine is ready; RESOURCE_EXHAUSTED when a
+    /// launch would go over <see cref="KubernetesEngineOptions.MaxEnginesPerUser"/> or <see cref="KubernetesEngineOptions.MaxEngines"/>.
+    /// </exception>
     public async ValueTask<EngineEndpoint> LocateAsync(EngineRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -85,10 +94,21 @@ internal sealed class KubernetesEngineManager : IDisposable
         Task<EngineEndpoint> launch;
         lock (_gate)
         {
-            if (!_launches.TryGetValue((ns, request.Key), out launch!))
+            if (_launches.TryGetValue((ns, request.Key), out var flight))
             {
-                launch = Task.Run(() => LaunchAsync(ns, request, _shutdown.Token), CancellationToken.None);
-                _launches[(ns, request.Key)] = launch;
+                launch = flight.Task;
+            }
+            else
+            {
+                // Adopting a pod that is already starting for the key creates nothing, so only a new pod is capped.
+                if (FindStarting(ns, request.Key, options) is null)
+                {
+                    ThrowWhenAtCapacity(request, options);
+                }
+
+                flight = new LaunchInFlight(ns, request.Principal.UserName);
+                launch = flight.Task = Task.Run(() => LaunchAsync(ns, request, flight, _shutdown.Token), CancellationToken.None);
+                _launches[(ns, request.Key)] = flight;
                 _ = launch.ContinueWith(
                     _ =>
                     {
@@ -162,6 +182,16 @@ internal sealed class KubernetesEngineManager : IDisposable
             }
         }
 
+        // Forget what was noted for pods that are gone (deleted by anyone, or never launched here): ids are not reused.
+        var present = options.Namespaces.SelectMany(_cache.Pods).Select(EnginePods.EngineIdOf).ToHashSet(StringComparer.Ordinal);
+        foreach (var id in _lastUsed.Keys)
+        {
+            if (!present.Contains(id))
+            {
+                _lastUsed.TryRemove(id, out _);
+            }
+        }
+
         foreach (var (ns, pod, reason, metricReason) in deletions)
         {
             var id = EnginePods.EngineIdOf(pod);
@@ -186,6 +216,78 @@ internal sealed class KubernetesEngineManager : IDisposable
         }
 
         return options.Namespaces[0];
+    }
+
+    /// <summary>The name of a launched pod for the key that is starting or serving (not ended, not being deleted).</summary>
+    private string? FindStarting(string ns, EngineKey key, KubernetesEngineOptions options)
+    {
+        var keyLabels = EnginePods.KeyLabels(key, options.Labels);
+        return _cache.Pods(ns)
+            .Where(p => IsLiveLaunched(p, options) && EnginePods.HasLabels(p, keyLabels))
+            .OrderBy(EnginePods.CreatedOf)
+            .Select(EnginePods.NameOf)
+            .FirstOrDefault();
+    }
+
+    private static bool IsLiveLaunched(V1Pod pod, KubernetesEngineOptions options)
+        => EnginePods.IsManaged(pod, options.Labels) && pod.Metadata?.DeletionTimestamp is null && !EnginePods.IsTerminated(pod);
+
+    /// <summary>
+    /// Refuses a new pod over the per-user or the total cap (under the lock): launched pods in the allowed namespaces,
+    /// whoever's gateway launched them, plus this gateway's launches whose pod is not in the cache yet.
+    /// </summary>
+    private void ThrowWhenAtCapacity(EngineRequest request, KubernetesEngineOptions options)
+    {
+        if (options.MaxEngines <= 0 && options.MaxEnginesPerUser <= 0)
+        {
+            return;
+        }
+
+        var user = request.Principal.UserName;
+        var userLabel = EnginePods.LabelValue(user);
+        var counted = new HashSet<(string, string)>();
+        var total = 0;
+        var own = 0;
+        foreach (var ns in options.Namespaces)
+        {
+            foreach (var pod in _cache.Pods(ns))
+            {
+                if (IsLiveLaunched(pod, options) && counted.Add((ns, EnginePods.NameOf(pod))))
+                {
+                    total++;
+                    if (pod.Metadata.Labels.TryGetValue(options.Labels.LaunchedBy, out var launchedBy) && launchedBy == userLabel)
+                    {
+                        own++;
+                    }
+                }
+            }
+        }
+
+        foreach (var flight in _launches.Values)
+        {
+            if (flight.PodName is not { } name || !counted.Contains((flight.Namespace, name)))
+            {
+                total++;
+                if (string.Equals(flight.User, user, StringComparison.Ordinal))
+                {
+                    own++;
+                }
+            }
+        }
+
+        if (options.MaxEnginesPerUser > 0 && own >= options.MaxEnginesPerUser)
+        {
+            throw new EngineLocationException(
+                $"No engine pod can be launched for {request.Key}: user '{user}' already has {own} engine pod(s) running or starting, the most one user may have ({KubernetesEngineOptions.SectionName}:MaxEnginesPerUser = {options.MaxEnginesPerUser}). Release sessions you no longer need (a launched pod without sessions is deleted after {options.EngineIdleTimeout}), reuse an existing engine key, or ask an administrator to raise the limit.",
+                StatusCode.ResourceExhausted);
+        }
+
+        if (options.MaxEngines > 0 && total >= options.MaxEngines)
+        {
+            throw new EngineLocationException(
+                $"No engine pod can be launched for {request.Key}: {total} launched engine pod(s) already run or start in {string.Join(", ", options.Namespaces)}, the maximum ({KubernetesEngineOptions.SectionName}:MaxEngines = {options.MaxEngines}). Retry when another engine has been stopped, or ask an administrator to raise the limit.",
+                StatusCode.ResourceExhausted);
+        }
     }
 
     private EngineEndpoint? FindServing(string ns, EngineKey key, KubernetesEngineOptions options)
@@ -219,7 +321,7 @@ internal sealed class KubernetesEngineManager : IDisposable
     }
 
     /// <summary>Creates (or adopts) the key's pod and waits until it is Ready; runs once for all waiters, so only <paramref name="shutdown"/> stops it.</summary>
-    private async Task<EngineEndpoint> LaunchAsync(string ns, EngineRequest request, CancellationToken shutdown)
+    private async Task<EngineEndpoint> LaunchAsync(string ns, EngineRequest request, LaunchInFlight flight, CancellationToken shutdown)
     {
         var options = _options.Value;
         var key = request.Key;
@@ -241,19 +343,15 @@ internal sealed class KubernetesEngineManager : IDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, shutdown);
 
         // Another gateway instance (or an earlier launch) may have created one that is still starting.
-        var keyLabels = EnginePods.KeyLabels(key, options.Labels);
-        var podName = _cache.Pods(ns)
-            .Where(p => EnginePods.IsManaged(p, options.Labels) && EnginePods.HasLabels(p, keyLabels)
-                && p.Metadata?.DeletionTimestamp is null && !EnginePods.IsTerminated(p))
-            .OrderBy(EnginePods.CreatedOf)
-            .Select(EnginePods.NameOf)
-            .FirstOrDefault();
+        var podName = FindStarting(ns, key, options);
+        flight.PodName = podName;
 
         try
         {
             if (podName is null)
             {
                 podName = EnginePodBuilder.NewPodName(options.PodTemplate, key);
+                flight.PodName = podName;
                 var pod = EnginePodBuilder.Build(options, request, ns, podName);
                 KubernetesLog.Creating(_logger, ns, podName, key, options.PodTemplate.Image);
                 try
@@ -266,7 +364,7 @@ internal sealed class KubernetesEngineManager : IDisposable
                         ? StatusCode.Unavailable
                         : StatusCode.FailedPrecondition;
                     var failure = new EngineLocationException(
-                        $"The engine pod for {key} could not be created in namespace {ns}: the API server answered {(int)e.Response.StatusCode} {Truncate(e.Response.Content, 300)}. An administrator must check the pod template and the gateway's RBAC (pods: create).",
+                        $"The engine pod for {key} could not be created in namespace {ns}: the API server answered {(int)e.Response.StatusCode} {Truncate(_redactor.Redact(e.Response.Content), 300)}. An administrator must check the pod template and the gateway's RBAC (pods: create).",
                         status,
                         e);
                     Ended(KubernetesMetrics.LaunchOutcome.Failed);
@@ -398,7 +496,8 @@ internal sealed class KubernetesEngineManager : IDisposable
             KubernetesLog.SummaryFailed(_logger, ns, podName, e);
         }
 
-        return text.ToString();
+        // Status and event messages are the cluster's text (a container's termination message is whatever it wrote).
+        return _redactor.Redact(text.ToString());
     }
 
     private static string DescribeContainer(V1ContainerStatus container)
@@ -432,4 +531,22 @@ internal sealed class KubernetesEngineManager : IDisposable
 
     private static string Truncate(string? text, int length)
         => text is null ? "" : text.Length <= length ? text : text[..length] + "...";
+}
+
+/// <summary>One launch under way: its task, for whom, and its pod once named (so the caps count it once).</summary>
+internal sealed class LaunchInFlight(string ns, string user)
+{
+    private volatile string? _podName;
+
+    public string Namespace { get; } = ns;
+
+    public string User { get; } = user;
+
+    public Task<EngineEndpoint> Task { get; set; } = null!;
+
+    public string? PodName
+    {
+        get => _podName;
+        set => _podName = value;
+    }
 }

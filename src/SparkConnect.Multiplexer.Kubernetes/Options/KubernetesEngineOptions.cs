@@ -99,6 +99,38 @@ public sealed class KubernetesEngineOptions
 
     /// <summary>What happens to launched engine pods that ended (phase Failed or Succeeded). Default <see cref="TerminatedPodPolicy.Delete"/>.</summary>
     public TerminatedPodPolicy TerminatedPods { get; set; } = TerminatedPodPolicy.Delete;
+
+    /// <summary>
+    /// The most launched engine pods (marked with <see cref="KubernetesEngineLabelOptions.ManagedBy"/>, not ended, not
+    /// being deleted) in <see cref="Namespaces"/> together; a session that would need one more gets
+    /// <c>RESOURCE_EXHAUSTED</c> naming this option. Counted from the pods themselves, so it holds across gateway
+    /// replicas and restarts (two replicas launching at the same instant may each take the last slot). Default 50;
+    /// 0 means no limit.
+    /// </summary>
+    /// <remarks>Each engine is a Spark driver pod plus its executors; 50 drivers is already a large cluster's worth.</remarks>
+    public int MaxEngines { get; set; } = 50;
+
+    /// <summary>
+    /// The most launched engine pods one user's requests may have caused (label
+    /// <see cref="KubernetesEngineLabelOptions.LaunchedBy"/>), whatever their share level; over it the session gets
+    /// <c>RESOURCE_EXHAUSTED</c> naming this option. A Ready pod that already serves the session's key is always handed
+    /// out. Default 5; 0 means no limit.
+    /// </summary>
+    /// <remarks>
+    /// 5 leaves room for a user's own engine, a few subdomains and CONNECTION sessions, while no single user can take
+    /// more than a tenth of the default <see cref="MaxEngines"/>.
+    /// </remarks>
+    public int MaxEnginesPerUser { get; set; } = 5;
+
+    /// <summary>
+    /// Key patterns whose values are masked (<c>***</c>) in the text a failed launch reports to the client and the log
+    /// (the API server's answer, pod and container status messages, events). A pattern is a key name in which
+    /// <c>*</c> stands for any characters, matched case-insensitively. When not set (<see langword="null"/>, the
+    /// default), <c>*key*</c>, <c>*token*</c>, <c>*secret*</c>, <c>*password*</c> and <c>*credential*</c>; setting it
+    /// replaces them. <c>Bearer</c>/<c>Basic</c> credentials and URL passwords are always masked. The same rule as
+    /// <c>ProcessEngines:RedactedKeyPatterns</c>.
+    /// </summary>
+    public IList<string>? RedactedKeyPatterns { get; set; }
 }
 
 /// <summary>The label names that carry an engine key; values are sanitized to valid label values.</summary>
@@ -118,6 +150,12 @@ public sealed class KubernetesEngineLabelOptions
     /// when idle or terminated. Default <c>app.kubernetes.io/managed-by</c>.
     /// </summary>
     public string ManagedBy { get; set; } = "app.kubernetes.io/managed-by";
+
+    /// <summary>
+    /// The label that names the user whose session caused a launch, on pods this gateway launches; it counts the pod
+    /// against <see cref="KubernetesEngineOptions.MaxEnginesPerUser"/>. Default <c>spark-connect-multiplexer/launched-by</c>.
+    /// </summary>
+    public string LaunchedBy { get; set; } = "spark-connect-multiplexer/launched-by";
 }
 
 /// <summary>What happens to launched engine pods that ended (phase Failed or Succeeded).</summary>

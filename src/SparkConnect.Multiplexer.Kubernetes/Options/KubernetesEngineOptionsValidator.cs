@@ -2,6 +2,7 @@ using k8s;
 using k8s.KubeConfigModels;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Kubernetes.Internal;
+using SparkConnect.Multiplexer.Launching;
 
 namespace SparkConnect.Multiplexer.Kubernetes;
 
@@ -70,10 +71,32 @@ internal sealed class KubernetesEngineOptionsValidator(InClusterConfiguration in
         CheckLabelName(errors, "Labels:Owner", options.Labels.Owner);
         CheckLabelName(errors, "Labels:Subdomain", options.Labels.Subdomain);
         CheckLabelName(errors, "Labels:ManagedBy", options.Labels.ManagedBy);
-        var keyLabels = new[] { options.Labels.ShareLevel, options.Labels.Owner, options.Labels.Subdomain, options.Labels.ManagedBy };
+        CheckLabelName(errors, "Labels:LaunchedBy", options.Labels.LaunchedBy);
+        var keyLabels = new[] { options.Labels.ShareLevel, options.Labels.Owner, options.Labels.Subdomain, options.Labels.ManagedBy, options.Labels.LaunchedBy };
         if (keyLabels.Distinct(StringComparer.Ordinal).Count() != keyLabels.Length)
         {
-            errors.Add($"{Section}:Labels: ShareLevel, Owner, Subdomain and ManagedBy must be four different label names.");
+            errors.Add($"{Section}:Labels: ShareLevel, Owner, Subdomain, ManagedBy and LaunchedBy must be five different label names.");
+        }
+
+        if (options.MaxEngines < 0)
+        {
+            errors.Add($"{Section}:MaxEngines is {options.MaxEngines}: set a positive number of engine pods (default 50), or 0 for no limit.");
+        }
+
+        if (options.MaxEnginesPerUser < 0)
+        {
+            errors.Add($"{Section}:MaxEnginesPerUser is {options.MaxEnginesPerUser}: set a positive number of engine pods per user (default 5), or 0 for no limit.");
+        }
+
+        if (options.RedactedKeyPatterns is { } patterns)
+        {
+            for (var i = 0; i < patterns.Count; i++)
+            {
+                if (!SecretRedactor.IsValidPattern(patterns[i]))
+                {
+                    errors.Add($"{Section}:RedactedKeyPatterns:{i} is '{patterns[i]}': a pattern is a key name of ASCII letters, digits, '.', '-', '_' with '*' for any characters, and not only '*' (for example *secret*). Remove the setting to use the defaults ({string.Join(", ", SecretRedactor.DefaultKeyPatterns)}).");
+                }
+            }
         }
 
         CheckLabelName(errors, "PortLabel", options.PortLabel);

@@ -23,6 +23,23 @@ internal sealed class EngineChannelPool(IOptionsMonitor<SparkConnectGatewayOptio
         return _channels.GetOrAdd(key, static (_, state) => new Lazy<HttpMessageInvoker>(() => Create(state.endpoint, state.connectTimeout)), (endpoint, connectTimeout: options.CurrentValue.EngineConnectTimeout)).Value;
     }
 
+    /// <summary>
+    /// Drops and disposes the client of an engine that is gone (stopped, lost), so clients do not pile up as engines
+    /// come and go; a later call to the same address gets a new one. Launchers call it once the engine is out of
+    /// service, so only calls to the dead engine can be cut.
+    /// </summary>
+    public void Forget(EngineEndpoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        if (_channels.TryRemove(KeyOf(endpoint), out var channel) && channel.IsValueCreated)
+        {
+            channel.Value.Dispose();
+        }
+    }
+
+    /// <summary>How many engine clients are pooled (tests check that gone engines leave).</summary>
+    internal int Count => _channels.Count;
+
     public void Dispose()
     {
         _disposed = true;

@@ -23,8 +23,6 @@ internal sealed record EngineCommandLine(string FileName, IReadOnlyList<string> 
     public const string EngineTokenPlaceholder = "{engineToken}";
     public const string UserPlaceholder = "{user}";
 
-    private static readonly string[] SensitiveWords = ["token", "secret", "password"];
-
     /// <summary>
     /// Builds the command line: <see cref="ProcessEngineOptions.Arguments"/>, the proxy-user arguments when
     /// impersonating (not for SERVER engines), the configured confs, then the client's allowed confs; every template
@@ -99,38 +97,19 @@ internal sealed record EngineCommandLine(string FileName, IReadOnlyList<string> 
     }
 
     /// <summary>
-    /// The command line for logs and messages: arguments quoted where needed, and the value of every
-    /// <c>key=value</c> argument whose key mentions a token, secret or password replaced by <c>***</c>.
+    /// The command line for logs and messages: arguments quoted where needed, secrets masked by
+    /// <paramref name="redactor"/> (values of sensitive keys, the argument after a sensitive flag) and
+    /// <paramref name="engineToken"/> masked wherever it appears.
     /// </summary>
-    public string ToDisplayString()
+    public string ToDisplayString(SecretRedactor? redactor = null, string? engineToken = null)
     {
-        var text = new StringBuilder(Quote(FileName));
-        foreach (var argument in Arguments)
+        var text = new StringBuilder(Quote((redactor ?? SecretRedactor.Default).Redact(FileName, engineToken)));
+        foreach (var argument in (redactor ?? SecretRedactor.Default).RedactArguments(Arguments, engineToken))
         {
-            text.Append(' ').Append(Quote(Redact(argument)));
+            text.Append(' ').Append(Quote(argument));
         }
 
         return text.ToString();
-    }
-
-    internal static string Redact(string argument)
-    {
-        var equals = argument.IndexOf('=', StringComparison.Ordinal);
-        if (equals < 0)
-        {
-            return argument;
-        }
-
-        var key = argument.AsSpan(0, equals);
-        foreach (var word in SensitiveWords)
-        {
-            if (key.Contains(word, StringComparison.OrdinalIgnoreCase))
-            {
-                return string.Concat(key, "=***");
-            }
-        }
-
-        return argument;
     }
 
     private static string Quote(string argument)

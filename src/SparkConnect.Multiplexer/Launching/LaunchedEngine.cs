@@ -20,7 +20,7 @@ internal enum LaunchedEngineState
 }
 
 /// <summary>One engine the locator launched (or is launching). State changes happen under the manager's lock.</summary>
-internal sealed class LaunchedEngine(string id, EngineKey key, DateTimeOffset requestedAt)
+internal sealed class LaunchedEngine(string id, EngineKey key, DateTimeOffset requestedAt, string launchedBy = "")
 {
     private long _lastUsedUtcTicks = requestedAt.UtcTicks;
 
@@ -29,6 +29,9 @@ internal sealed class LaunchedEngine(string id, EngineKey key, DateTimeOffset re
     public EngineKey Key { get; } = key;
 
     public DateTimeOffset RequestedAt { get; } = requestedAt;
+
+    /// <summary>The user whose session caused the launch; the engine counts against their cap.</summary>
+    public string LaunchedBy { get; } = launchedBy;
 
     public LaunchedEngineState State { get; set; } = LaunchedEngineState.Starting;
 
@@ -39,6 +42,9 @@ internal sealed class LaunchedEngine(string id, EngineKey key, DateTimeOffset re
     public TaskCompletionSource<EngineEndpoint> Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public EngineProcess? Process { get; set; }
+
+    /// <summary>Where it listens, once its command line is built (its client is dropped from the pool when it ends).</summary>
+    public EngineEndpoint? Endpoint { get; set; }
 
     /// <summary>The launch, from the slot wait to ready or failure.</summary>
     public Task Launch { get; set; } = Task.CompletedTask;

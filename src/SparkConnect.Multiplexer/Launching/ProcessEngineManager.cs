@@ -19,8 +19,15 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 {
     private static readonly TimeSpan MaxProbeTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>How many of the started process ids are remembered for <see cref="StartedProcessIds"/>.</summary>
+    private const int RememberedProcessIds = 1024;
+
+    /// <summary>How much of each engine log line a failure message shows.</summary>
+    private const int MaxTailLineLength = 1000;
+
     private readonly IOptionsMonitor<ProcessEngineOptions> _options;
     private readonly EngineCaller _caller;
+    private readonly EngineChannelPool _channels;
     private readonly EngineEndpointRegistry _registry;
     private readonly ISessionStore _store;
     private readonly TimeProvider _time;
@@ -38,6 +45,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     public ProcessEngineManager(
         IOptionsMonitor<ProcessEngineOptions> options,
         EngineCaller caller,
+        EngineChannelPool channels,
         EngineEndpointRegistry registry,
         ISessionStore store,
         TimeProvider time,
@@ -46,6 +54,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     {
         _options = options;
         _caller = caller;
+        _channels = channels;
         _registry = registry;
         _store = store;
         _time = time;
@@ -55,7 +64,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         _launchSlots = new SemaphoreSlim(slots, slots);
     }
 
-    /// <summary>Every process id this manager started (tests use it to clean up whatever happens).</summary>
+    /// <summary>The ids of the last 1,024 processes this manager started (tests use it to clean up whatever happens).</summary>
     public IReadOnlyCollection<int> StartedProcessIds => [.. _startedProcessIds];
 
     /// <summary>A snapshot of the engines starting, running or stopping.</summary>
@@ -71,7 +80,10 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     }
 
     /// <summary>The running engine for the request's key, launched first when there is none.</summary>
-    /// <exception cref="EngineLocationException">UNAVAILABLE when the engine failed to start, RESOURCE_EXHAUSTED over <see cref="ProcessEngineOptions.MaxEngines"/>.</exception>
+    /// <exception cref="EngineLocationException">
+    /// UNAVAILABLE when the engine failed to start, RESOURCE_EXHAUSTED over <see cref="ProcessEngineOptions.MaxEngines"/>
+    /// or <see cref="ProcessEngineOptions.MaxEnginesPerUser"/>.
+    /// </exception>
     public async ValueTask<EngineEndpoint> LocateAsync(EngineRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -106,14 +118,8 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
             if (current is null)
             {
-                if (options.MaxEngines > 0 && _live.Count >= options.MaxEngines)
-                {
-                    throw new EngineLocationException(
-                        $"No engine can be launched for {request.Key}: this gateway already runs its maximum of {options.MaxEngines} engine(s) ({ProcessEngineOptions.SectionName}:MaxEngines). Retry when another engine has been stopped.",
-                        StatusCode.ResourceExhausted);
-                }
-
-                current = new LaunchedEngine(NewEngineId(request.Key), request.Key, now);
+                ThrowWhenAtCapacity(request, options);
+                current = new LaunchedEngine(NewEngineId(request.Key), request.Key, now, request.Principal.UserName);
                 _current[request.Key] = current;
                 _live.Add(current);
                 current.Launch = Task.Run(() => LaunchAsync(current, request), CancellationToken.None);
@@ -237,15 +243,74 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
     private static string NewEngineId(EngineKey key) => $"process:{key}:{RandomNumberGenerator.GetHexString(8, lowercase: true)}";
 
+    /// <summary>
+    /// The text shown for a launch failure (to the client and in the log): the engine's token and the values of
+    /// sensitive keys masked, by the same rule as the logged command line.
+    /// </summary>
+    internal static string RedactFailure(string message, ProcessEngineOptions options, string? engineToken)
+        => RedactorFor(options).Redact(message, engineToken);
+
+    internal static SecretRedactor RedactorFor(ProcessEngineOptions options)
+        => options.RedactedKeyPatterns is { } patterns ? new SecretRedactor(patterns) : SecretRedactor.Default;
+
+    /// <summary>Refuses a launch over the per-user or the total cap (under the lock).</summary>
+    private void ThrowWhenAtCapacity(EngineRequest request, ProcessEngineOptions options)
+    {
+        var user = request.Principal.UserName;
+        if (options.MaxEnginesPerUser > 0)
+        {
+            var own = _live.Count(e => string.Equals(e.LaunchedBy, user, StringComparison.Ordinal));
+            if (own >= options.MaxEnginesPerUser)
+            {
+                _metrics.LaunchRefused("user_limit");
+                throw new EngineLocationException(
+                    $"No engine can be launched for {request.Key}: user '{user}' already has {own} engine(s) running or starting, the most one user may have ({ProcessEngineOptions.SectionName}:MaxEnginesPerUser = {options.MaxEnginesPerUser}). Release sessions you no longer need (an engine without sessions stops after {options.EngineIdleTimeout}), reuse an existing engine key, or ask an administrator to raise the limit.",
+                    StatusCode.ResourceExhausted);
+            }
+        }
+
+        if (options.MaxEngines > 0 && _live.Count >= options.MaxEngines)
+        {
+            _metrics.LaunchRefused("total_limit");
+            throw new EngineLocationException(
+                $"No engine can be launched for {request.Key}: this gateway already runs its maximum of {options.MaxEngines} engine(s) ({ProcessEngineOptions.SectionName}:MaxEngines = {options.MaxEngines}). Retry when another engine has been stopped, or ask an administrator to raise the limit.",
+                StatusCode.ResourceExhausted);
+        }
+    }
+
     private static bool IsPastLifetime(LaunchedEngine engine, ProcessEngineOptions options, DateTimeOffset now)
         => options.MaxEngineLifetime is { } lifetime && now - engine.ReadyAt >= lifetime;
 
-    private static string TailText(EngineProcess? process)
+    /// <summary>
+    /// The engine log's last lines for a failure message: each redacted (before it is shortened, so no secret is cut
+    /// in half and shown in part), then shortened to <see cref="MaxTailLineLength"/> characters.
+    /// </summary>
+    private static string TailText(EngineProcess? process, ProcessEngineOptions options, string? engineToken)
     {
         var tail = process?.Tail() ?? [];
-        return tail.Count == 0
-            ? "The engine wrote nothing to its log."
-            : $"Last {tail.Count} line(s) of the engine log:{Environment.NewLine}{string.Join(Environment.NewLine, tail)}";
+        if (tail.Count == 0)
+        {
+            return "The engine wrote nothing to its log.";
+        }
+
+        var redactor = RedactorFor(options);
+        var lines = tail.Select(line =>
+        {
+            var redacted = redactor.Redact(line, engineToken);
+            return redacted.Length <= MaxTailLineLength
+                ? redacted
+                : string.Concat(redacted.AsSpan(0, MaxTailLineLength), $"... ({redacted.Length - MaxTailLineLength} more characters)");
+        });
+        return $"Last {tail.Count} line(s) of the engine log:{Environment.NewLine}{string.Join(Environment.NewLine, lines)}";
+    }
+
+    /// <summary>Drops the engine's pooled HTTP/2 client: a stopped engine leaves no cache behind.</summary>
+    private void Forget(LaunchedEngine engine)
+    {
+        if (engine.Endpoint is { } endpoint)
+        {
+            _channels.Forget(endpoint);
+        }
     }
 
     private void Retire(LaunchedEngine engine, ProcessEngineOptions options)
@@ -275,6 +340,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
         timeout.CancelAfter(options.InitializationTimeout);
         var hasSlot = false;
+        string? engineToken = null;
         try
         {
             // Waiting for a slot counts against the initialization timeout.
@@ -283,14 +349,15 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
             var port = FreeTcpPort.Pick(options.Host);
             var workDirectory = Path.Combine(Path.GetFullPath(options.WorkingDirectory), DirectoryNameOf(engine.Id));
-            var engineToken = EngineAccessToken.Create();
+            engineToken = EngineAccessToken.Create();
             var context = new EngineLaunchContext(engine.Id, engine.Key, UserOf(request), options.Host, port, workDirectory, request.Hints, engineToken);
             var commandLine = EngineCommandLine.Build(options, context);
             var endpoint = new EngineEndpoint(engine.Id, new UriBuilder(Uri.UriSchemeHttp, options.Host, port).Uri)
             {
                 AccessToken = EngineCommandLine.UsesEngineToken(options) ? engineToken : null,
             };
-            ProcessEngineLog.LaunchStarted(_logger, engine.Id, engine.Key, port, workDirectory, commandLine.ToDisplayString().Replace(engineToken, "***", StringComparison.Ordinal));
+            engine.Endpoint = endpoint;
+            ProcessEngineLog.LaunchStarted(_logger, engine.Id, engine.Key, port, workDirectory, commandLine.ToDisplayString(RedactorFor(options), engineToken));
 
             EngineProcess process;
             try
@@ -299,7 +366,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
             }
             catch (Exception e) when (e is Win32Exception or IOException or UnauthorizedAccessException or InvalidOperationException)
             {
-                await FailAsync(engine, null, started, "failed", new EngineLocationException(
+                await FailAsync(engine, engineToken, null, started, "failed", new EngineLocationException(
                     $"The engine for {engine.Key} could not be started: '{options.Command}' failed to run ({e.Message}). An administrator must fix {ProcessEngineOptions.SectionName}:Command.",
                     StatusCode.FailedPrecondition,
                     e));
@@ -307,6 +374,10 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
             }
 
             _startedProcessIds.Enqueue(process.Id);
+            while (_startedProcessIds.Count > RememberedProcessIds && _startedProcessIds.TryDequeue(out _))
+            {
+            }
+
             _metrics.ProcessStarted();
             lock (_gate)
             {
@@ -322,8 +393,8 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
                 if (process.Exited.IsCompleted)
                 {
                     var exitCode = await process.Exited;
-                    await FailAsync(engine, process, started, "exited", new EngineLocationException(
-                        $"The engine for {engine.Key} exited with code {exitCode} before it was ready. {TailText(process)}"));
+                    await FailAsync(engine, engineToken, process, started, "exited", new EngineLocationException(
+                        $"The engine for {engine.Key} exited with code {exitCode} before it was ready. {TailText(process, options, engineToken)}"));
                     return;
                 }
 
@@ -356,17 +427,17 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         }
         catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
         {
-            await FailAsync(engine, engine.Process, started, "failed", new EngineLocationException(
+            await FailAsync(engine, engineToken, engine.Process, started, "failed", new EngineLocationException(
                 $"The engine for {engine.Key} was not started: the gateway is shutting down; retry shortly."));
         }
         catch (OperationCanceledException)
         {
-            await FailAsync(engine, engine.Process, started, "timeout", null, () => new EngineLocationException(
-                $"The engine for {engine.Key} did not become ready within {options.InitializationTimeout.TotalSeconds:0.#} s ({ProcessEngineOptions.SectionName}:InitializationTimeout) and was stopped. {TailText(engine.Process)}"));
+            await FailAsync(engine, engineToken, engine.Process, started, "timeout", null, () => new EngineLocationException(
+                $"The engine for {engine.Key} did not become ready within {options.InitializationTimeout.TotalSeconds:0.#} s ({ProcessEngineOptions.SectionName}:InitializationTimeout) and was stopped. {TailText(engine.Process, options, engineToken)}"));
         }
         catch (Exception e)
         {
-            await FailAsync(engine, engine.Process, started, "failed", new EngineLocationException(
+            await FailAsync(engine, engineToken, engine.Process, started, "failed", new EngineLocationException(
                 $"The engine for {engine.Key} could not be started: {e.Message}", e));
         }
         finally
@@ -382,7 +453,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     /// Ends a launch that failed: the process (tree) is killed and gone before the waiters are told, so the message
     /// has the log's last lines.
     /// </summary>
-    private async Task FailAsync(LaunchedEngine engine, EngineProcess? process, long started, string outcome, EngineLocationException? failure, Func<EngineLocationException>? lateFailure = null)
+    private async Task FailAsync(LaunchedEngine engine, string? engineToken, EngineProcess? process, long started, string outcome, EngineLocationException? failure, Func<EngineLocationException>? lateFailure = null)
     {
         lock (_gate)
         {
@@ -393,6 +464,8 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
             }
         }
 
+        // Before the kill, while the process still holds its port (a new engine may get the port right after).
+        Forget(engine);
         if (process is not null)
         {
             process.KillTree();
@@ -400,6 +473,14 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         }
 
         failure ??= lateFailure!();
+
+        // Engine output and exception texts may hold the engine's token or a secret conf: the client and the log see
+        // them masked.
+        var redacted = RedactFailure(failure.Message, _options.CurrentValue, engineToken);
+        if (!string.Equals(redacted, failure.Message, StringComparison.Ordinal))
+        {
+            failure = new EngineLocationException(redacted, failure.StatusCode, failure.InnerException);
+        }
         lock (_gate)
         {
             _live.Remove(engine);
@@ -438,6 +519,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         }
 
         _registry.MarkLost(engine.Id, $"engine process exited with code {exitCode}", _time.GetUtcNow());
+        Forget(engine);
         ProcessEngineLog.Exited(_logger, engine.Id, engine.Key, exitCode);
         _metrics.ProcessEnded("exited");
         await process.DisposeAsync();
@@ -463,6 +545,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     {
         // Any session still bound to it is told once and released.
         _registry.MarkLost(engine.Id, "engine stopped: " + reason, _time.GetUtcNow());
+        Forget(engine);
         var graceful = true;
         if (engine.Process is { } process)
         {

@@ -15,7 +15,7 @@ internal sealed class ProcessEngineMetrics
     public ProcessEngineMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(GatewayMetrics.MeterName);
-        _launched = meter.CreateCounter<long>("spark_connect.gateway.engines.launched", "{engine}", "Engine launches, by outcome (ready, failed, timeout, exited).");
+        _launched = meter.CreateCounter<long>("spark_connect.gateway.engines.launched", "{engine}", "Engine launches, by outcome (ready, failed, timeout, exited, refused; a refusal also by limit: user_limit, total_limit).");
         _launchDuration = meter.CreateHistogram<double>("spark_connect.gateway.engine.launch.duration", "s", "Time from an engine launch request until it was ready or failed, by outcome.");
         _running = meter.CreateUpDownCounter<long>("spark_connect.gateway.engines.running", "{engine}", "Engine processes this gateway runs, starting ones included.");
         _stopped = meter.CreateCounter<long>("spark_connect.gateway.engines.stopped", "{engine}", "Launched engines that ended, by reason (idle, lifetime, exited, lost, shutdown).");
@@ -27,6 +27,10 @@ internal sealed class ProcessEngineMetrics
         _launched.Add(1, tag);
         _launchDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, tag);
     }
+
+    /// <summary>A launch refused at a cap: <paramref name="limit"/> is user_limit or total_limit.</summary>
+    public void LaunchRefused(string limit)
+        => _launched.Add(1, new KeyValuePair<string, object?>("outcome", "refused"), new KeyValuePair<string, object?>("limit", limit));
 
     public void ProcessStarted() => _running.Add(1);
 

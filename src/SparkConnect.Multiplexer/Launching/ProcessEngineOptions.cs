@@ -92,10 +92,46 @@ public sealed class ProcessEngineOptions
     public int MaxConcurrentLaunches { get; set; } = 4;
 
     /// <summary>
-    /// The most engine processes this gateway runs at once (0, the default: no limit). A session that would need one
-    /// more gets <c>RESOURCE_EXHAUSTED</c>.
+    /// The most engine processes this gateway runs (or is starting) at once, for all users together. Default 50;
+    /// 0 means no limit. A session that would need one more gets <c>RESOURCE_EXHAUSTED</c> naming this option; the slot
+    /// is free again as soon as an engine stops (idle, lost, failed or retired).
     /// </summary>
-    public int MaxEngines { get; set; }
+    /// <remarks>
+    /// Each engine is a Spark driver (typically 1-4 GiB and a JVM's threads); 50 is already more than one machine runs
+    /// well, and every client can otherwise start engines at will (CONNECTION sessions, subdomains).
+    /// </remarks>
+    public int MaxEngines { get; set; } = 50;
+
+    /// <summary>
+    /// The most engine processes one user's requests may have launched and running (or starting) at once, whatever
+    /// their share level: a GROUP or SERVER engine counts for the user whose session caused its launch. Default 5;
+    /// 0 means no limit. Over it the session gets <c>RESOURCE_EXHAUSTED</c> naming this option; an engine that
+    /// already runs for the session's key is always handed out. An engine past <see cref="MaxEngineLifetime"/> counts
+    /// until its last session is gone and it stops, so with a cap of 1 a user waits for that before a fresh engine.
+    /// </summary>
+    /// <remarks>
+    /// 5 leaves room for a user's own engine, a few subdomains and CONNECTION sessions, while no single user can take
+    /// more than a tenth of the default <see cref="MaxEngines"/>.
+    /// </remarks>
+    public int MaxEnginesPerUser { get; set; } = 5;
+
+    /// <summary>
+    /// Key patterns whose values are masked (<c>***</c>) wherever the gateway shows text that came from an engine or
+    /// its command line: the command line it logs, and the engine log lines in launch failures (sent to the client and
+    /// logged). A pattern is a key name in which <c>*</c> stands for any characters, matched case-insensitively
+    /// (<c>*secret*</c> matches <c>spark.hadoop.fs.s3a.secret.key</c>); the forms recognised are <c>k=v</c>,
+    /// <c>--conf k=v</c>, <c>-Dk=v</c>, <c>k: v</c>, <c>"k": "v"</c> and <c>--k v</c>. When not set
+    /// (<see langword="null"/>, the default), <see cref="DefaultRedactedKeyPatterns"/>. Setting it replaces the
+    /// defaults. Whatever it holds, the engine's own token, <c>Bearer</c>/<c>Basic</c> credentials and URL passwords
+    /// are always masked.
+    /// </summary>
+    public IList<string>? RedactedKeyPatterns { get; set; }
+
+    /// <summary>
+    /// The patterns used for <see cref="RedactedKeyPatterns"/> when it is not set: <c>*key*</c> (credentials such as
+    /// <c>access.key</c>, <c>secret.key</c>), <c>*token*</c>, <c>*secret*</c>, <c>*password*</c>, <c>*credential*</c>.
+    /// </summary>
+    public static IReadOnlyList<string> DefaultRedactedKeyPatterns => SparkConnect.Multiplexer.Launching.SecretRedactor.DefaultKeyPatterns;
 
     /// <summary>
     /// How long a launched engine may have no session before it is stopped (gracefully, then killed after

@@ -34,7 +34,23 @@ internal sealed class ProcessEngineOptionsValidator : IValidateOptions<ProcessEn
 
         if (options.MaxEngines < 0)
         {
-            errors.Add($"{Section}:MaxEngines is {options.MaxEngines}; set 0 for no limit or a positive number of engine processes.");
+            errors.Add($"{Section}:MaxEngines is {options.MaxEngines}; set a positive number of engine processes (default 50), or 0 for no limit.");
+        }
+
+        if (options.MaxEnginesPerUser < 0)
+        {
+            errors.Add($"{Section}:MaxEnginesPerUser is {options.MaxEnginesPerUser}; set a positive number of engine processes per user (default 5), or 0 for no limit.");
+        }
+
+        if (options.RedactedKeyPatterns is { } patterns)
+        {
+            for (var i = 0; i < patterns.Count; i++)
+            {
+                if (!SecretRedactor.IsValidPattern(patterns[i]))
+                {
+                    errors.Add($"{Section}:RedactedKeyPatterns:{i} is '{patterns[i]}'; a pattern is a key name of ASCII letters, digits, '.', '-', '_' with '*' for any characters, and not only '*' (for example *secret*). Remove the setting to use the defaults ({string.Join(", ", SecretRedactor.DefaultKeyPatterns)}).");
+                }
+            }
         }
 
         if (string.IsNullOrWhiteSpace(options.Host) || Uri.CheckHostName(options.Host) == UriHostNameType.Unknown)

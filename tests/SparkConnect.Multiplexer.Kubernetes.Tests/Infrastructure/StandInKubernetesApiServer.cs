@@ -159,6 +159,18 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Removes a pod as if someone else deleted it (DELETED event).</summary>
+    public void RemovePod(string ns, string name)
+    {
+        lock (_gate)
+        {
+            if (_pods.Remove((ns, name), out var pod))
+            {
+                Publish(ns, "DELETED", pod);
+            }
+        }
+    }
+
     /// <summary>Running, Ready (or not), with pod IP 127.0.0.1.</summary>
     public void SetRunning(string ns, string name, bool ready) => Update(ns, name, pod =>
     {

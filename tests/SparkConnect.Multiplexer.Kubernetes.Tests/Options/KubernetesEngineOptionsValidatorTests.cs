@@ -118,6 +118,27 @@ public sealed class KubernetesEngineOptionsValidatorTests
         }
     }
 
+    [TestMethod]
+    public void Validate_BadCapsPatternsAndLaunchedByLabel_NamesEachWithItsFix()
+    {
+        using var authority = TestCertificates.CreateCa("Stand-in cluster CA");
+        using var account = new ServiceAccountDirectory("the-token", authority);
+        var options = Minimal();
+        options.MaxEngines = -1;
+        options.MaxEnginesPerUser = -1;
+        options.RedactedKeyPatterns = ["*secret*", "*"];
+        options.Labels.LaunchedBy = options.Labels.Owner;
+
+        var result = Validate(options, account.Configuration(new Uri("https://10.96.0.1:443"), TimeProvider.System));
+
+        Assert.IsTrue(result.Failed);
+        Assert.HasCount(4, result.Failures!, result.FailureMessage);
+        Assert.Contains("SparkConnectGateway:Kubernetes:MaxEngines is -1: set a positive number", result.FailureMessage);
+        Assert.Contains("SparkConnectGateway:Kubernetes:MaxEnginesPerUser is -1: set a positive number", result.FailureMessage);
+        Assert.Contains("SparkConnectGateway:Kubernetes:RedactedKeyPatterns:1 is '*'", result.FailureMessage);
+        Assert.Contains("ShareLevel, Owner, Subdomain, ManagedBy and LaunchedBy must be five different label names", result.FailureMessage);
+    }
+
     private static ValidateOptionsResult Validate(KubernetesEngineOptions options, InClusterConfiguration inCluster)
         => new KubernetesEngineOptionsValidator(inCluster).Validate(Options.DefaultName, options);
 

@@ -108,13 +108,28 @@ public sealed class EngineCommandLineTests
         options.Confs["spark.connect.authenticate.token"] = "s3cr3t-token";
         options.Confs["spark.ssl.keyPassword"] = "hunter2";
         options.Confs["spark.authenticate.secret"] = "shh";
+        options.Confs["spark.hadoop.fs.s3a.access.key"] = "AKIAEXAMPLE";
+        options.Confs["spark.driver.extraJavaOptions"] = "-Djavax.net.ssl.keyStorePassword=kspass -Xss4m";
         options.Confs["spark.connect.grpc.binding.port"] = "{port}";
 
         var display = EngineCommandLine.Build(options, Context(AliceKey, "alice")).ToDisplayString();
 
         Assert.AreEqual(
-            "/opt/spark/bin/spark-submit --name 'my engine' --conf spark.connect.authenticate.token=*** --conf spark.ssl.keyPassword=*** --conf spark.authenticate.secret=*** --conf spark.connect.grpc.binding.port=15003",
+            "/opt/spark/bin/spark-submit --name 'my engine' --conf spark.connect.authenticate.token=*** --conf spark.ssl.keyPassword=*** --conf spark.authenticate.secret=*** --conf spark.hadoop.fs.s3a.access.key=*** --conf 'spark.driver.extraJavaOptions=-Djavax.net.ssl.keyStorePassword=*** -Xss4m' --conf spark.connect.grpc.binding.port=15003",
             display);
+    }
+
+    [TestMethod]
+    public void ToDisplayString_EngineToken_MaskedWherever()
+    {
+        var options = new ProcessEngineOptions { Command = "/bin/sh" };
+        options.Arguments.Add("-c");
+        options.Arguments.Add("exec engine --auth {engineToken}");
+        var context = new EngineLaunchContext("e", AliceKey, "alice", "127.0.0.1", 15003, "/tmp/e", new Dictionary<string, string>(), "5ecret5ecret");
+
+        var display = EngineCommandLine.Build(options, context).ToDisplayString(SecretRedactor.Default, "5ecret5ecret");
+
+        Assert.AreEqual("/bin/sh -c 'exec engine --auth ***'", display);
     }
 
     [TestMethod]

@@ -67,6 +67,72 @@ public sealed class FailureTests
     }
 
     [TestMethod]
+    public async Task LauncherPrintsSecretsAndItsToken_ThenFails_ClientAndLogSeeThemMasked()
+    {
+        // A launcher that echoes its command line (as spark-submit --verbose and many wrapper scripts do), its own
+        // token without any key in front of it, and JSON and YAML-ish settings, then fails.
+        const string Script = """
+            echo "Launching: spark-submit --conf spark.hadoop.fs.s3a.access.key=AKIAEXAMPLE --conf spark.hadoop.fs.s3a.secret.key=s3cr3tValue -Djavax.net.ssl.keyStorePassword=kspass123 --conf spark.connect.authenticate.token=$ENGINE_TOKEN --conf spark.executor.memory=4g"
+            echo "engine token is $ENGINE_TOKEN"
+            echo '{"db.password": "jsonPass9", "user": "alice"}'
+            echo "fs.azure.account.credential: credValue7"
+            echo "$ENGINE_TOKEN" > token.txt
+            exit 7
+            """;
+        await using var gateway = await StartAsync(o =>
+        {
+            o.Command = "/bin/sh";
+            o.Arguments.Clear();
+            o.Arguments.Add("-c");
+            o.Arguments.Add(Script);
+            o.Arguments.Add("engine-{port}");
+            o.Environment["ENGINE_TOKEN"] = "{engineToken}";
+        });
+
+        var error = await Assert.ThrowsExactlyAsync<RpcException>(
+            () => gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel).ResponseAsync);
+
+        var token = File.ReadAllText(Directory.GetFiles(gateway.WorkRoot, "token.txt", SearchOption.AllDirectories).Single()).Trim();
+        Assert.AreEqual(64, token.Length, "the launcher saw its token");
+        Assert.AreEqual(StatusCode.Unavailable, error.StatusCode);
+        StringAssert.Contains(error.Status.Detail, "exited with code 7");
+        StringAssert.Contains(error.Status.Detail, "spark.hadoop.fs.s3a.access.key=***");
+        StringAssert.Contains(error.Status.Detail, "spark.executor.memory=4g", "other settings stay readable");
+        StringAssert.Contains(error.Status.Detail, "engine token is ***");
+        var logged = string.Join(Environment.NewLine, gateway.Host.Logs.Entries.Select(e => e.Message));
+        StringAssert.Contains(logged, "exited with code 7", "the failure is logged");
+        foreach (var secret in new[] { "AKIAEXAMPLE", "s3cr3tValue", "kspass123", "jsonPass9", "credValue7", token })
+        {
+            Assert.DoesNotContain(secret, error.Status.Detail, "the client's error message");
+            Assert.DoesNotContain(secret, logged, "the gateway log");
+        }
+    }
+
+    [TestMethod]
+    public async Task LongLogLine_ShortenedAfterRedaction_NoPartOfTheTokenShown()
+    {
+        // The token starts 991 characters into a 2,000-character line: shortening first would show its beginning.
+        await using var gateway = await StartAsync(o =>
+        {
+            o.Command = "/bin/sh";
+            o.Arguments.Clear();
+            o.Arguments.Add("-c");
+            o.Arguments.Add("head -c 990 /dev/zero | tr '\\0' x; echo \" $ENGINE_TOKEN $(head -c 1000 /dev/zero | tr '\\0' y)\"; echo \"$ENGINE_TOKEN\" > token.txt; exit 2");
+            o.Arguments.Add("engine-{port}");
+            o.Environment["ENGINE_TOKEN"] = "{engineToken}";
+        });
+
+        var error = await Assert.ThrowsExactlyAsync<RpcException>(
+            () => gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel).ResponseAsync);
+
+        var token = File.ReadAllText(Directory.GetFiles(gateway.WorkRoot, "token.txt", SearchOption.AllDirectories).Single()).Trim();
+        StringAssert.Contains(error.Status.Detail, new string('x', 990) + " *** yyy");
+        StringAssert.Contains(error.Status.Detail, "more characters)");
+        Assert.DoesNotContain(token[..8], error.Status.Detail);
+        Assert.IsLessThan(1200, error.Status.Detail.Length, "one long line does not make a long message");
+    }
+
+    [TestMethod]
     public async Task CommandThatCannotRun_FailedPrecondition()
     {
         await using var gateway = await StartAsync(o => o.Command = "/nonexistent/spark-submit");

@@ -34,6 +34,8 @@ public sealed class ProcessEngineOptionsValidatorTests
             ReadinessProbeInterval = TimeSpan.FromSeconds(-1),
             MaxConcurrentLaunches = 0,
             MaxEngines = -1,
+            MaxEnginesPerUser = -2,
+            RedactedKeyPatterns = ["*secret*", "*", "pass word"],
             EngineIdleTimeout = TimeSpan.Zero,
             MaxEngineLifetime = TimeSpan.Zero,
             StopGracePeriod = TimeSpan.FromSeconds(-1),
@@ -66,6 +68,9 @@ public sealed class ProcessEngineOptionsValidatorTests
             "SparkConnectGateway:ProcessEngines:MaxEngineLifetime is 00:00:00",
             "SparkConnectGateway:ProcessEngines:MaxConcurrentLaunches is 0; set at least 1",
             "SparkConnectGateway:ProcessEngines:MaxEngines is -1",
+            "SparkConnectGateway:ProcessEngines:MaxEnginesPerUser is -2; set a positive number",
+            "SparkConnectGateway:ProcessEngines:RedactedKeyPatterns:1 is '*'",
+            "SparkConnectGateway:ProcessEngines:RedactedKeyPatterns:2 is 'pass word'",
             "SparkConnectGateway:ProcessEngines:Host is '0.0.0.0', which the gateway cannot connect to",
             "SparkConnectGateway:ProcessEngines:WorkingDirectory is empty",
         ];
@@ -106,6 +111,25 @@ public sealed class ProcessEngineOptionsValidatorTests
     }
 
     [TestMethod]
+    public void AddProcessEngines_RedactedKeyPatternsFromConfiguration_ReplaceTheDefaults()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration["SparkConnectGateway:ProcessEngines:Command"] = "spark-submit";
+        builder.Configuration["SparkConnectGateway:ProcessEngines:Arguments:0"] = "--port={port}";
+        builder.Configuration["SparkConnectGateway:ProcessEngines:RedactedKeyPatterns:0"] = "*secret*";
+        builder.Configuration["SparkConnectGateway:ProcessEngines:RedactedKeyPatterns:1"] = "*.pin";
+        builder.Configuration["SparkConnectGateway:ProcessEngines:MaxEnginesPerUser"] = "2";
+        builder.Services.AddSparkConnectGateway().AddProcessEngines();
+        using var app = builder.Build();
+
+        var options = app.Services.GetRequiredService<IOptions<ProcessEngineOptions>>().Value;
+
+        CollectionAssert.AreEqual(new[] { "*secret*", "*.pin" }, options.RedactedKeyPatterns!.ToArray());
+        Assert.AreEqual(2, options.MaxEnginesPerUser);
+        Assert.AreEqual("a.secret=*** card.pin=*** access.key=AK", ProcessEngineManager.RedactFailure("a.secret=s card.pin=1 access.key=AK", options, null));
+    }
+
+    [TestMethod]
     public void AddProcessEngines_BindsConfigurationThenDelegate()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -124,6 +148,8 @@ public sealed class ProcessEngineOptionsValidatorTests
         Assert.AreEqual("2g", options.Confs["spark.executor.memory"]);
         Assert.AreEqual(8, options.MaxEngines);
         Assert.IsNull(options.ProxyUserArguments, "the default (--proxy-user {user}) applies");
+        Assert.AreEqual(5, options.MaxEnginesPerUser);
+        Assert.IsNull(options.RedactedKeyPatterns, "the defaults apply");
         Assert.IsInstanceOfType<ProcessEngineLocator>(app.Services.GetRequiredService<IEngineLocator>());
     }
 }
