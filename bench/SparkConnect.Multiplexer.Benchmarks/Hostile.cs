@@ -40,9 +40,10 @@ internal static class Hostile
         Console.WriteLine($"SparkConnect.Multiplexer hostile run: {machine}");
         var enginePort = ChildProcess.FreePort();
         var engine = await ChildProcess.StartEngineAsync(enginePort);
-        StreamFigures direct, viaGateway;
-        DeathFigures deathGateway, deathInProcess, deathDirect;
+        StreamFigures direct, viaGateway, secondWave, viaWorkstation;
+        DeathFigures deathGateway, deathBoundary, deathInProcess, deathDirect;
         BombFigures bomb;
+        AuthenticatedBombFigures[] authenticated;
         BombInProcessFigures bombInProcess;
         try
         {
@@ -55,9 +56,18 @@ internal static class Hostile
                 direct = await StreamWaveAsync(engine.Address, Streams, engine, null);
                 await Task.Delay(1000);
                 viaGateway = await StreamWaveAsync(gateway.Address, Streams, engine, gateway);
+                await Task.Delay(1000);
+                secondWave = await StreamWaveAsync(gateway.Address, Streams, engine, gateway);
+                await using (var workstation = await ChildProcess.StartGatewayAsync(ChildProcess.FreePort(), engine.Address, new Dictionary<string, string>(StringComparer.Ordinal) { ["DOTNET_gcServer"] = "0" }))
+                {
+                    await StreamWaveAsync(workstation.Address, 20, null, null);
+                    await Task.Delay(1000);
+                    viaWorkstation = await StreamWaveAsync(workstation.Address, Streams, engine, workstation);
+                }
 
                 Console.WriteLine($"3. engine death ({total.Elapsed.TotalSeconds:F0} s)");
                 (deathGateway, engine) = await DeathTrialsAsync("gateway process", 20, gateway.Address, engine);
+                (deathBoundary, engine) = await DeathTrialsAsync("gateway process", 10, gateway.Address, engine, "boundary");
                 await using var inProcess = await Hosts.GatewayAsync(engine.Address, "gateway in-process");
                 (deathInProcess, engine) = await DeathTrialsAsync("gateway in-process", 10, inProcess.Address, engine);
                 (deathDirect, engine) = await DeathTrialsAsync("direct", 5, engine.Address, engine);
@@ -74,13 +84,19 @@ internal static class Hostile
             {
                 bombInProcess = await BombInProcessAsync(inProcess, frame);
             }
+
+            authenticated =
+            [
+                await AuthenticatedBombAsync(engine.Address, frame, 16 * 1024 * 1024, 200, BombConcurrency),
+                await AuthenticatedBombAsync(engine.Address, frame, null, 20, 4),
+            ];
         }
         finally
         {
             await engine.DisposeAsync();
         }
 
-        var markdown = Render(machine, direct, viaGateway, bomb, bombInProcess, [deathGateway, deathInProcess, deathDirect], total.Elapsed);
+        var markdown = Render(machine, direct, [viaGateway, secondWave, viaWorkstation], bomb, bombInProcess, authenticated, [deathGateway, deathBoundary, deathInProcess, deathDirect], total.Elapsed);
         Console.WriteLine();
         Console.WriteLine(markdown);
         if (repoRoot is not null)
@@ -165,7 +181,8 @@ internal static class Hostile
             engineIdle, engineSampler?.Peak ?? 0, gatewayIdle, gatewaySampler?.Peak ?? 0);
         if (count == Streams)
         {
-            Console.WriteLine($"   {(gateway is null ? "direct" : "gateway")}: {ok}/{count} OK, peak open {peakOpen}, wall {wall:F0} ms, engine RSS {Mib(figures.EngineIdle)} -> {Mib(figures.EnginePeak)}, gateway RSS {Mib(gatewayIdle)} -> {Mib(figures.GatewayPeak)}");
+            Console.WriteLine($"   {(gateway is null ? "direct" : "gateway")}: {ok}/{count} OK, peak open {peakOpen}, wall {wall:F0} ms, engine RSS {Mib(figures.EngineIdle)} -> {Mib(figures.EnginePeak)}"
+                + (gateway is null ? "" : $", gateway RSS {Mib(gatewayIdle)} -> {Mib(figures.GatewayPeak)}"));
         }
 
         return figures;
@@ -249,6 +266,40 @@ internal static class Hostile
         return figures;
     }
 
+    /// <summary>
+    /// Bombs with a valid token on a fresh gateway process: what an authenticated user can make the gateway inflate.
+    /// With <paramref name="maxMessageSize"/> the gateway's MaxMessageSize is set below the bomb's inflated size.
+    /// </summary>
+    private static async Task<AuthenticatedBombFigures> AuthenticatedBombAsync(Uri engine, byte[] frame, int? maxMessageSize, int count, int concurrency)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (maxMessageSize is { } limit)
+        {
+            environment["SparkConnectGateway__MaxMessageSize"] = limit.ToString(Inv);
+        }
+
+        await using var gateway = await ChildProcess.StartGatewayAsync(ChildProcess.FreePort(), engine, environment);
+        using var http = BombClient();
+        for (var i = 0; i < 5; i++)
+        {
+            await SendBombAsync(http, gateway.Address, new byte[] { 0, 0, 0, 0, 0 }, BenchRequests.Token);
+        }
+
+        await Task.Delay(2000);
+        var before = gateway.Rss();
+        var statuses = new Dictionary<string, int>(StringComparer.Ordinal);
+        var times = new double[count];
+        using var sampler = new RssSampler(gateway.Id);
+        await SendBombsAsync(http, gateway.Address, frame, statuses, times, concurrency, _ => BenchRequests.Token);
+        var peak = sampler.Peak;
+        await Task.Delay(2000);
+        var after = gateway.Rss();
+        Array.Sort(times);
+        var figures = new AuthenticatedBombFigures(maxMessageSize, count, concurrency, statuses, times[count / 2], before, peak, after);
+        Console.WriteLine($"   authenticated, MaxMessageSize {(maxMessageSize is null ? "default" : Mib(maxMessageSize.Value))}: RSS before {Mib(before)}, peak {Mib(peak)}, after {Mib(after)}; {Describe(statuses)}");
+        return figures;
+    }
+
     private static async Task<BombInProcessFigures> BombInProcessAsync(BenchPath gateway, byte[] frame)
     {
         using var http = BombClient();
@@ -277,16 +328,21 @@ internal static class Hostile
     });
 
     /// <summary>Half the bombs carry a wrong token (counted by the failure throttle), half none.</summary>
-    private static async Task SendBombsAsync(HttpClient http, Uri address, byte[] frame, Dictionary<string, int> statuses, double[] times)
+    private static string? Unauthenticated(int i) => i % 2 == 0 ? null : "wrong-token-" + i.ToString(Inv);
+
+    private static Task SendBombsAsync(HttpClient http, Uri address, byte[] frame, Dictionary<string, int> statuses, double[] times)
+        => SendBombsAsync(http, address, frame, statuses, times, BombConcurrency, Unauthenticated);
+
+    private static async Task SendBombsAsync(HttpClient http, Uri address, byte[] frame, Dictionary<string, int> statuses, double[] times, int concurrency, Func<int, string?> token)
     {
         var next = -1;
-        var workers = Enumerable.Range(0, BombConcurrency).Select(_ => Task.Run(async () =>
+        var workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
         {
             int i;
-            while ((i = Interlocked.Increment(ref next)) < Bombs)
+            while ((i = Interlocked.Increment(ref next)) < times.Length)
             {
                 var t0 = Stopwatch.GetTimestamp();
-                var status = await SendBombAsync(http, address, frame, i % 2 == 0 ? null : "wrong-token-" + i.ToString(Inv));
+                var status = await SendBombAsync(http, address, frame, token(i));
                 times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 Count(statuses, status);
             }
@@ -328,7 +384,11 @@ internal static class Hostile
         }
         catch (HttpRequestException e)
         {
-            return "reset: " + (e.InnerException?.GetType().Name ?? e.HttpRequestError.ToString());
+            return "HTTP/2 reset " + ResetCode(e);
+        }
+        catch (IOException e)
+        {
+            return "HTTP/2 reset " + ResetCode(e);
         }
         catch (OperationCanceledException)
         {
@@ -336,9 +396,32 @@ internal static class Hostile
         }
     }
 
+    /// <summary>The HTTP/2 error code of a stream reset, wherever the client put it.</summary>
+    private static string ResetCode(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is HttpProtocolException protocol)
+            {
+                return protocol.ErrorCode switch
+                {
+                    0 => "NO_ERROR",
+                    1 => "PROTOCOL_ERROR",
+                    2 => "INTERNAL_ERROR",
+                    7 => "REFUSED_STREAM",
+                    8 => "CANCEL",
+                    11 => "ENHANCE_YOUR_CALM",
+                    var code => "0x" + code.ToString("x", Inv),
+                };
+            }
+        }
+
+        return "(" + (e.InnerException ?? e).GetType().Name + ": " + (e.InnerException ?? e).Message + ")";
+    }
+
     // ---- 3. engine death ----
 
-    private static async Task<(DeathFigures Figures, ChildProcess Engine)> DeathTrialsAsync(string target, int trials, Uri address, ChildProcess engine)
+    private static async Task<(DeathFigures Figures, ChildProcess Engine)> DeathTrialsAsync(string target, int trials, Uri address, ChildProcess engine, string hang = "mid")
     {
         var port = engine.Address.Port;
         var times = new List<double>();
@@ -353,7 +436,7 @@ internal static class Hostile
                 { "authorization", "Bearer " + BenchRequests.Token },
                 { SyntheticEngine.BatchesHeader, "1" },
                 { SyntheticEngine.BatchBytesHeader, BatchBytes.ToString(Inv) },
-                { SyntheticEngine.HangHeader, "mid" },
+                { SyntheticEngine.HangHeader, hang },
             };
             using var call = invoker.AsyncServerStreamingCall(ExecuteMethod, null, new CallOptions(headers), BenchRequests.Execute(Guid.NewGuid().ToString()));
             using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -365,7 +448,7 @@ internal static class Hostile
                     throw new InvalidOperationException("the engine sent no batch");
                 }
 
-                // Let the start of the cut message reach the gateway, then kill the engine.
+                // Let the start of the cut message (for "mid") reach the gateway, then kill the engine.
                 await Task.Delay(50);
                 var t0 = Stopwatch.GetTimestamp();
                 engine.Kill();
@@ -402,15 +485,16 @@ internal static class Hostile
         }
 
         times.Sort();
-        var figures = new DeathFigures(target, trials, statuses, times.Count > 0 ? times[times.Count / 2] : double.NaN, times.Count > 0 ? times[^1] : double.NaN);
+        var figures = new DeathFigures(hang == "mid" ? target : $"{target}, at a message boundary", trials, statuses, times.Count > 0 ? times[times.Count / 2] : double.NaN, times.Count > 0 ? times[^1] : double.NaN);
         Console.WriteLine($"   {target}: p50 {figures.P50:F1} ms, max {figures.Max:F1} ms; {Describe(statuses)}");
         return (figures, engine);
     }
 
     // ---- report ----
 
-    private static string Render(string machine, StreamFigures direct, StreamFigures gateway, BombFigures bomb, BombInProcessFigures bombInProcess, DeathFigures[] deaths, TimeSpan elapsed)
+    private static string Render(string machine, StreamFigures direct, StreamFigures[] waves, BombFigures bomb, BombInProcessFigures bombInProcess, AuthenticatedBombFigures[] authenticated, DeathFigures[] deaths, TimeSpan elapsed)
     {
+        var (gateway, second, workstation) = (waves[0], waves[1], waves[2]);
         var md = new StringBuilder();
         md.AppendLine("# SparkConnect.Multiplexer under hostile load");
         md.AppendLine();
@@ -425,15 +509,22 @@ internal static class Hostile
         md.AppendLine(Inv, $"| {Streams} concurrent ExecutePlan streams ({StreamBatches} × 64 KiB batches, {StreamDelayMs} ms apart): completed OK | {gateway.Ok}/{gateway.Count} | {direct.Ok}/{direct.Count} direct | |");
         md.AppendLine(Inv, $"| Streams open at once (peak, seen by the client) | {gateway.PeakOpen} | {direct.PeakOpen} direct | |");
         md.AppendLine(Inv, $"| RSS peak per {Streams} streams (peak − idle) | {Mib(gateway.GatewayPeak - gateway.GatewayIdle)} (idle {Mib(gateway.GatewayIdle)}) | {Mib(direct.EnginePeak - direct.EngineIdle)} engine, direct (idle {Mib(direct.EngineIdle)}) | {Ratio(gateway.GatewayPeak - gateway.GatewayIdle, direct.EnginePeak - direct.EngineIdle)} |");
+        md.AppendLine(Inv, $"| Second wave on the same gateway process: OK; RSS peak − idle before the first wave | {second.Ok}/{second.Count}; {Mib(second.GatewayPeak - gateway.GatewayIdle)} | {Mib(direct.EnginePeak - direct.EngineIdle)} engine, direct | {Ratio(second.GatewayPeak - gateway.GatewayIdle, direct.EnginePeak - direct.EngineIdle)} |");
+        md.AppendLine(Inv, $"| Gateway process with Workstation GC (`DOTNET_gcServer=0`): OK; RSS peak per {Streams} streams | {workstation.Ok}/{workstation.Count}; {Mib(workstation.GatewayPeak - workstation.GatewayIdle)} (idle {Mib(workstation.GatewayIdle)}) | {Mib(direct.EnginePeak - direct.EngineIdle)} engine (Server GC), direct | {Ratio(workstation.GatewayPeak - workstation.GatewayIdle, direct.EnginePeak - direct.EngineIdle)} |");
         md.AppendLine(Inv, $"| Wave wall time / stream p50 / stream max | {gateway.WallMs:F0} / {gateway.P50Ms:F0} / {gateway.MaxMs:F0} ms | {direct.WallMs:F0} / {direct.P50Ms:F0} / {direct.MaxMs:F0} ms direct | {Ratio(gateway.WallMs, direct.WallMs)} |");
         md.AppendLine(Inv, $"| {Bombs} unauthenticated gzip bombs ({BombMib} MiB of zeros, {bomb.FrameBytes / 1024.0:F0} KiB on the wire, half wrong token, half none): status | {Describe(bomb.Statuses)} | | |");
-        md.AppendLine(Inv, $"| Gateway RSS before → after the bombs (delta; target ≤ 64 MiB) | {Mib(bomb.Before)} → {Mib(bomb.After)} ({Delta(bomb.After - bomb.Before)}) | | |");
+        md.AppendLine(Inv, $"| Gateway RSS before → after the bombs (delta; target ≤ 64 MiB) | {Mib(bomb.Before)} → {Mib(bomb.After)} ({Delta(bomb.After - bomb.Before)}: {(bomb.After - bomb.Before <= 64L * 1024 * 1024 && bomb.Alive ? "met" : "**not met**")}) | | |");
         md.AppendLine(Inv, $"| Gateway RSS peak during the bombs (delta) | {Mib(bomb.Peak)} ({Delta(bomb.Peak - bomb.Before)}) | | |");
         md.AppendLine(Inv, $"| Bomb call time p50 / max; all {Bombs} | {bomb.P50Ms:F1} / {bomb.MaxMs:F1} ms; {bomb.WallMs:F0} ms | | |");
         md.AppendLine(Inv, $"| Gateway in-process, same bombs: allocated per call (client and gateway) / managed heap after | {Size(bombInProcess.AllocatedPerCall)} / {Mib(bombInProcess.HeapBefore)} → {Mib(bombInProcess.HeapAfter)} | | |");
+        foreach (var a in authenticated)
+        {
+            md.AppendLine(Inv, $"| {a.Count} gzip bombs with a **valid** token, {a.Concurrency} in flight, MaxMessageSize {(a.MaxMessageSize is { } m ? Mib(m) : "default (128 MiB)")}: status; RSS before → peak → after | {Describe(a.Statuses)}; {Mib(a.Before)} → {Mib(a.Peak)} → {Mib(a.After)} | | |");
+        }
+
         foreach (var death in deaths)
         {
-            md.AppendLine(Inv, $"| Engine SIGKILLed mid-message → client status, {death.Target}, {death.Trials} trials: p50 / max | {death.P50:F1} / {death.Max:F1} ms | {Describe(death.Statuses)} | |");
+            md.AppendLine(Inv, $"| Engine SIGKILLed → client status, {death.Target}, {death.Trials} trials: p50 / max | {death.P50:F1} / {death.Max:F1} ms | {Describe(death.Statuses)} | |");
         }
 
         md.AppendLine();
@@ -441,7 +532,15 @@ internal static class Hostile
         md.AppendLine();
         md.AppendLine(Inv, $"- Streams: one client channel (several HTTP/2 connections), {Streams} ExecutePlan calls started at once, each a new session; the engine sends {StreamBatches} arrow batches of 64 KiB {StreamDelayMs} ms apart, then result_complete. The same wave runs direct to the engine first (baseline: the engine's own RSS growth), then through the gateway. Ratio: gateway RSS growth over the engine's RSS growth for the same streams.");
         md.AppendLine("- Bombs: hand-made HTTP/2 requests to ExecutePlan with `grpc-encoding: gzip` and one message with compressed flag 1, 32 in flight, on a fresh gateway process after 20 valid calls and 5 small refused ones; RSS before is read 2 s after the warm-up, after 2 s after the last call, without forcing a collection. The in-process line runs the same bombs against a gateway hosted in the bench process (forced collections around it).");
-        md.AppendLine("- Engine death: the engine sends one 64 KiB batch, then a gRPC prefix declaring 1 MiB and 4 KiB of it, and waits; 50 ms after the client has the first batch the bench SIGKILLs the engine process and times until the client's call fails. A new engine process is started on the same port for each trial (not timed). `direct` is the client's own view without a gateway.");
+        md.AppendLine("- Authenticated bombs: the same frame with the bench user's token on a fresh gateway process each, once with MaxMessageSize 16 MiB (below the bomb's 100 MiB: the exact cap), once with the default; what a signed-in user can make the gateway inflate.");
+        md.AppendLine("- Engine death: the engine sends one 64 KiB batch, then (mid-message) a gRPC prefix declaring 1 MiB and 4 KiB of it, or (at a message boundary) nothing more, and waits; 50 ms after the client has the first batch the bench SIGKILLs the engine process and times until the client's call fails. A new engine process is started on the same port for each trial (not timed). `direct` is the client's own view without a gateway.");
+        md.AppendLine();
+        md.AppendLine("## Reading the figures");
+        md.AppendLine();
+        md.AppendLine("- Streams: the gateway holds each stream twice (the client's HTTP/2 stream in Kestrel and the engine's in SocketsHttpHandler) plus a session per stream here, so a ratio near 2–3 against the engine's own growth is the expected order; the Workstation GC line tells heap-budget effects from per-stream cost. With 64 KiB batches the per-stream buffers dominate; divide the growth by 1,000 for the cost of one open stream.");
+        md.AppendLine("- Unauthenticated bombs: the gateway refuses from the headers, before reading a body byte, so nothing is inflated. A refused call ends as `UNAUTHENTICATED`, or, when the client is still uploading the body nobody reads, as an HTTP/2 stream reset from Kestrel (`ENHANCE_YOUR_CALM` once too many finished-but-still-uploading streams pile up on a connection; gRPC clients report it as `RESOURCE_EXHAUSTED`) or an aborted request. None is `UNAVAILABLE` or `INTERNAL`, and the gateway stays up.");
+        md.AppendLine("- Authenticated bombs: a signed-in caller's compressed message is inflated up to `MaxMessageSize` (exactly: one byte more is `RESOURCE_EXHAUSTED`) into pooled buffers that grow by doubling, so each such call in flight can cost the gateway up to a few times `MaxMessageSize` while it runs, and the pool and GC keep most of it afterwards. Set `MaxMessageSize` to what the clients need and use the per-user limits.");
+        md.AppendLine("- Engine death: the time is the gateway noticing the closed connection and answering the client (reset with `REFUSED_STREAM` mid-message, trailers at a boundary); both read as `UNAVAILABLE`, which Spark clients retry or reattach on.");
         return md.ToString();
     }
 
@@ -477,6 +576,9 @@ internal sealed record StreamFigures(
 internal sealed record BombFigures(
     int FrameBytes, Dictionary<string, int> Statuses, double WallMs, double P50Ms, double MaxMs,
     long Before, long Peak, long AfterAtOnce, long After, bool Alive);
+
+internal sealed record AuthenticatedBombFigures(
+    int? MaxMessageSize, int Count, int Concurrency, Dictionary<string, int> Statuses, double P50Ms, long Before, long Peak, long After);
 
 internal sealed record BombInProcessFigures(Dictionary<string, int> Statuses, long AllocatedPerCall, long HeapBefore, long HeapAfter);
 

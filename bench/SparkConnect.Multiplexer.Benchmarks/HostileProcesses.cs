@@ -47,13 +47,22 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public static Task<ChildProcess> StartEngineAsync(int port) => StartAsync("--serve-engine", port, []);
 
-    public static Task<ChildProcess> StartGatewayAsync(int port, Uri engine) => StartAsync("--serve-gateway", port, new Dictionary<string, string>(StringComparer.Ordinal)
+    public static Task<ChildProcess> StartGatewayAsync(int port, Uri engine, Dictionary<string, string>? extra = null)
     {
-        ["SparkConnectGateway__Engines__Default__Address"] = engine.ToString(),
-        ["SparkConnectGateway__Authentication__Tokens__0__Token"] = BenchRequests.Token,
-        ["SparkConnectGateway__Authentication__Tokens__0__User"] = BenchRequests.User,
-        ["Logging__LogLevel__Default"] = "Warning",
-    });
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["SparkConnectGateway__Engines__Default__Address"] = engine.ToString(),
+            ["SparkConnectGateway__Authentication__Tokens__0__Token"] = BenchRequests.Token,
+            ["SparkConnectGateway__Authentication__Tokens__0__User"] = BenchRequests.User,
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        foreach (var (key, value) in extra ?? [])
+        {
+            environment[key] = value;
+        }
+
+        return StartAsync("--serve-gateway", port, environment);
+    }
 
     /// <summary>Resident set size in bytes (VmRSS of /proc/PID/status); 0 once the process is gone.</summary>
     public long Rss() => Memory.Rss(_process.Id);
