@@ -408,6 +408,7 @@ internal static class Hostile
                     0 => "NO_ERROR",
                     1 => "PROTOCOL_ERROR",
                     2 => "INTERNAL_ERROR",
+                    5 => "STREAM_CLOSED",
                     7 => "REFUSED_STREAM",
                     8 => "CANCEL",
                     11 => "ENHANCE_YOUR_CALM",
@@ -539,7 +540,7 @@ internal static class Hostile
         md.AppendLine();
         md.AppendLine("- Streams: the gateway holds each stream twice (the client's HTTP/2 stream in Kestrel and the engine's in SocketsHttpHandler) plus a session per stream here, so a ratio near 2–3 against the engine's own growth is the expected order; the Workstation GC line tells heap-budget effects from per-stream cost. With 64 KiB batches the per-stream buffers dominate; divide the growth by 1,000 for the cost of one open stream.");
         md.AppendLine("- Unauthenticated bombs: the gateway refuses from the headers, before reading a body byte, so nothing is inflated. A refused call ends as `UNAUTHENTICATED`, or, when the client is still uploading the body nobody reads, as an HTTP/2 stream reset from Kestrel (`ENHANCE_YOUR_CALM` once too many finished-but-still-uploading streams pile up on a connection; gRPC clients report it as `RESOURCE_EXHAUSTED`) or an aborted request. None is `UNAVAILABLE` or `INTERNAL`, and the gateway stays up.");
-        md.AppendLine("- Authenticated bombs: a signed-in caller's compressed message is inflated up to `MaxMessageSize` (exactly: one byte more is `RESOURCE_EXHAUSTED`) into pooled buffers that grow by doubling, so each such call in flight can cost the gateway up to a few times `MaxMessageSize` while it runs, and the pool and GC keep most of it afterwards. Set `MaxMessageSize` to what the clients need and use the per-user limits.");
+        md.AppendLine("- Authenticated bombs: a signed-in caller's compressed message is inflated up to `MaxMessageSize` (exactly: one byte more is `RESOURCE_EXHAUSTED`) into pooled buffers that grow by doubling, so each such call in flight can cost the gateway up to a few times `MaxMessageSize` while it runs, and the pool and GC keep most of it afterwards. Set `MaxMessageSize` to what the clients need: no limit today counts the bytes a user has being inflated (the per-user limits count sessions and executions).");
         md.AppendLine("- Engine death: the time is the gateway noticing the closed connection and answering the client (reset with `REFUSED_STREAM` mid-message, trailers at a boundary); both read as `UNAVAILABLE`, which Spark clients retry or reattach on.");
         return md.ToString();
     }
