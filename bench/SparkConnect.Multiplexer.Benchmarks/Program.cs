@@ -5,12 +5,24 @@ using SparkConnect.Multiplexer;
 using SparkConnect.Multiplexer.Benchmarks;
 
 // dotnet run -c Release --project bench/SparkConnect.Multiplexer.Benchmarks [-- --quick] [--out <repo root>]
+// Hostile load (issue 11), the gateway in its own process: ... -- --hostile [--out <repo root>] (docs/benchmarks-hostile.md)
+if (args.Length == 2 && args[0] is "--serve-engine" or "--serve-gateway")
+{
+    var port = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
+    return args[0] == "--serve-engine" ? await ChildProcess.ServeEngineAsync(port) : await ChildProcess.ServeGatewayAsync(port);
+}
+
 // Profiling one scenario on the gateway path only, e.g. under dotnet-trace:
 //   dotnet-trace collect -- bench/.../bin/Release/net10.0/SparkConnect.Multiplexer.Benchmarks --profile config-1 --seconds 20
 var profileIndex = Array.IndexOf(args, "--profile");
 var quick = args.Contains("--quick");
 var outIndex = Array.IndexOf(args, "--out");
 var repoRoot = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : FindRepoRoot();
+if (args.Contains("--hostile"))
+{
+    return await Hostile.RunAsync(repoRoot);
+}
+
 var total = Stopwatch.StartNew();
 var rounds = quick ? 1 : 3;
 var unaryDuration = TimeSpan.FromSeconds(quick ? 0.3 : 1.2);

@@ -23,6 +23,15 @@ internal sealed class SyntheticEngine : IAsyncDisposable
     public const string BatchesHeader = "x-bench-batches";
     public const string BatchBytesHeader = "x-bench-batch-bytes";
 
+    /// <summary>Hostile run only: milliseconds between batches (slow streams held open).</summary>
+    public const string DelayHeader = "x-bench-delay-ms";
+
+    /// <summary>
+    /// Hostile run only: after the first batch, <c>mid</c> writes the start of a further message (prefix and 4 KiB of
+    /// a declared 1 MiB) and waits; <c>boundary</c> just waits. The run then kills the engine process.
+    /// </summary>
+    public const string HangHeader = "x-bench-hang";
+
     private readonly WebApplication _app;
 
     private SyntheticEngine(WebApplication app, Uri address)
@@ -33,13 +42,13 @@ internal sealed class SyntheticEngine : IAsyncDisposable
 
     public Uri Address { get; }
 
-    public static async Task<SyntheticEngine> StartAsync(IEnumerable<int> batchSizes)
+    public static async Task<SyntheticEngine> StartAsync(IEnumerable<int> batchSizes, int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2);
+            k.Listen(IPAddress.Loopback, port, o => o.Protocols = HttpProtocols.Http2);
             k.Limits.Http2.MaxStreamsPerConnection = 1000;
         });
         builder.Services.AddGrpc(o =>
@@ -155,9 +164,29 @@ internal sealed class EngineMethods(EngineResponses responses) : IServiceMethodP
         var batches = int.Parse(headers.GetValue(SyntheticEngine.BatchesHeader) ?? "1", System.Globalization.CultureInfo.InvariantCulture);
         var size = int.Parse(headers.GetValue(SyntheticEngine.BatchBytesHeader) ?? "65536", System.Globalization.CultureInfo.InvariantCulture);
         var batch = responses.Batch(size);
+        var delay = int.Parse(headers.GetValue(SyntheticEngine.DelayHeader) ?? "0", System.Globalization.CultureInfo.InvariantCulture);
         for (var i = 0; i < batches; i++)
         {
+            if (i > 0 && delay > 0)
+            {
+                await Task.Delay(delay, call.CancellationToken);
+            }
+
             await writer.WriteAsync(batch, call.CancellationToken);
+        }
+
+        if (headers.GetValue(SyntheticEngine.HangHeader) is { } hang)
+        {
+            if (hang == "mid")
+            {
+                // A message cut short: the gRPC prefix declares 1 MiB, only 4 KiB follow before the process dies.
+                var body = call.GetHttpContext().Response.BodyWriter;
+                var partial = new byte[5 + 4096];
+                partial[2] = 0x10;
+                await body.WriteAsync(partial, call.CancellationToken);
+            }
+
+            await Task.Delay(Timeout.Infinite, call.CancellationToken);
         }
 
         await writer.WriteAsync(responses.Complete, call.CancellationToken);
