@@ -273,15 +273,8 @@ internal sealed class SparkConnectCallHandler(
 
     private static async ValueTask<string?> ReadClaimedUserIdAsync(GrpcRequestReader reader, CancellationToken cancellationToken)
     {
-        var (buffer, length) = await reader.PeekFirstMessagePrefixAsync(ClaimedUserPrefixLimit, cancellationToken);
-        try
-        {
-            return RequestEnvelope.ReadClaimedUserId(new ReadOnlySequence<byte>(buffer, 0, length));
-        }
-        finally
-        {
-            MessageBuffers.Return(buffer);
-        }
+        using var prefix = await reader.PeekFirstMessagePrefixAsync(ClaimedUserPrefixLimit, cancellationToken);
+        return RequestEnvelope.ReadClaimedUserId(prefix.Sequence);
     }
 
     /// <summary>

@@ -23,15 +23,14 @@ internal static class CompressedMessage
     public static bool IsSupported(string? encoding) => encoding is null or "identity" or "gzip" or "deflate";
 
     /// <summary>
-    /// Inflates <paramref name="payload"/> into a buffer from <see cref="MessageBuffers"/> (the caller returns it).
-    /// With <paramref name="complete"/> false the payload is only the start of a message: at most
-    /// <paramref name="limit"/> bytes are inflated, and neither the size nor the trailer is checked.
+    /// Inflates <paramref name="payload"/> into pooled chunks (the caller disposes the result). With
+    /// <paramref name="complete"/> false the payload is only the start of a message: at most <paramref name="limit"/>
+    /// bytes are inflated, and neither the size nor the trailer is checked.
     /// </summary>
     /// <exception cref="GatewayException">RESOURCE_EXHAUSTED over the limit, INVALID_ARGUMENT for corrupt or truncated data, UNIMPLEMENTED for an unknown encoding.</exception>
-    public static (byte[] Buffer, int Length) Inflate(ReadOnlySequence<byte> payload, string? encoding, int limit, bool complete = true)
+    public static InflatedMessage Inflate(ReadOnlySequence<byte> payload, string? encoding, int limit, bool complete = true)
     {
-        var buffer = MessageBuffers.Rent((int)Math.Clamp(payload.Length * 4, 4096, (long)limit + 1));
-        var length = 0;
+        var message = new InflatedMessage();
         try
         {
             using var source = new ReadOnlySequenceStream(payload);
@@ -44,58 +43,57 @@ internal static class CompressedMessage
 
             // Read one byte past the limit: that byte is what tells "exactly the limit" from "more than the limit".
             var capacity = (long)limit + 1;
+            var checksum = new Checksum(gzip: encoding == "gzip");
             while (true)
             {
-                // A rented buffer may be longer than asked for: the room is bounded by the capacity, not its length.
-                var room = (int)Math.Min(buffer.Length, capacity) - length;
+                var room = capacity - message.Length;
                 if (room == 0)
                 {
-                    if (length >= capacity)
+                    if (!complete)
                     {
-                        if (!complete)
-                        {
-                            break;
-                        }
-
-                        throw new GatewayException(StatusCode.ResourceExhausted, $"Received message larger than max (more than {limit} bytes once decompressed); the gateway's limit is SparkConnectGateway:MaxMessageSize.");
+                        break;
                     }
 
-                    var larger = MessageBuffers.Rent((int)Math.Min(buffer.Length * 2L, capacity));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    MessageBuffers.Return(buffer);
-                    buffer = larger;
-                    continue;
+                    throw new GatewayException(StatusCode.ResourceExhausted, $"Received message larger than max (more than {limit} bytes once decompressed); the gateway's limit is SparkConnectGateway:MaxMessageSize.");
                 }
 
-                var read = inflater.Read(buffer, length, room);
+                var memory = message.GetMemory();
+                if (memory.Length > room)
+                {
+                    memory = memory[..(int)room];
+                }
+
+                var read = inflater.Read(memory.Span);
                 if (read == 0)
                 {
                     break;
                 }
 
-                length += read;
+                checksum.Update(memory.Span[..read]);
+                message.Advance(read);
             }
 
-            if (complete && !HasValidTrailer(payload, encoding!, buffer.AsSpan(0, length)))
+            if (complete && !checksum.MatchesTrailer(payload, message.Length))
             {
                 throw Corrupt("the data is truncated or its checksum does not match");
             }
 
-            return (buffer, Math.Min(length, limit));
+            message.Truncate(limit);
+            return message;
         }
         catch (InvalidDataException e)
         {
-            MessageBuffers.Return(buffer);
+            message.Dispose();
             if (!complete)
             {
-                return ([], 0);
+                return InflatedMessage.Empty();
             }
 
             throw Corrupt(e.Message, e);
         }
         catch
         {
-            MessageBuffers.Return(buffer);
+            message.Dispose();
             throw;
         }
     }
@@ -105,35 +103,6 @@ internal static class CompressedMessage
 
     private static GatewayException Corrupt(string detail, Exception? inner = null)
         => new(StatusCode.InvalidArgument, $"The compressed request message is corrupt: {detail}.", inner);
-
-    /// <summary>
-    /// Whether the compressed data ends with the checksum of what it inflated to: gzip's CRC-32 and size (RFC 1952),
-    /// zlib's Adler-32 (RFC 1950, gRPC's "deflate").
-    /// </summary>
-    private static bool HasValidTrailer(ReadOnlySequence<byte> payload, string encoding, ReadOnlySpan<byte> inflated)
-    {
-        if (encoding == "gzip")
-        {
-            if (payload.Length < GzipTrailerSize)
-            {
-                return false;
-            }
-
-            Span<byte> trailer = stackalloc byte[GzipTrailerSize];
-            payload.Slice(payload.Length - GzipTrailerSize).CopyTo(trailer);
-            return BinaryPrimitives.ReadUInt32LittleEndian(trailer) == Crc32(inflated)
-                && BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]) == (uint)inflated.Length;
-        }
-
-        if (payload.Length < ZlibTrailerSize)
-        {
-            return false;
-        }
-
-        Span<byte> adler = stackalloc byte[ZlibTrailerSize];
-        payload.Slice(payload.Length - ZlibTrailerSize).CopyTo(adler);
-        return BinaryPrimitives.ReadUInt32BigEndian(adler) == Adler32(inflated);
-    }
 
     private static readonly uint[] CrcTable = BuildCrcTable();
 
@@ -154,37 +123,72 @@ internal static class CompressedMessage
         return table;
     }
 
-    internal static uint Crc32(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// The checksum of what the data inflated to, computed as it is inflated, against the trailer the data ends with:
+    /// gzip's CRC-32 and size (RFC 1952), zlib's Adler-32 (RFC 1950, gRPC's "deflate").
+    /// </summary>
+    private struct Checksum(bool gzip)
     {
-        var crc = 0xFFFFFFFFu;
-        foreach (var b in data)
-        {
-            crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        }
+        // 5552 is the largest run whose Adler sums cannot overflow 32 bits before the modulo (zlib's NMAX).
+        private const int AdlerRun = 5552;
+        private const uint AdlerModulus = 65521;
 
-        return crc ^ 0xFFFFFFFFu;
-    }
+        private uint _crc = 0xFFFFFFFFu;
+        private uint _a = 1;
+        private uint _b;
 
-    internal static uint Adler32(ReadOnlySpan<byte> data)
-    {
-        // 5552 is the largest run whose sums cannot overflow 32 bits before the modulo (zlib's NMAX).
-        const uint Modulus = 65521;
-        uint a = 1, b = 0;
-        while (!data.IsEmpty)
+        public void Update(ReadOnlySpan<byte> data)
         {
-            var run = data[..Math.Min(data.Length, 5552)];
-            foreach (var x in run)
+            if (gzip)
             {
-                a += x;
-                b += a;
+                var crc = _crc;
+                foreach (var x in data)
+                {
+                    crc = CrcTable[(crc ^ x) & 0xFF] ^ (crc >> 8);
+                }
+
+                _crc = crc;
+                return;
             }
 
-            a %= Modulus;
-            b %= Modulus;
-            data = data[run.Length..];
+            while (!data.IsEmpty)
+            {
+                var run = data[..Math.Min(data.Length, AdlerRun)];
+                foreach (var x in run)
+                {
+                    _a += x;
+                    _b += _a;
+                }
+
+                _a %= AdlerModulus;
+                _b %= AdlerModulus;
+                data = data[run.Length..];
+            }
         }
 
-        return (b << 16) | a;
+        public readonly bool MatchesTrailer(ReadOnlySequence<byte> payload, long inflatedLength)
+        {
+            Span<byte> trailer = stackalloc byte[GzipTrailerSize];
+            if (gzip)
+            {
+                if (payload.Length < GzipTrailerSize)
+                {
+                    return false;
+                }
+
+                payload.Slice(payload.Length - GzipTrailerSize).CopyTo(trailer);
+                return BinaryPrimitives.ReadUInt32LittleEndian(trailer) == (_crc ^ 0xFFFFFFFFu)
+                    && BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]) == (uint)inflatedLength;
+            }
+
+            if (payload.Length < ZlibTrailerSize)
+            {
+                return false;
+            }
+
+            payload.Slice(payload.Length - ZlibTrailerSize).CopyTo(trailer);
+            return BinaryPrimitives.ReadUInt32BigEndian(trailer) == ((_b << 16) | _a);
+        }
     }
 
     /// <summary>A read-only stream over a sequence, for the decompressors.</summary>

@@ -22,7 +22,7 @@ internal sealed class GrpcRequestReader
     private long _heldFrameLength;
     private long _heldBufferLength;
     private bool _heldCompleted;
-    private byte[]? _inflated;
+    private InflatedMessage? _inflated;
 
     /// <exception cref="GatewayException">UNIMPLEMENTED when the call's <c>grpc-encoding</c> is one the gateway cannot read.</exception>
     public GrpcRequestReader(PipeReader body, int maxMessageSize, string? encoding)
@@ -96,9 +96,8 @@ internal sealed class GrpcRequestReader
 
         try
         {
-            var (inflated, inflatedLength) = CompressedMessage.Inflate(payload, _encoding, _maxMessageSize);
-            _inflated = inflated;
-            return new ReadOnlySequence<byte>(inflated, 0, inflatedLength);
+            _inflated = CompressedMessage.Inflate(payload, _encoding, _maxMessageSize);
+            return _inflated.Sequence;
         }
         finally
         {
@@ -109,17 +108,17 @@ internal sealed class GrpcRequestReader
     /// <summary>
     /// The start of the first message — at most <paramref name="limit"/> bytes of it (inflated if compressed) —
     /// without consuming anything, so authentication can read a claimed user id before the gateway commits memory
-    /// to a whole message. The caller returns the buffer to <see cref="MessageBuffers"/>.
+    /// to a whole message. The caller disposes the result.
     /// </summary>
-    /// <returns>The bytes read, or an empty result when the client sent no message.</returns>
-    public async ValueTask<(byte[] Buffer, int Length)> PeekFirstMessagePrefixAsync(int limit, CancellationToken cancellationToken)
+    /// <returns>The bytes read; empty when the client sent no message.</returns>
+    public async ValueTask<InflatedMessage> PeekFirstMessagePrefixAsync(int limit, CancellationToken cancellationToken)
     {
         var result = await _body.ReadAtLeastAsync(HeaderSize, cancellationToken);
         var buffer = result.Buffer;
         if (buffer.Length < HeaderSize)
         {
             _body.AdvanceTo(buffer.Start);
-            return ([], 0);
+            return InflatedMessage.Empty();
         }
 
         bool compressed;
@@ -150,9 +149,21 @@ internal sealed class GrpcRequestReader
                 return CompressedMessage.Inflate(available, _encoding, limit, complete: false);
             }
 
-            var copy = MessageBuffers.Rent((int)available.Length);
-            available.CopyTo(copy);
-            return (copy, (int)available.Length);
+            var copy = new InflatedMessage();
+            foreach (var segment in available)
+            {
+                var rest = segment;
+                while (!rest.IsEmpty)
+                {
+                    var memory = copy.GetMemory();
+                    var taken = Math.Min(memory.Length, rest.Length);
+                    rest[..taken].CopyTo(memory);
+                    copy.Advance(taken);
+                    rest = rest[taken..];
+                }
+            }
+
+            return copy;
         }
         finally
         {
@@ -236,7 +247,7 @@ internal sealed class GrpcRequestReader
         if (_inflated is { } inflated)
         {
             _inflated = null;
-            MessageBuffers.Return(inflated);
+            inflated.Dispose();
         }
     }
 

@@ -3,9 +3,10 @@ using System.Buffers;
 namespace SparkConnect.Multiplexer.Protocol;
 
 /// <summary>
-/// Buffers for whole messages. Small ones come from the shared pool (most messages are a few hundred bytes); large
-/// ones are plain arrays the GC reclaims, because the shared pool keeps what it is given back — a few decompressed
-/// 100 MiB messages would otherwise stay in the process for good.
+/// Buffers for whole engine answers the gateway reads (Config responses, filtered for secrets). Small ones come from
+/// the shared pool (most answers are a few hundred bytes); large ones are plain arrays the GC reclaims, because the
+/// shared pool keeps what it is given back — a few 100 MiB buffers would otherwise stay in the process for good.
+/// (Inflated requests use <see cref="InflatedMessage"/> chunks instead.)
 /// </summary>
 internal static class MessageBuffers
 {
