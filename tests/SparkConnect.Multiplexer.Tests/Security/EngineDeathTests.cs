@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net;
 using Google.Protobuf;
 using Grpc.Core;
@@ -11,6 +10,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SparkConnect.Multiplexer.Testing;
+using SparkConnect.Multiplexer.Tests.Infrastructure;
 using Spark.Connect;
 
 namespace SparkConnect.Multiplexer.Tests.Security;
@@ -34,8 +34,8 @@ public sealed class EngineDeathTests
     public async Task EngineDyingMidResponse_ReachesTheClientAsUnavailable(int cutAt, bool abort)
     {
         var session = GatewayHost.NewSessionId();
-        var first = Frame(new ExecutePlanResponse { SessionId = session, ServerSideSessionId = "dying", ResponseId = "r1", ArrowBatch = new ExecutePlanResponse.Types.ArrowBatch { RowCount = 1, Data = ByteString.CopyFrom(new byte[1000]) } });
-        var second = Frame(new ExecutePlanResponse { SessionId = session, ServerSideSessionId = "dying", ResponseId = "r2", ArrowBatch = new ExecutePlanResponse.Types.ArrowBatch { RowCount = 1, Data = ByteString.CopyFrom(new byte[1000]) } });
+        var first = RawHttp2.Frame(new ExecutePlanResponse { SessionId = session, ServerSideSessionId = "dying", ResponseId = "r1", ArrowBatch = new ExecutePlanResponse.Types.ArrowBatch { RowCount = 1, Data = ByteString.CopyFrom(new byte[1000]) } }.ToByteArray());
+        var second = RawHttp2.Frame(new ExecutePlanResponse { SessionId = session, ServerSideSessionId = "dying", ResponseId = "r2", ArrowBatch = new ExecutePlanResponse.Types.ArrowBatch { RowCount = 1, Data = ByteString.CopyFrom(new byte[1000]) } }.ToByteArray());
         byte[] stream = [.. first, .. second];
         var cut = cutAt switch
         {
@@ -57,15 +57,6 @@ public sealed class EngineDeathTests
         });
 
         Assert.AreEqual(StatusCode.Unavailable, failure.StatusCode, failure.Status.Detail);
-    }
-
-    private static byte[] Frame(IMessage message)
-    {
-        var bytes = message.ToByteArray();
-        var frame = new byte[5 + bytes.Length];
-        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)bytes.Length);
-        bytes.CopyTo(frame, 5);
-        return frame;
     }
 
     /// <summary>An engine that answers ExecutePlan with the given bytes, then aborts the connection (or ends with OK).</summary>

@@ -100,15 +100,15 @@ public sealed class RequestFuzzTests
         var (body, description) = random.Next(10) switch
         {
             0 => (Bytes(random, random.Next(0, 64)), "random bytes"),
-            1 => (Frame(Bytes(random, random.Next(0, 256)), compressed: false), "random payload"),
-            2 => (Frame(Flip(random, valid), compressed: false), "flipped bits"),
-            3 => (Frame(valid, compressed: false)[..random.Next(0, valid.Length + 5)], "truncated frame"),
-            4 => (Frame(Compress(random, valid, encoding), compressed: true), "compressed"),
-            5 => (Frame(Cut(random, Compress(random, valid, encoding)), compressed: true), "compressed, cut"),
-            6 => (Frame(Compress(random, new byte[MaxMessageSize + random.Next(-2, 3)], encoding), compressed: random.Next(4) != 0), "compressed near the limit"),
+            1 => (RawHttp2.Frame(Bytes(random, random.Next(0, 256)), compressed: false), "random payload"),
+            2 => (RawHttp2.Frame(Flip(random, valid), compressed: false), "flipped bits"),
+            3 => (RawHttp2.Frame(valid, compressed: false)[..random.Next(0, valid.Length + 5)], "truncated frame"),
+            4 => (RawHttp2.Frame(Compress(random, valid, encoding), compressed: true), "compressed"),
+            5 => (RawHttp2.Frame(Cut(random, Compress(random, valid, encoding)), compressed: true), "compressed, cut"),
+            6 => (RawHttp2.Frame(Compress(random, new byte[MaxMessageSize + random.Next(-2, 3)], encoding), compressed: random.Next(4) != 0), "compressed near the limit"),
             7 => (LengthPrefixOnly(random), "declared length past the limit"),
-            8 => ([.. Frame(valid, compressed: false), .. Frame(Flip(random, valid), compressed: false)], "two messages"),
-            _ => (Frame(valid, compressed: false)[..Math.Min(5 + valid.Length, random.Next(5, 5 + valid.Length + 1))], "message cut anywhere"),
+            8 => ([.. RawHttp2.Frame(valid, compressed: false), .. RawHttp2.Frame(Flip(random, valid), compressed: false)], "two messages"),
+            _ => (RawHttp2.Frame(valid, compressed: false)[..Math.Min(5 + valid.Length, random.Next(5, 5 + valid.Length + 1))], "message cut anywhere"),
         };
 
         return new FuzzCase(index, method, body, encoding, token, description);
@@ -123,15 +123,6 @@ public sealed class RequestFuzzTests
             ClientType = new string('c', random.Next(0, 300)),
         };
         return request.ToByteArray();
-    }
-
-    private static byte[] Frame(byte[] message, bool compressed)
-    {
-        var frame = new byte[5 + message.Length];
-        frame[0] = compressed ? (byte)1 : (byte)0;
-        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)message.Length);
-        message.CopyTo(frame, 5);
-        return frame;
     }
 
     private static byte[] LengthPrefixOnly(Random random)
