@@ -7,6 +7,9 @@ namespace SparkConnect.Multiplexer;
 /// <summary>What an <see cref="IAuthenticator"/> can see of a call.</summary>
 public sealed class AuthenticationContext
 {
+    private readonly Func<CancellationToken, ValueTask<string?>>? _readClaimedUserId;
+    private bool _claimedUserIdRead;
+
     /// <summary>Creates the context for one call.</summary>
     /// <param name="httpContext">The HTTP/2 request that carries the gRPC call.</param>
     /// <param name="claimedUserId">The <c>user_context.user_id</c> the client sent; untrusted.</param>
@@ -31,9 +34,6 @@ public sealed class AuthenticationContext
         BearerToken = ParseBearer(httpContext.Request.Headers.Authorization.ToString())
             ?? ParseBearer(httpContext.Request.Headers["authentication"].ToString());
     }
-
-    private readonly Func<CancellationToken, ValueTask<string?>>? _readClaimedUserId;
-    private bool _claimedUserIdRead;
 
     /// <summary>The underlying request, for authenticators that use the host's own ASP.NET Core authentication.</summary>
     public HttpContext HttpContext { get; }
