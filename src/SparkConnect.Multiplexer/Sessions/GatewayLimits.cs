@@ -67,11 +67,11 @@ internal sealed class GatewayLimits(IOptionsMonitor<SparkConnectGatewayOptions> 
         var opened = new List<string>(3);
         try
         {
-            Take(_sessions, "u:" + user, limits.MaxSessionsPerUser, $"User '{user}' has the most sessions allowed ({limits.MaxSessionsPerUser}); release a session (spark.stop()) and retry.", opened);
+            Take(_sessions, "u:" + user, limits.MaxSessionsPerUser, (user, address), static (s, max) => $"User '{s.user}' has the most sessions allowed ({max}); release a session (spark.stop()) and retry.", opened);
             if (address is not null)
             {
-                Take(_sessions, "a:" + address, limits.MaxSessionsPerClientAddress, $"Client address {address} has the most sessions allowed ({limits.MaxSessionsPerClientAddress}); release a session and retry.", opened);
-                Take(_sessions, "ua:" + user + "@" + address, limits.MaxSessionsPerUserAndAddress, $"User '{user}' from {address} has the most sessions allowed ({limits.MaxSessionsPerUserAndAddress}); release a session and retry.", opened);
+                Take(_sessions, "a:" + address, limits.MaxSessionsPerClientAddress, (user, address), static (s, max) => $"Client address {s.address} has the most sessions allowed ({max}); release a session and retry.", opened);
+                Take(_sessions, "ua:" + user + "@" + address, limits.MaxSessionsPerUserAndAddress, (user, address), static (s, max) => $"User '{s.user}' from {s.address} has the most sessions allowed ({max}); release a session and retry.", opened);
             }
         }
         catch
@@ -101,18 +101,19 @@ internal sealed class GatewayLimits(IOptionsMonitor<SparkConnectGatewayOptions> 
     {
         var max = options.CurrentValue.Limits.MaxConcurrentExecutionsPerUser;
         var key = user;
-        Take(_executions, key, max, $"User '{user}' has the most running executions allowed ({max}); wait for one to finish or interrupt it.", null);
+        Take(_executions, key, max, user, static (u, m) => $"User '{u}' has the most running executions allowed ({m}); wait for one to finish or interrupt it.", null);
         return new Lease(this, key);
     }
 
-    private static void Take(ConcurrentDictionary<string, int> counts, string key, int max, string refusal, List<string>? taken)
+    /// <summary>Counts one more for <paramref name="key"/>; the refusal message is only formatted when it is sent.</summary>
+    private static void Take<TState>(ConcurrentDictionary<string, int> counts, string key, int max, TState state, Func<TState, int, string> refusal, List<string>? taken)
     {
         while (true)
         {
             var current = counts.GetValueOrDefault(key);
             if (max > 0 && current >= max)
             {
-                throw new GatewayException(StatusCode.ResourceExhausted, refusal);
+                throw new GatewayException(StatusCode.ResourceExhausted, refusal(state, max));
             }
 
             if (current == 0 ? counts.TryAdd(key, 1) : counts.TryUpdate(key, current + 1, current))
