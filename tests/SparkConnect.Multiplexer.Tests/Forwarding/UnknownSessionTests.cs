@@ -163,6 +163,28 @@ public sealed class UnknownSessionTests
         Assert.IsNull(await gateway.Services.GetRequiredService<ISessionStore>().GetAsync(session, Cancel), "released");
     }
 
+    [TestMethod]
+    public async Task BoundSession_EngineUnknownHereAndNotRunning_IsReportedLostWithoutLaunching()
+    {
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        var engines = new LaunchedEngines(engine.Address);
+        await using var gateway = await GatewayHost.StartAsync(_ => { }, g => g.UseLaunchCountingLocator(engines));
+        var session = GatewayHost.NewSessionId();
+
+        // Bound by another gateway instance (a shared store) to an engine that has since gone.
+        var now = DateTimeOffset.UtcNow;
+        await gateway.Services.GetRequiredService<ISessionStore>().ClaimAsync(
+            new SessionRecord(session, "alice", AliceKey, "launched:gone", engine.Address, now, now), Cancel);
+
+        var error = await Assert.ThrowsExactlyAsync<RpcException>(() => gateway.Client.ConfigAsync(new ConfigRequest { SessionId = session }, GatewayHost.Bearer(GatewayHost.AliceToken), cancellationToken: Cancel).ResponseAsync);
+
+        Assert.AreEqual(StatusCode.Unavailable, error.StatusCode);
+        StringAssert.Contains(error.Status.Detail, "Engine lost");
+        Assert.AreEqual(0, engines.Launches, "a new engine could not hold the session: none is launched to find that out");
+        Assert.IsFalse(engines.Requests.Single().MayLaunch);
+        Assert.IsEmpty(engine.Calls);
+    }
+
     /// <summary>The google.rpc.Status with one ErrorInfo, decoded by hand (the tests carry no google.rpc protos).</summary>
     private sealed record SparkStatus(int Code, string Message, string TypeUrl, string Reason, string Domain, Dictionary<string, string> Metadata)
     {
