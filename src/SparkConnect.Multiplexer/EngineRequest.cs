@@ -3,6 +3,11 @@ using System.Net;
 namespace SparkConnect.Multiplexer;
 
 /// <summary>What an <see cref="IEngineLocator"/> is asked to find: the engine for a new session.</summary>
+/// <remarks>
+/// A locator that launches engines must honour <see cref="MayLaunch"/>: when it is <see langword="false"/>, return an
+/// engine that already runs (or is already starting) for <see cref="Key"/>, or throw
+/// <see cref="EngineNotRunningException"/>; never start one.
+/// </remarks>
 public sealed class EngineRequest
 {
     /// <summary>Creates a request.</summary>
@@ -36,4 +41,19 @@ public sealed class EngineRequest
 
     /// <summary>The client's IP address, when known.</summary>
     public IPAddress? PeerAddress { get; }
+
+    /// <summary>
+    /// Whether the locator may launch an engine for this request. Default <see langword="true"/>.
+    /// </summary>
+    /// <remarks>
+    /// <see langword="false"/> when the call cannot create a Spark session (ReleaseSession, ReattachExecute,
+    /// ReleaseExecute, GetStatus, CloneSession: Spark's server answers them only for a session it already has) and
+    /// the gateway does not know the session (it expired here, or this gateway restarted with an in-memory store),
+    /// and whenever the gateway looks again for the engine of a session it has already bound (a session never moves).
+    /// The locator then returns an engine that already runs for <see cref="Key"/> — a live session on it can still be
+    /// reattached and released — or throws <see cref="EngineNotRunningException"/>, and the gateway answers the call
+    /// the way Spark answers for an unknown session. A locator that never launches (a fixed list of engines) may
+    /// ignore it.
+    /// </remarks>
+    public bool MayLaunch { get; init; } = true;
 }

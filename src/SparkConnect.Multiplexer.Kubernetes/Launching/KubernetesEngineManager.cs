@@ -65,6 +65,10 @@ internal sealed class KubernetesEngineManager : IDisposable
     /// PERMISSION_DENIED for a namespace not allowed; UNAVAILABLE when no engine is ready; RESOURCE_EXHAUSTED when a
     /// launch would go over <see cref="KubernetesEngineOptions.MaxEnginesPerUser"/> or <see cref="KubernetesEngineOptions.MaxEngines"/>.
     /// </exception>
+    /// <exception cref="EngineNotRunningException">
+    /// No engine pod for the key is Running and Ready (nor being launched by this gateway) and the request may not
+    /// launch one (<see cref="EngineRequest.MayLaunch"/>).
+    /// </exception>
     public async ValueTask<EngineEndpoint> LocateAsync(EngineRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -83,6 +87,20 @@ internal sealed class KubernetesEngineManager : IDisposable
         if (FindServing(ns, request.Key, options) is { } found)
         {
             return found;
+        }
+
+        if (!request.MayLaunch)
+        {
+            // A launch already under way is waited for (it starts nothing new); otherwise nothing is started.
+            Task<EngineEndpoint>? starting;
+            lock (_gate)
+            {
+                starting = _launches.TryGetValue((ns, request.Key), out var running) ? running.Task : null;
+            }
+
+            return starting is not null
+                ? await starting.WaitAsync(cancellationToken)
+                : throw new EngineNotRunningException(request.Key);
         }
 
         if (!options.LaunchEngines)

@@ -61,6 +61,11 @@ internal sealed class LocalEngineLocator : IEngineLocator, IAsyncDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (!_current.TryGetValue(request.Key, out var current))
             {
+                if (!request.MayLaunch)
+                {
+                    throw new EngineNotRunningException(request.Key);
+                }
+
                 if (_live.Count >= options.MaxEngines)
                 {
                     EngineLog.LocatorRefused(_logger, request.Key.ToString(), user, "MaxEngines", options.MaxEngines);

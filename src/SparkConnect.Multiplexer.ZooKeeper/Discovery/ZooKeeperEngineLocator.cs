@@ -69,6 +69,12 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
             return found;
         }
 
+        if (!request.MayLaunch)
+        {
+            // The call cannot create a session: with no engine registered for the key there is none to reach.
+            throw new EngineNotRunningException($"No engine is registered for {request.Key} in ZooKeeper ({spacePath}), and the call may not launch one.");
+        }
+
         if (!CanLaunch)
         {
             throw new EngineLocationException(

@@ -66,4 +66,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(20, LogLevel.Warning, "The response was cut inside a gRPC message; the stream was reset so the client sees {StatusCode} rather than a truncated message: {Reason}")]
     public static partial void StreamResetMidMessage(ILogger logger, StatusCode statusCode, string reason);
+
+    [LoggerMessage(21, LogLevel.Information, "Session {SessionId} of {User} is unknown and no engine runs for {EngineKey}: the call, which cannot create a session, is answered as Spark answers it, without launching an engine")]
+    public static partial void UnknownSessionNotLaunched(ILogger logger, string sessionId, string user, EngineKey engineKey);
 }

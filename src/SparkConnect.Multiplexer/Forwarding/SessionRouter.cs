@@ -29,8 +29,21 @@ internal sealed class SessionRouter(
     GatewayMetrics metrics,
     ILogger<SessionRouter> logger)
 {
+    /// <param name="context">The call.</param>
+    /// <param name="principal">The caller.</param>
+    /// <param name="sessionId">The request's session id.</param>
+    /// <param name="mayCreateSession">
+    /// Whether the call creates a Spark session (<see cref="SparkConnectMethod.MayCreateSession"/>); only such calls
+    /// may make the locator launch an engine for a session the gateway does not know.
+    /// </param>
+    /// <param name="cancellationToken">The call's token.</param>
+    /// <returns>
+    /// The session and its engine; <see langword="null"/> when the call cannot create a session, the gateway does not
+    /// know it and no engine runs for its key: then nothing was launched or claimed, and the caller answers as Spark
+    /// does for an unknown session.
+    /// </returns>
     /// <exception cref="GatewayException">PERMISSION_DENIED for another user's session; the locator's status when no engine can be had.</exception>
-    public async ValueTask<RoutedSession> RouteAsync(HttpContext context, GatewayPrincipal principal, string sessionId, CancellationToken cancellationToken)
+    public async ValueTask<RoutedSession?> RouteAsync(HttpContext context, GatewayPrincipal principal, string sessionId, bool mayCreateSession, CancellationToken cancellationToken)
     {
         var peer = context.Connection.RemoteIpAddress;
         var session = await FromStoreAsync(static (store, id, token) => store.GetAsync(id, token), sessionId, "look up", cancellationToken);
@@ -40,6 +53,18 @@ internal sealed class SessionRouter(
             var key = keys.Resolve(principal, sessionId, hints);
             authorization.AuthorizeSession(principal, key, engine: null);
             var address = AddressOf(peer);
+            EngineEndpoint? running = null;
+            if (!mayCreateSession)
+            {
+                // Nothing can launch, so the engine is asked for before the session is counted: a release of a session
+                // that exists nowhere is answered even for a user at the session limit.
+                running = await LocateAsync(principal, key, sessionId, hints, peer, mayLaunch: false, cancellationToken);
+                if (running is null)
+                {
+                    GatewayLog.UnknownSessionNotLaunched(logger, sessionId, principal.UserName, key);
+                    return null;
+                }
+            }
 
             // Counted before locating, so a user over a limit never makes an engine launch.
             limits.OpenSession(principal.UserName, address);
@@ -47,7 +72,8 @@ internal sealed class SessionRouter(
             EngineEndpoint engine;
             try
             {
-                engine = await LocateAsync(principal, key, sessionId, hints, peer, cancellationToken);
+                engine = running ?? await LocateAsync(principal, key, sessionId, hints, peer, mayLaunch: true, cancellationToken)
+                    ?? throw new GatewayException(StatusCode.Unavailable, $"The engine locator found no engine for engine key {key}; retry.");
                 authorization.AuthorizeSession(principal, key, engine);
                 var now = time.GetUtcNow();
                 var candidate = new SessionRecord(sessionId, principal.UserName, key, engine.Id, engine.Address, now, now, address);
@@ -194,8 +220,9 @@ internal sealed class SessionRouter(
         // This instance has not met the engine (another instance bound the session, or this one restarted). Ask
         // again for the session's key: the same engine id means it still runs; another means the bound engine is
         // gone, and a session must never move (clients pin the engine's server_side_session_id).
-        var located = await LocateAsync(principal, session.EngineKey, session.SessionId, RoutingHints.From(context.Request.Headers), context.Connection.RemoteIpAddress, cancellationToken);
-        if (located.Id == session.EngineId)
+        // Never a launch: a new engine could not hold the session anyway.
+        var located = await LocateAsync(principal, session.EngineKey, session.SessionId, RoutingHints.From(context.Request.Headers), context.Connection.RemoteIpAddress, mayLaunch: false, cancellationToken);
+        if (located is not null && located.Id == session.EngineId)
         {
             return located;
         }
@@ -206,13 +233,18 @@ internal sealed class SessionRouter(
         throw new GatewayException(StatusCode.Unavailable, reason);
     }
 
-    private async ValueTask<EngineEndpoint> LocateAsync(GatewayPrincipal principal, EngineKey key, string sessionId, IReadOnlyDictionary<string, string> hints, System.Net.IPAddress? peer, CancellationToken cancellationToken)
+    /// <returns>The engine; <see langword="null"/> when <paramref name="mayLaunch"/> is false and none runs for the key.</returns>
+    private async ValueTask<EngineEndpoint?> LocateAsync(GatewayPrincipal principal, EngineKey key, string sessionId, IReadOnlyDictionary<string, string> hints, System.Net.IPAddress? peer, bool mayLaunch, CancellationToken cancellationToken)
     {
         EngineEndpoint engine;
         try
         {
-            var request = new EngineRequest(principal, key, sessionId, hints, peer);
+            var request = new EngineRequest(principal, key, sessionId, hints, peer) { MayLaunch = mayLaunch };
             engine = await locator.LocateAsync(request, cancellationToken);
+        }
+        catch (EngineNotRunningException) when (!mayLaunch)
+        {
+            return null;
         }
         catch (EngineLocationException e)
         {

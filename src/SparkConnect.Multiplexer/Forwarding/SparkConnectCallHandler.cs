@@ -152,7 +152,13 @@ internal sealed class SparkConnectCallHandler(
                 authorization.AuthorizeSqlConfigChanges(method.Name, message);
             }
 
-            var route = await router.RouteAsync(context, principal, sessionId, token);
+            if (await router.RouteAsync(context, principal, sessionId, method.MayCreateSession, token) is not { } route)
+            {
+                // Nothing launched, nothing claimed: the answer Spark gives for a session it does not have.
+                status = await AnswerUnknownSessionAsync(context, method, sessionId, token);
+                return;
+            }
+
             activeCalls.Started(sessionId);
             activeSession = sessionId;
             if (method.StartsExecution)
@@ -269,6 +275,33 @@ internal sealed class SparkConnectCallHandler(
 
             metrics.CallEnded(telemetryMethod, status, startTimestamp);
         }
+    }
+
+    /// <summary>
+    /// Answers a call that cannot create a session, for a session neither the gateway nor any running engine has, as
+    /// Spark's server does: ReleaseSession succeeds (an empty ReleaseSessionResponse with the session_id); the others
+    /// fail with INTERNAL and Spark's INVALID_HANDLE.SESSION_NOT_FOUND ErrorInfo in grpc-status-details-bin.
+    /// </summary>
+    private static async ValueTask<StatusCode> AnswerUnknownSessionAsync(HttpContext context, SparkConnectMethod method, string sessionId, CancellationToken cancellationToken)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = GrpcStatusResponder.GrpcContentType;
+        if (method.ReleasesSession)
+        {
+            var message = UnknownSessionAnswers.ReleaseSessionResponse(sessionId);
+            var frame = new byte[5 + message.Length];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)message.Length);
+            message.CopyTo(frame, 5);
+            await response.BodyWriter.WriteAsync(frame, cancellationToken);
+            response.AppendTrailer(GrpcStatusResponder.StatusHeader, "0");
+            return StatusCode.OK;
+        }
+
+        // Trailers-only: the status and its details go in the headers (binary headers travel base64-encoded).
+        response.Headers[UnknownSessionAnswers.StatusDetailsHeader] = Convert.ToBase64String(UnknownSessionAnswers.StatusDetails(sessionId));
+        GrpcStatusResponder.Write(response, StatusCode.Internal, UnknownSessionAnswers.Message(sessionId));
+        return StatusCode.Internal;
     }
 
     private static async ValueTask<string?> ReadClaimedUserIdAsync(GrpcRequestReader reader, CancellationToken cancellationToken)

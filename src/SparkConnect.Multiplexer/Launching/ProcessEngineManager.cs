@@ -79,11 +79,16 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         }
     }
 
-    /// <summary>The running engine for the request's key, launched first when there is none.</summary>
+    /// <summary>
+    /// The running (or starting) engine for the request's key, launched first when there is none and the request
+    /// may launch (<see cref="EngineRequest.MayLaunch"/>; such a request also keeps an engine past its lifetime, which
+    /// still holds the sessions it has).
+    /// </summary>
     /// <exception cref="EngineLocationException">
     /// UNAVAILABLE when the engine failed to start, RESOURCE_EXHAUSTED over <see cref="ProcessEngineOptions.MaxEngines"/>
     /// or <see cref="ProcessEngineOptions.MaxEnginesPerUser"/>.
     /// </exception>
+    /// <exception cref="EngineNotRunningException">No engine runs for the key and the request may not launch one.</exception>
     public async ValueTask<EngineEndpoint> LocateAsync(EngineRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -109,7 +114,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
                     lostReason = loss.Reason;
                     current = null;
                 }
-                else if (IsPastLifetime(current, options, now))
+                else if (request.MayLaunch && IsPastLifetime(current, options, now))
                 {
                     Retire(current, options);
                     current = null;
@@ -118,6 +123,11 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
             if (current is null)
             {
+                if (!request.MayLaunch)
+                {
+                    throw new EngineNotRunningException(request.Key);
+                }
+
                 ThrowWhenAtCapacity(request, options);
                 current = new LaunchedEngine(NewEngineId(request.Key), request.Key, now, request.Principal.UserName);
                 _current[request.Key] = current;

@@ -26,7 +26,10 @@ internal enum MethodKind
 /// <param name="Name">The exact method name; the engine path is built from it.</param>
 /// <param name="Kind">Unary, server streaming, client streaming, or unknown.</param>
 /// <param name="IsKnown">Whether Spark has released the method (DESIGN.md §3); unknown ones are forwarded when allowed.</param>
-/// <param name="MayCreateSession">Whether Spark's server creates a session for it (<c>getOrCreateIsolatedSession</c>).</param>
+/// <param name="MayCreateSession">
+/// Whether Spark's server creates a session for it (<c>getOrCreateIsolatedSession</c>); only these may make the
+/// engine locator launch an engine for a session the gateway does not know.
+/// </param>
 /// <param name="MayCarryPlans">Whether its request may hold plans whose SQL could change Spark confs.</param>
 /// <param name="ChangesConfig">Whether its request sets or unsets Spark confs (the Config RPC).</param>
 /// <param name="InspectsResponse">Whether its response is read (Config: secrets are removed) rather than relayed as bytes.</param>
@@ -68,12 +71,16 @@ internal static class SparkConnectMethods
     public static readonly SparkConnectMethod AnalyzePlan = Known("AnalyzePlan", MethodKind.Unary, createsSession: true, carriesPlans: true);
     public static readonly SparkConnectMethod Config = Known("Config", MethodKind.Unary, createsSession: true) with { ChangesConfig = true, InspectsResponse = true };
     public static readonly SparkConnectMethod AddArtifacts = Known("AddArtifacts", MethodKind.ClientStreaming, createsSession: true);
-    public static readonly SparkConnectMethod ArtifactStatus = Known("ArtifactStatus", MethodKind.Unary);
-    public static readonly SparkConnectMethod Interrupt = Known("Interrupt", MethodKind.Unary);
+    // Spark's ArtifactStatus, Interrupt and FetchErrorDetails handlers call getOrCreateIsolatedSession: they create
+    // a session like ExecutePlan. ReattachExecute, ReleaseExecute, GetStatus and CloneSession (its source) call
+    // getIsolatedSession and fail with INVALID_HANDLE.SESSION_NOT_FOUND; ReleaseSession calls
+    // getIsolatedSessionIfPresent and succeeds for an unknown session.
+    public static readonly SparkConnectMethod ArtifactStatus = Known("ArtifactStatus", MethodKind.Unary, createsSession: true);
+    public static readonly SparkConnectMethod Interrupt = Known("Interrupt", MethodKind.Unary, createsSession: true);
     public static readonly SparkConnectMethod ReattachExecute = Known("ReattachExecute", MethodKind.ServerStreaming, startsExecution: true);
     public static readonly SparkConnectMethod ReleaseExecute = Known("ReleaseExecute", MethodKind.Unary);
     public static readonly SparkConnectMethod ReleaseSession = Known("ReleaseSession", MethodKind.Unary) with { ReleasesSession = true };
-    public static readonly SparkConnectMethod FetchErrorDetails = Known("FetchErrorDetails", MethodKind.Unary);
+    public static readonly SparkConnectMethod FetchErrorDetails = Known("FetchErrorDetails", MethodKind.Unary, createsSession: true);
     public static readonly SparkConnectMethod CloneSession = Known("CloneSession", MethodKind.Unary) with { ClonesSession = true };
     public static readonly SparkConnectMethod GetStatus = Known("GetStatus", MethodKind.Unary);
 

@@ -1,6 +1,9 @@
+using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Spark.Connect;
 using SparkConnect.Multiplexer.LocalEngine.Hosting;
+using SparkConnect.Multiplexer.LocalEngine.Tests.Infrastructure;
 
 namespace SparkConnect.Multiplexer.LocalEngine.Tests.Hosting;
 
@@ -26,6 +29,49 @@ public sealed class LocalEngineLocatorTests
 
         var bob = await locator.LocateAsync(Request("bob"), CancellationToken.None);
         Assert.AreNotEqual(endpoints[0].Address, bob.Address);
+    }
+
+    [TestMethod]
+    public async Task LocateAsync_MayNotLaunch_ReturnsOnlyARunningEngine()
+    {
+        await using var locator = new LocalEngineLocator(Options.Create(new LocalEngineOptions()), NullLoggerFactory.Instance);
+
+        await Assert.ThrowsExactlyAsync<EngineNotRunningException>(() => locator.LocateAsync(new EngineRequest(Request("alice").Principal, Request("alice").Key, Guid.NewGuid().ToString(), new Dictionary<string, string>(), null) { MayLaunch = false }, CancellationToken.None).AsTask());
+        Assert.AreEqual(0, locator.Count, "nothing started");
+
+        var started = await locator.LocateAsync(Request("alice"), CancellationToken.None);
+        var request = Request("alice");
+        var running = await locator.LocateAsync(new EngineRequest(request.Principal, request.Key, request.SessionId, request.Hints, null) { MayLaunch = false }, CancellationToken.None);
+        Assert.AreEqual(started.Id, running.Id);
+        Assert.AreEqual(1, locator.Count);
+    }
+
+    [TestMethod]
+    public async Task Gateway_NonCreatingCallsForUnknownSession_StartNoEngineAndAnswerAsSpark()
+    {
+        await using var gateway = await GatewayHost.StartAsync();
+        var alice = gateway.Client("alice");
+
+        var released = await alice.Raw.ReleaseSessionAsync(new ReleaseSessionRequest { SessionId = alice.SessionId, UserContext = alice.UserContext }, alice.Headers);
+        var status = await Assert.ThrowsExactlyAsync<RpcException>(() => alice.Raw.GetStatusAsync(new GetStatusRequest { SessionId = alice.SessionId, UserContext = alice.UserContext }, alice.Headers).ResponseAsync);
+        var reattach = await Assert.ThrowsExactlyAsync<RpcException>(async () =>
+        {
+            using var call = alice.Raw.ReattachExecute(new ReattachExecuteRequest { SessionId = alice.SessionId, UserContext = alice.UserContext, OperationId = Guid.NewGuid().ToString() }, alice.Headers);
+            await call.ResponseStream.MoveNext(CancellationToken.None);
+        });
+
+        Assert.AreEqual(alice.SessionId, released.SessionId);
+        foreach (var error in new[] { status, reattach })
+        {
+            Assert.AreEqual(StatusCode.Internal, error.StatusCode);
+            var info = ErrorDetails.Read(error);
+            Assert.AreEqual("org.apache.spark.SparkSQLException", info.Reason);
+            Assert.AreEqual("org.apache.spark", info.Domain);
+            Assert.AreEqual("INVALID_HANDLE.SESSION_NOT_FOUND", info.Metadata["errorClass"]);
+            Assert.AreEqual("HY000", info.Metadata["sqlState"]);
+        }
+
+        Assert.AreEqual(0, gateway.Locator.Count, "no local engine was started");
     }
 
     [TestMethod]

@@ -1,0 +1,94 @@
+using System.Text;
+using System.Text.Json;
+
+namespace SparkConnect.Multiplexer.Protocol;
+
+/// <summary>
+/// What Spark's server answers for a session it does not have, for the calls that do not create one; the gateway
+/// sends the same when no engine runs for the session's key (so none is launched only to say so).
+/// </summary>
+/// <remarks>
+/// Spark (<c>SparkConnectSessionManager.getIsolatedSession</c>) raises a <c>SparkSQLException</c> of error class
+/// <c>INVALID_HANDLE.SESSION_NOT_FOUND</c>, which <c>ErrorUtils.buildStatusFromThrowable</c> turns into status
+/// INTERNAL and a <c>google.rpc.Status</c> in <c>grpc-status-details-bin</c> holding one <c>google.rpc.ErrorInfo</c>:
+/// reason = the exception class, domain <c>org.apache.spark</c>, metadata <c>classes</c> (the class hierarchy as
+/// JSON), <c>sqlState</c>, <c>errorClass</c> and <c>messageParameters</c> (JSON). No <c>errorId</c>: there is no
+/// session to fetch details from. ReleaseSession (<c>getIsolatedSessionIfPresent</c>) succeeds with a
+/// ReleaseSessionResponse carrying only the request's session_id. Encoded by hand: a few fields do not justify a
+/// dependency on the google.rpc protos.
+/// </remarks>
+internal static class UnknownSessionAnswers
+{
+    public const string ErrorClass = "INVALID_HANDLE.SESSION_NOT_FOUND";
+    public const string SqlState = "HY000";
+    public const string Reason = "org.apache.spark.SparkSQLException";
+    public const string Domain = "org.apache.spark";
+    public const string StatusDetailsHeader = "grpc-status-details-bin";
+    private const string ErrorInfoTypeUrl = "type.googleapis.com/google.rpc.ErrorInfo";
+
+    /// <summary>Spark's <c>allClasses</c> of SparkSQLException (it walks up to, and includes, java.lang.Object).</summary>
+    private static readonly string Classes = JsonSerializer.Serialize(new[]
+    {
+        Reason, "java.sql.SQLException", "java.lang.Exception", "java.lang.Throwable", "java.lang.Object",
+    });
+
+    /// <summary>The status message, as Spark formats the error class's message.</summary>
+    public static string Message(string sessionId)
+        => $"[{ErrorClass}] The handle {sessionId} is invalid. Session not found. SQLSTATE: {SqlState}";
+
+    /// <summary>The <c>google.rpc.Status</c> for <c>grpc-status-details-bin</c> (code INTERNAL = 13).</summary>
+    public static byte[] StatusDetails(string sessionId)
+    {
+        var errorInfo = new ProtoBuilder()
+            .String(1, Reason)
+            .String(2, Domain)
+            .Message(3, new ProtoBuilder().String(1, "classes").String(2, Classes))
+            .Message(3, new ProtoBuilder().String(1, "sqlState").String(2, SqlState))
+            .Message(3, new ProtoBuilder().String(1, "errorClass").String(2, ErrorClass))
+            .Message(3, new ProtoBuilder().String(1, "messageParameters").String(2, JsonSerializer.Serialize(new Dictionary<string, string> { ["handle"] = sessionId })));
+        var any = new ProtoBuilder().String(1, ErrorInfoTypeUrl).Message(2, errorInfo);
+        return new ProtoBuilder()
+            .Varint(1, (ulong)Grpc.Core.StatusCode.Internal)
+            .String(2, Message(sessionId))
+            .Message(3, any)
+            .ToArray();
+    }
+
+    /// <summary>A ReleaseSessionResponse with <c>session_id = 1</c> only.</summary>
+    public static byte[] ReleaseSessionResponse(string sessionId) => new ProtoBuilder().String(1, sessionId).ToArray();
+
+    /// <summary>A minimal protobuf writer for the few messages above.</summary>
+    private sealed class ProtoBuilder
+    {
+        private readonly List<byte> _bytes = [];
+
+        public ProtoBuilder Varint(int field, ulong value)
+        {
+            Tag(field, 0);
+            Raw(value);
+            return this;
+        }
+
+        public ProtoBuilder String(int field, string value) => Bytes(field, Encoding.UTF8.GetBytes(value));
+
+        public ProtoBuilder Message(int field, ProtoBuilder message) => Bytes(field, [.. message._bytes]);
+
+        public byte[] ToArray() => [.. _bytes];
+
+        private ProtoBuilder Bytes(int field, byte[] value)
+        {
+            Tag(field, 2);
+            Raw((ulong)value.Length);
+            _bytes.AddRange(value);
+            return this;
+        }
+
+        private void Tag(int field, int wireType) => Raw(((ulong)(uint)field << 3) | (uint)wireType);
+
+        private void Raw(ulong value)
+        {
+            Span<byte> buffer = stackalloc byte[10];
+            _bytes.AddRange(buffer[..ProtoWire.WriteVarint(buffer, value)]);
+        }
+    }
+}
