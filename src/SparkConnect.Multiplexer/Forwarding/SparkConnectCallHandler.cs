@@ -207,7 +207,7 @@ internal sealed class SparkConnectCallHandler(
                     audit.CallRefused(telemetryMethod, user ?? "-", SessionRouter.AddressOf(context.Connection.RemoteIpAddress), e.StatusCode, ClientText.Escape(e.Message));
                 }
 
-                EndCall(context, framing, e.StatusCode, e.Message);
+                EndCall(context, framing, e.StatusCode, e.Message, e.RetryAfter);
             }
         }
         catch (Exception e) when (deadline is not null && deadline.Shutdown.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
@@ -316,7 +316,7 @@ internal sealed class SparkConnectCallHandler(
     /// retry); the stream is reset instead — REFUSED_STREAM, which grpc-dotnet, grpc-java and grpc-core all map to
     /// UNAVAILABLE, so clients reattach, or CANCEL for any other status.
     /// </summary>
-    private void EndCall(HttpContext context, ResponseFraming? framing, StatusCode status, string message)
+    private void EndCall(HttpContext context, ResponseFraming? framing, StatusCode status, string message, TimeSpan? retryAfter = null)
     {
         if (context.Response.HasStarted && framing is { AtMessageBoundary: false }
             && context.Features.Get<IHttpResetFeature>() is { } reset)
@@ -326,7 +326,7 @@ internal sealed class SparkConnectCallHandler(
             return;
         }
 
-        GrpcStatusResponder.Write(context.Response, status, message);
+        GrpcStatusResponder.Write(context.Response, status, message, retryAfter);
     }
 
     private static bool AcceptsTransport(HttpContext context)

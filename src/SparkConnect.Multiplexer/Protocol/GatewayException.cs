@@ -13,5 +13,12 @@ internal sealed class GatewayException : Exception
 
     public StatusCode StatusCode { get; }
 
+    /// <summary>
+    /// For a refusal that waiting can cure (a limit that frees up, an engine still starting): the delay sent to the
+    /// client as <c>google.rpc.RetryInfo</c>, which Spark clients honour by waiting and retrying. Final refusals
+    /// (denied, forbidden, session limits) carry none.
+    /// </summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     public static GatewayException InvalidArgument(string message) => new(StatusCode.InvalidArgument, message);
 }

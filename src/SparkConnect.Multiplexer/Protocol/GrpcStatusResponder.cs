@@ -11,22 +11,59 @@ internal static class GrpcStatusResponder
     public const string StatusHeader = "grpc-status";
     public const string MessageHeader = "grpc-message";
     public const string GrpcContentType = "application/grpc";
+    public const string StatusDetailsHeader = "grpc-status-details-bin";
+    private const string RetryInfoTypeUrl = "type.googleapis.com/google.rpc.RetryInfo";
 
-    public static void Write(HttpResponse response, StatusCode statusCode, string message)
+    /// <param name="response">The call's response.</param>
+    /// <param name="statusCode">The status.</param>
+    /// <param name="message">The status message.</param>
+    /// <param name="retryAfter">When set, a <c>google.rpc.RetryInfo</c> with this delay in <c>grpc-status-details-bin</c>.</param>
+    public static void Write(HttpResponse response, StatusCode statusCode, string message, TimeSpan? retryAfter = null)
     {
         var status = ((int)statusCode).ToString(CultureInfo.InvariantCulture);
         var encoded = PercentEncode(message);
+        var details = retryAfter is { } delay ? Convert.ToBase64String(RetryInfoStatus(statusCode, message, delay)) : null;
         if (!response.HasStarted)
         {
             response.StatusCode = StatusCodes.Status200OK;
             response.ContentType = GrpcContentType;
             response.Headers[StatusHeader] = status;
             response.Headers[MessageHeader] = encoded;
+            if (details is not null)
+            {
+                response.Headers[StatusDetailsHeader] = details;
+            }
+
             return;
         }
 
         response.AppendTrailer(StatusHeader, status);
         response.AppendTrailer(MessageHeader, encoded);
+        if (details is not null)
+        {
+            response.AppendTrailer(StatusDetailsHeader, details);
+        }
+    }
+
+    /// <summary>
+    /// A <c>google.rpc.Status</c> (code 1, message 2, details 3) holding one <c>google.rpc.RetryInfo</c>
+    /// (<c>retry_delay = 1</c>, a Duration of seconds 1 and nanos 2).
+    /// </summary>
+    public static byte[] RetryInfoStatus(StatusCode statusCode, string message, TimeSpan delay)
+    {
+        var duration = new ProtoWriter().Varint(1, (ulong)Math.Max(0, (long)delay.TotalSeconds));
+        var nanos = (int)(delay.Ticks % TimeSpan.TicksPerSecond * 100);
+        if (nanos > 0)
+        {
+            duration.Varint(2, (ulong)nanos);
+        }
+
+        var retryInfo = new ProtoWriter().Message(1, duration);
+        return new ProtoWriter()
+            .Varint(1, (ulong)statusCode)
+            .String(2, message)
+            .Message(3, new ProtoWriter().String(1, RetryInfoTypeUrl).Message(2, retryInfo))
+            .ToArray();
     }
 
     /// <summary>The grpc-message encoding of the gRPC HTTP/2 spec: UTF-8, with bytes outside 0x20..0x7E and '%' as %XX.</summary>

@@ -14,8 +14,8 @@ namespace SparkConnect.Multiplexer.Protocol;
 /// reason = the exception class, domain <c>org.apache.spark</c>, metadata <c>classes</c> (the class hierarchy as
 /// JSON), <c>sqlState</c>, <c>errorClass</c> and <c>messageParameters</c> (JSON). No <c>errorId</c>: there is no
 /// session to fetch details from. ReleaseSession (<c>getIsolatedSessionIfPresent</c>) succeeds with a
-/// ReleaseSessionResponse carrying only the request's session_id. Encoded by hand: a few fields do not justify a
-/// dependency on the google.rpc protos.
+/// ReleaseSessionResponse carrying only the request's session_id. Encoded by hand (<see cref="ProtoWriter"/>): a few
+/// fields do not justify a dependency on the google.rpc protos.
 /// </remarks>
 internal static class UnknownSessionAnswers
 {
@@ -23,7 +23,7 @@ internal static class UnknownSessionAnswers
     public const string SqlState = "HY000";
     public const string Reason = "org.apache.spark.SparkSQLException";
     public const string Domain = "org.apache.spark";
-    public const string StatusDetailsHeader = "grpc-status-details-bin";
+    public const string StatusDetailsHeader = GrpcStatusResponder.StatusDetailsHeader;
     private const string ErrorInfoTypeUrl = "type.googleapis.com/google.rpc.ErrorInfo";
 
     /// <summary>Spark's <c>allClasses</c> of SparkSQLException (it walks up to, and includes, java.lang.Object).</summary>
@@ -39,15 +39,15 @@ internal static class UnknownSessionAnswers
     /// <summary>The <c>google.rpc.Status</c> for <c>grpc-status-details-bin</c> (code INTERNAL = 13).</summary>
     public static byte[] StatusDetails(string sessionId)
     {
-        var errorInfo = new ProtoBuilder()
+        var errorInfo = new ProtoWriter()
             .String(1, Reason)
             .String(2, Domain)
-            .Message(3, new ProtoBuilder().String(1, "classes").String(2, Classes))
-            .Message(3, new ProtoBuilder().String(1, "sqlState").String(2, SqlState))
-            .Message(3, new ProtoBuilder().String(1, "errorClass").String(2, ErrorClass))
-            .Message(3, new ProtoBuilder().String(1, "messageParameters").String(2, JsonSerializer.Serialize(new Dictionary<string, string> { ["handle"] = sessionId })));
-        var any = new ProtoBuilder().String(1, ErrorInfoTypeUrl).Message(2, errorInfo);
-        return new ProtoBuilder()
+            .Message(3, new ProtoWriter().String(1, "classes").String(2, Classes))
+            .Message(3, new ProtoWriter().String(1, "sqlState").String(2, SqlState))
+            .Message(3, new ProtoWriter().String(1, "errorClass").String(2, ErrorClass))
+            .Message(3, new ProtoWriter().String(1, "messageParameters").String(2, JsonSerializer.Serialize(new Dictionary<string, string> { ["handle"] = sessionId })));
+        var any = new ProtoWriter().String(1, ErrorInfoTypeUrl).Message(2, errorInfo);
+        return new ProtoWriter()
             .Varint(1, (ulong)Grpc.Core.StatusCode.Internal)
             .String(2, Message(sessionId))
             .Message(3, any)
@@ -55,40 +55,5 @@ internal static class UnknownSessionAnswers
     }
 
     /// <summary>A ReleaseSessionResponse with <c>session_id = 1</c> only.</summary>
-    public static byte[] ReleaseSessionResponse(string sessionId) => new ProtoBuilder().String(1, sessionId).ToArray();
-
-    /// <summary>A minimal protobuf writer for the few messages above.</summary>
-    private sealed class ProtoBuilder
-    {
-        private readonly List<byte> _bytes = [];
-
-        public ProtoBuilder Varint(int field, ulong value)
-        {
-            Tag(field, 0);
-            Raw(value);
-            return this;
-        }
-
-        public ProtoBuilder String(int field, string value) => Bytes(field, Encoding.UTF8.GetBytes(value));
-
-        public ProtoBuilder Message(int field, ProtoBuilder message) => Bytes(field, [.. message._bytes]);
-
-        public byte[] ToArray() => [.. _bytes];
-
-        private ProtoBuilder Bytes(int field, byte[] value)
-        {
-            Tag(field, 2);
-            Raw((ulong)value.Length);
-            _bytes.AddRange(value);
-            return this;
-        }
-
-        private void Tag(int field, int wireType) => Raw(((ulong)(uint)field << 3) | (uint)wireType);
-
-        private void Raw(ulong value)
-        {
-            Span<byte> buffer = stackalloc byte[10];
-            _bytes.AddRange(buffer[..ProtoWire.WriteVarint(buffer, value)]);
-        }
-    }
+    public static byte[] ReleaseSessionResponse(string sessionId) => new ProtoWriter().String(1, sessionId).ToArray();
 }

@@ -95,25 +95,32 @@ internal sealed class GatewayLimits(IOptionsMonitor<SparkConnectGatewayOptions> 
         }
     }
 
+    /// <summary>
+    /// How long a client over the execution limit is told to wait (google.rpc.RetryInfo): running queries end, so
+    /// waiting cures it, and Spark clients honour the delay instead of failing the query. Session limits and deny
+    /// lists carry no delay: waiting does not cure them.
+    /// </summary>
+    internal static readonly TimeSpan ExecutionRetryAfter = TimeSpan.FromSeconds(5);
+
     /// <summary>Counts a running execution until the returned lease is disposed.</summary>
     /// <exception cref="GatewayException">RESOURCE_EXHAUSTED over the execution limit.</exception>
     public IDisposable StartExecution(string user)
     {
         var max = options.CurrentValue.Limits.MaxConcurrentExecutionsPerUser;
         var key = user;
-        Take(_executions, key, max, user, static (u, m) => $"User '{u}' has the most running executions allowed ({m}); wait for one to finish or interrupt it.", null);
+        Take(_executions, key, max, user, static (u, m) => $"User '{u}' has the most running executions allowed ({m}); wait for one to finish or interrupt it.", null, ExecutionRetryAfter);
         return new Lease(this, key);
     }
 
     /// <summary>Counts one more for <paramref name="key"/>; the refusal message is only formatted when it is sent.</summary>
-    private static void Take<TState>(ConcurrentDictionary<string, int> counts, string key, int max, TState state, Func<TState, int, string> refusal, List<string>? taken)
+    private static void Take<TState>(ConcurrentDictionary<string, int> counts, string key, int max, TState state, Func<TState, int, string> refusal, List<string>? taken, TimeSpan? retryAfter = null)
     {
         while (true)
         {
             var current = counts.GetValueOrDefault(key);
             if (max > 0 && current >= max)
             {
-                throw new GatewayException(StatusCode.ResourceExhausted, refusal(state, max));
+                throw new GatewayException(StatusCode.ResourceExhausted, refusal(state, max)) { RetryAfter = retryAfter };
             }
 
             if (current == 0 ? counts.TryAdd(key, 1) : counts.TryUpdate(key, current + 1, current))

@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Grpc.Core;
 using SparkConnect.Multiplexer.TestEngine;
 using SparkConnect.Multiplexer.Tests.Infrastructure;
@@ -34,6 +35,7 @@ public sealed class LimitTests
 
         Assert.AreEqual(StatusCode.ResourceExhausted, refused.StatusCode);
         StringAssert.Contains(refused.Status.Detail, "most sessions allowed (2)");
+        Assert.IsNull(RetryDelayOf(refused), "waiting does not cure a session limit: no RetryInfo");
     }
 
     [TestMethod]
@@ -93,6 +95,7 @@ public sealed class LimitTests
             var refused = await Assert.ThrowsExactlyAsync<RpcException>(() => second.ResponseStream.MoveNext(Cancel));
             Assert.AreEqual(StatusCode.ResourceExhausted, refused.StatusCode);
             StringAssert.Contains(refused.Status.Detail, "running executions");
+            Assert.AreEqual(TimeSpan.FromSeconds(5), RetryDelayOf(refused), "waiting cures it: Spark clients get RetryInfo and wait");
             release.SetResult();
             Assert.IsFalse(await running.ResponseStream.MoveNext(Cancel));
         }
@@ -100,6 +103,52 @@ public sealed class LimitTests
         engine.Script = null;
         using var third = gateway.Client.ExecutePlan(new ExecutePlanRequest { SessionId = session }, Alice, cancellationToken: Cancel);
         Assert.IsTrue(await third.ResponseStream.MoveNext(Cancel), "the slot is free again once the first stream ended");
+    }
+
+    /// <summary>The delay of the google.rpc.RetryInfo in grpc-status-details-bin, or null when there is none.</summary>
+    internal static TimeSpan? RetryDelayOf(RpcException e)
+    {
+        if (e.Trailers.GetValueBytes("grpc-status-details-bin") is not { } status)
+        {
+            return null;
+        }
+
+        foreach (var any in Fields(status, 3))
+        {
+            var typeUrl = Fields(any, 1).Select(b => System.Text.Encoding.UTF8.GetString(b)).SingleOrDefault();
+            if (typeUrl == "type.googleapis.com/google.rpc.RetryInfo")
+            {
+                var duration = new CodedInputStream(Fields(Fields(any, 2).Single(), 1).Single());
+                long seconds = 0, nanos = 0;
+                for (uint tag; (tag = duration.ReadTag()) != 0;)
+                {
+                    if (tag == 8) { seconds = duration.ReadInt64(); } else if (tag == 16) { nanos = duration.ReadInt32(); } else { duration.SkipLastField(); }
+                }
+
+                return TimeSpan.FromSeconds(seconds) + TimeSpan.FromTicks(nanos / 100);
+            }
+        }
+
+        return null;
+    }
+
+    private static List<byte[]> Fields(byte[] message, int field)
+    {
+        var input = new CodedInputStream(message);
+        var found = new List<byte[]>();
+        for (uint tag; (tag = input.ReadTag()) != 0;)
+        {
+            if (WireFormat.GetTagFieldNumber(tag) == field && WireFormat.GetTagWireType(tag) == WireFormat.WireType.LengthDelimited)
+            {
+                found.Add(input.ReadBytes().ToByteArray());
+            }
+            else
+            {
+                input.SkipLastField();
+            }
+        }
+
+        return found;
     }
 
     private Task<ConfigResponse> Config(GatewayHost gateway, string session, Metadata headers)
