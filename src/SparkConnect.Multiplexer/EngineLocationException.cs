@@ -42,4 +42,10 @@ public sealed class EngineLocationException : Exception
 
     /// <summary>The gRPC status the client receives.</summary>
     public StatusCode StatusCode { get; }
+
+    /// <summary>
+    /// For a failure that waiting cures (an engine still starting): how long the client should wait, sent as
+    /// <c>google.rpc.RetryInfo</c>, which Spark clients honour instead of their own backoff. Leave unset for refusals.
+    /// </summary>
+    public TimeSpan? RetryAfter { get; init; }
 }

@@ -210,7 +210,11 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
         {
             throw new EngineLocationException(
                 $"No engine for {request.Key} became available within {options.LaunchTimeout.TotalSeconds:0.#} s ({ZooKeeperOptions.SectionName}:LaunchTimeout); it may still be starting: retry.",
-                StatusCode.Unavailable);
+                StatusCode.Unavailable)
+            {
+                // Still starting: clients that honour RetryInfo wait this long instead of backing off from 50 ms.
+                RetryAfter = TimeSpan.FromSeconds(10),
+            };
         }
         catch (ZooKeeperException e)
         {

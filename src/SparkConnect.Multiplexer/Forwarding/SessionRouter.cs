@@ -248,7 +248,7 @@ internal sealed class SessionRouter(
         }
         catch (EngineLocationException e)
         {
-            throw new GatewayException(e.StatusCode, e.Message, e);
+            throw new GatewayException(e.StatusCode, e.Message, e) { RetryAfter = e.RetryAfter };
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
