@@ -9,5 +9,6 @@ internal sealed class TrustedUserContextAuthenticator : IAuthenticator
     public async ValueTask<AuthenticationResult> AuthenticateAsync(AuthenticationContext context, CancellationToken cancellationToken)
         => await context.ReadClaimedUserIdAsync(cancellationToken) is { } user && !string.IsNullOrWhiteSpace(user)
             ? AuthenticationResult.Success(new GatewayPrincipal(user))
-            : AuthenticationResult.Refuse("Authentication is off (trial mode), so the gateway takes the user from user_context.user_id, and this request has none; set user_id in the connection string (sc://host:15002/;user_id=alice).");
+            : AuthenticationResult.Refuse("Authentication is off (trial mode), so the gateway takes the user from user_context.user_id, and this request has none. " +
+                "Set the user your client sends: ;user_id=alice in an sc:// connection string (PySpark, Scala, Go), or, for clients configured through their own API, its user id setting (for example a UserId or userContext option).");
 }

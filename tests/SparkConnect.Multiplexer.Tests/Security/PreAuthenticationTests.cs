@@ -123,7 +123,8 @@ public sealed class PreAuthenticationTests
         for (var i = 0; i < 10; i++)
         {
             var refused = await Assert.ThrowsExactlyAsync<RpcException>(async () => await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, GatewayHost.Bearer("whatever-token"), cancellationToken: Cancel));
-            StringAssert.Contains(refused.Status.Detail, "user_id");
+            StringAssert.Contains(refused.Status.Detail, ";user_id=alice");
+            StringAssert.Contains(refused.Status.Detail, "own API", "a hint for clients that do not read sc:// parameters");
         }
 
         var alice = await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId(), UserContext = new UserContext { UserId = "alice" } }, cancellationToken: Cancel);
