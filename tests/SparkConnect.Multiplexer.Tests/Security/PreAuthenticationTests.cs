@@ -38,6 +38,7 @@ public sealed class PreAuthenticationTests
     }
 
     [TestMethod]
+    [DoNotParallelize] // It measures the whole process's allocations: other test classes must not run meanwhile.
     public async Task GzipBombsWithoutCredential_AreNeverInflated()
     {
         await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
@@ -57,6 +58,7 @@ public sealed class PreAuthenticationTests
     }
 
     [TestMethod]
+    [DoNotParallelize] // It measures the whole process's allocations: other test classes must not run meanwhile.
     public async Task ClaimedUserAuthenticator_ReadsOnlyABoundedPrefix()
     {
         await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
@@ -67,8 +69,8 @@ public sealed class PreAuthenticationTests
 
         // A bomb whose user context sits where clients put it: the prefix has it, the rest is never inflated.
         var message = new ConfigRequest { SessionId = GatewayHost.NewSessionId(), UserContext = new UserContext { UserId = "mallory" }, ClientType = new string('x', 50 * 1024 * 1024) }.ToByteArray();
-        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
         var bomb = RawHttp2.Frame(RawHttp2.Gzip(message), compressed: true);
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
         var refused = await RawHttp2.PostAsync(gateway.Address, Config, bomb, "wrong-password", Cancel, ("grpc-encoding", "gzip"));
 
         Assert.AreEqual(StatusCode.Unauthenticated, refused.Status, refused.Message);
