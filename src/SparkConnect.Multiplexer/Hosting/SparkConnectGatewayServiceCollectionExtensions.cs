@@ -45,7 +45,8 @@ public static class SparkConnectGatewayServiceCollectionExtensions
         var registrations = new GatewayRegistrations();
         services.AddSingleton(registrations);
 
-        // Configuration first, then the delegate: code has the last word.
+        // Configuration first, then the delegate: code has the last word. Values that would not bind stop start-up.
+        ConfigurationCheck<SparkConnectGatewayOptions>.Register(services, SparkConnectGatewayOptions.SectionName);
         options.BindConfiguration(SparkConnectGatewayOptions.SectionName).ValidateOnStart();
         if (configure is not null)
         {

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace SparkConnect.Multiplexer.Configuration;
+
+/// <summary>
+/// Runs before the options are bound and stops with every value of the section that would not bind, as an
+/// <see cref="OptionsValidationException"/>, so start-up (ValidateOnStart) and reloads report them like any other
+/// invalid option.
+/// </summary>
+internal sealed class ConfigurationCheck<TOptions>(IConfiguration configuration, string path) : IConfigureOptions<TOptions>
+    where TOptions : class
+{
+    public string Path => path;
+
+    public void Configure(TOptions options)
+    {
+        var errors = ConfigurationSchema.Check(configuration, path, typeof(TOptions));
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(TOptions), errors);
+        }
+    }
+
+    /// <summary>
+    /// Declares that <typeparamref name="TOptions"/> binds from <paramref name="path"/> and checks it before any
+    /// configure step runs, whatever the order of registration. A second call for the same section does nothing.
+    /// </summary>
+    public static void Register(IServiceCollection services, string path)
+    {
+        if (services.Any(d => d.ServiceType == typeof(GatewayConfigurationSection)
+                && d.ImplementationInstance is GatewayConfigurationSection s
+                && string.Equals(s.Path, path, StringComparison.OrdinalIgnoreCase)
+                && s.OptionsType == typeof(TOptions)))
+        {
+            return;
+        }
+
+        services.AddSingleton(new GatewayConfigurationSection(path, typeof(TOptions)));
+
+        // First of all configure steps: the binder would throw at the first bad value, or skip a bad list item.
+        services.Insert(0, ServiceDescriptor.Singleton<IConfigureOptions<TOptions>>(provider =>
+            provider.GetService<IConfiguration>() is { } configuration
+                ? new ConfigurationCheck<TOptions>(configuration, path)
+                : new ConfigureOptions<TOptions>(null)));
+    }
+}
