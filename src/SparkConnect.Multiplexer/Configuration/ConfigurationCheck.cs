@@ -5,18 +5,21 @@ using Microsoft.Extensions.Options;
 namespace SparkConnect.Multiplexer.Configuration;
 
 /// <summary>
-/// Runs before the options are bound and stops with every value of the section that would not bind, as an
+/// Runs before the options are bound and stops with every value of the section that would not bind and every key
+/// that nothing binds (with the closest known key), as an
 /// <see cref="OptionsValidationException"/>, so start-up (ValidateOnStart) and reloads report them like any other
 /// invalid option.
 /// </summary>
-internal sealed class ConfigurationCheck<TOptions>(IConfiguration configuration, string path) : IConfigureOptions<TOptions>
+internal sealed class ConfigurationCheck<TOptions>(IConfiguration configuration, string path, IEnumerable<GatewayConfigurationSection> sections) : IConfigureOptions<TOptions>
     where TOptions : class
 {
     public string Path => path;
 
     public void Configure(TOptions options)
     {
-        var errors = ConfigurationSchema.Check(configuration, path, typeof(TOptions));
+        // Sections that other packages bind (and check) are theirs; any other key nothing binds is a mistake.
+        var claimed = sections.Select(s => s.Path).Where(p => !string.Equals(p, path, StringComparison.OrdinalIgnoreCase)).ToList();
+        var errors = ConfigurationSchema.Check(configuration, path, typeof(TOptions), claimed);
         if (errors.Count > 0)
         {
             throw new OptionsValidationException(Options.DefaultName, typeof(TOptions), errors);
@@ -42,7 +45,7 @@ internal sealed class ConfigurationCheck<TOptions>(IConfiguration configuration,
         // First of all configure steps: the binder would throw at the first bad value, or skip a bad list item.
         services.Insert(0, ServiceDescriptor.Singleton<IConfigureOptions<TOptions>>(provider =>
             provider.GetService<IConfiguration>() is { } configuration
-                ? new ConfigurationCheck<TOptions>(configuration, path)
+                ? new ConfigurationCheck<TOptions>(configuration, path, provider.GetServices<GatewayConfigurationSection>())
                 : new ConfigureOptions<TOptions>(null)));
     }
 }

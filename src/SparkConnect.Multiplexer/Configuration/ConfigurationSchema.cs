@@ -13,20 +13,73 @@ namespace SparkConnect.Multiplexer.Configuration;
 /// </summary>
 internal static class ConfigurationSchema
 {
-    /// <summary>Every value under <paramref name="path"/> that would not bind to <paramref name="type"/>, with its fix.</summary>
-    public static List<string> Check(IConfiguration configuration, string path, Type type)
+    // Sections of the first-party packages, and how to put each package in use.
+    private static readonly Dictionary<string, string> PackageSections = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["SparkConnectGateway:LocalEngine"] = "AddLocalEngines() (package SparkConnect.Multiplexer.LocalEngine)",
+        ["SparkConnectGateway:ProcessEngines"] = "AddProcessEngines()",
+        ["SparkConnectGateway:Kubernetes"] = "AddKubernetesEngines() (package SparkConnect.Multiplexer.Kubernetes)",
+        ["SparkConnectGateway:ZooKeeper"] = "AddZooKeeperEngines() or AddZooKeeperDiscovery() (package SparkConnect.Multiplexer.ZooKeeper)",
+        ["SparkConnectGateway:Redis"] = "AddRedisSessionStore() (package SparkConnect.Multiplexer.Redis)",
+        ["SparkConnectGateway:Authentication:Jwt"] = "AddJwtAuthenticator() (package SparkConnect.Multiplexer.Authentication)",
+        ["SparkConnectGateway:Authentication:Ldap"] = "AddLdapAuthenticator() (package SparkConnect.Multiplexer.Authentication)",
+        ["SparkConnectGateway:Authentication:ClientCertificate"] = "AddClientCertificateAuthenticator() (package SparkConnect.Multiplexer.Authentication)",
+        ["SparkConnectGateway:Authentication:HostScheme"] = "AddHostSchemeAuthenticator() (package SparkConnect.Multiplexer.Authentication)",
+    };
+
+    /// <summary>
+    /// Every value under <paramref name="path"/> that would not bind to <paramref name="type"/>, and every key that
+    /// nothing binds, each with its fix. Keys under <paramref name="claimedPaths"/> (sections other packages bind and
+    /// check) are left alone.
+    /// </summary>
+    public static List<string> Check(IConfiguration configuration, string path, Type type, IReadOnlyCollection<string> claimedPaths)
     {
         var errors = new List<string>();
         var section = configuration.GetSection(path);
         if (section.Exists())
         {
-            CheckNode(section, type, errors);
+            new Walker(claimedPaths, errors).CheckNode(section, type);
         }
 
         return errors;
     }
 
-    private static void CheckNode(IConfigurationSection section, Type type, List<string> errors)
+    private sealed class Walker(IReadOnlyCollection<string> claimedPaths, List<string> errors)
+    {
+        public void CheckNode(IConfigurationSection section, Type type)
+        {
+            ConfigurationSchema.CheckNode(section, type, errors, this);
+        }
+
+        public void Unknown(IConfigurationSection child, IEnumerable<string> knownKeys)
+        {
+            if (claimedPaths.Contains(child.Path, StringComparer.OrdinalIgnoreCase))
+            {
+                return;
+            }
+
+            if (PackageSections.TryGetValue(child.Path, out var package))
+            {
+                errors.Add($"{child.Path} is set, but nothing uses it: call {package} on the gateway builder, or remove the section.");
+                return;
+            }
+
+            var parent = child.Path[..^(child.Key.Length + 1)];
+            var prefix = parent + ":";
+            var known = knownKeys
+                .Concat(claimedPaths.Where(p => p.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) && p.IndexOf(':', prefix.Length) < 0).Select(p => p[prefix.Length..]))
+                .Distinct(StringComparer.OrdinalIgnoreCase)
+                .Order(StringComparer.Ordinal)
+                .ToList();
+            var closest = known.MinBy(k => Distance(k, child.Key));
+            var hint = closest is not null && Distance(closest, child.Key) <= Math.Max(2, child.Key.Length / 3)
+                ? $"did you mean {prefix}{closest}?"
+                : known.Count > 0 ? $"the keys of {parent} are {string.Join(", ", known)}." : $"{parent} takes a single value, not keys.";
+            errors.Add($"{child.Path} is not a known setting, so it would be ignored; {hint}");
+        }
+    }
+
+    private static void CheckNode(IConfigurationSection section, Type type, List<string> errors, Walker walker)
     {
         var underlying = Nullable.GetUnderlyingType(type);
         if (underlying is not null)
@@ -51,6 +104,11 @@ internal static class ConfigurationSchema
                 CheckScalar(section.Path, value, type, errors);
             }
 
+            foreach (var child in section.GetChildren())
+            {
+                walker.Unknown(child, []);
+            }
+
             return;
         }
 
@@ -68,7 +126,7 @@ internal static class ConfigurationSchema
                     CheckScalar(child.Path, child.Key, dictionary.Key, errors, isKey: true);
                 }
 
-                CheckNode(child, dictionary.Value, errors);
+                CheckNode(child, dictionary.Value, errors, walker);
             }
 
             return;
@@ -78,7 +136,7 @@ internal static class ConfigurationSchema
         {
             foreach (var child in section.GetChildren())
             {
-                CheckNode(child, element, errors);
+                CheckNode(child, element, errors, walker);
             }
 
             return;
@@ -89,7 +147,11 @@ internal static class ConfigurationSchema
         {
             if (properties.TryGetValue(child.Key, out var property))
             {
-                CheckNode(child, property.PropertyType, errors);
+                CheckNode(child, property.PropertyType, errors, walker);
+            }
+            else
+            {
+                walker.Unknown(child, properties.Keys);
             }
         }
     }
@@ -111,6 +173,33 @@ internal static class ConfigurationSchema
         }
 
         return properties;
+    }
+
+    /// <summary>Levenshtein distance, case-insensitive.</summary>
+    internal static int Distance(string a, string b)
+    {
+        a = a.ToUpperInvariant();
+        b = b.ToUpperInvariant();
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
     }
 
     private static bool IsFree(Type type)

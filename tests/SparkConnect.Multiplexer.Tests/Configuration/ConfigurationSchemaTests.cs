@@ -24,8 +24,12 @@ public sealed class ConfigurationSchemaTests
         configure?.Invoke(gateway);
         await using var app = builder.Build();
 
-        var error = await Assert.ThrowsExactlyAsync<OptionsValidationException>(() => app.StartAsync(TestContext.CancellationToken));
-        return string.Join("\n", error.Failures);
+        // One OptionsValidationException per options type with problems; several come as an AggregateException.
+        var error = await Assert.ThrowsAsync<Exception>(() => app.StartAsync(TestContext.CancellationToken));
+        var failures = error is AggregateException all
+            ? all.InnerExceptions.Select(e => (OptionsValidationException)e).SelectMany(e => e.Failures)
+            : ((OptionsValidationException)error).Failures;
+        return string.Join("\n", failures);
     }
 
     [TestMethod]
@@ -103,5 +107,92 @@ public sealed class ConfigurationSchemaTests
         Assert.AreEqual(ShareLevel.User, options.DefaultShareLevel);
         Assert.AreEqual(TimeSpan.FromDays(1), options.Sessions.IdleTimeout);
         CollectionAssert.AreEqual(new[] { ShareLevel.Connection, ShareLevel.User }, options.Routing.AllowedShareLevels.ToArray());
+    }
+
+    [TestMethod]
+    public async Task Start_WithMisspeltKeys_NamesEachAndTheClosestKnownKey()
+    {
+        var messages = await StartFailureAsync(new()
+        {
+            ["SparkConnectGateway:Authentification:Mode"] = "Tokens",
+            ["SparkConnectGateway:Sesions:IdleTimeout"] = "00:10:00",
+            ["SparkConnectGateway:Authorization:Rules:0:ShareLevel:0"] = "User",
+            ["SparkConnectGateway:MaxMessageSize:Bytes"] = "10",
+        });
+
+        StringAssert.Contains(messages, "SparkConnectGateway:Authentification is not a known setting, so it would be ignored; did you mean SparkConnectGateway:Authentication?");
+        StringAssert.Contains(messages, "SparkConnectGateway:Sesions is not a known setting, so it would be ignored; did you mean SparkConnectGateway:Sessions?");
+        StringAssert.Contains(messages, "SparkConnectGateway:Authorization:Rules:0:ShareLevel is not a known setting, so it would be ignored; did you mean SparkConnectGateway:Authorization:Rules:0:ShareLevels?");
+        StringAssert.Contains(messages, "SparkConnectGateway:MaxMessageSize:Bytes is not a known setting, so it would be ignored; SparkConnectGateway:MaxMessageSize takes a single value, not keys.");
+        Assert.AreEqual(4, messages.Split('\n').Length, messages);
+    }
+
+    [TestMethod]
+    public async Task Start_WithKeyFarFromAnyKnownKey_ListsTheKnownKeys()
+    {
+        var messages = await StartFailureAsync(new() { ["SparkConnectGateway:Health:Xyzzy"] = "1" });
+
+        StringAssert.Contains(messages, "SparkConnectGateway:Health:Xyzzy is not a known setting, so it would be ignored; the keys of SparkConnectGateway:Health are FailuresBeforeLost, ProbeInterval, ProbeTimeout.");
+    }
+
+    [TestMethod]
+    public async Task Start_WithDictionaryKeysAndMisspeltPackageKey_ReportsOnlyTheMisspeltKey()
+    {
+        var messages = await StartFailureAsync(
+            new()
+            {
+                ["SparkConnectGateway:ProcessEngines:Comand"] = "/opt/spark/sbin/start-connect-server.sh",
+                ["SparkConnectGateway:ProcessEngines:Confs:spark.executor.memory"] = "2g",
+                ["SparkConnectGateway:ProcessEngines:Environment:SPARK_HOME"] = "/opt/spark",
+            },
+            gateway => gateway.AddProcessEngines());
+
+        StringAssert.Contains(messages, "SparkConnectGateway:ProcessEngines:Comand is not a known setting, so it would be ignored; did you mean SparkConnectGateway:ProcessEngines:Command?");
+        Assert.DoesNotContain("Confs", messages);
+        Assert.DoesNotContain("SPARK_HOME", messages);
+    }
+
+    [TestMethod]
+    public async Task Start_WithSectionOfPackageNotInUse_SaysWhichCallUsesIt()
+    {
+        var messages = await StartFailureAsync(new() { ["SparkConnectGateway:LocalEngine:MaxBatchBytes"] = "1000" });
+
+        StringAssert.Contains(messages, "SparkConnectGateway:LocalEngine is set, but nothing uses it: call AddLocalEngines()");
+    }
+
+    [TestMethod]
+    public async Task Start_WithPackageInUse_ReportsItsMisspeltKeyOnce()
+    {
+        var messages = await StartFailureAsync(
+            new() { ["SparkConnectGateway:ProcessEngines:MaxEngine"] = "3" },
+            gateway => gateway.AddProcessEngines());
+
+        var expected = "SparkConnectGateway:ProcessEngines:MaxEngine is not a known setting, so it would be ignored; did you mean SparkConnectGateway:ProcessEngines:MaxEngines?";
+        Assert.AreEqual(1, messages.Split('\n').Count(m => m == expected), messages);
+    }
+
+    [TestMethod]
+    public async Task Start_WithThirdPartySectionDeclared_ChecksItInsteadOfCallingItUnknown()
+    {
+        var messages = await StartFailureAsync(
+            new()
+            {
+                ["SparkConnectGateway:Audit:Enabled"] = "true",
+                ["SparkConnectGateway:Audit:Retention"] = "30 days",
+            },
+            gateway =>
+            {
+                gateway.AddConfigurationSection<AuditOptions>("SparkConnectGateway:Audit");
+                gateway.Services.AddOptions<AuditOptions>().BindConfiguration("SparkConnectGateway:Audit").ValidateOnStart();
+            });
+
+        Assert.AreEqual("SparkConnectGateway:Audit:Retention is '30 days', which is not a duration; use the format [d.]hh:mm:ss, for example 00:10:00 for ten minutes or 1.00:00:00 for a day.", messages);
+    }
+
+    private sealed class AuditOptions
+    {
+        public bool Enabled { get; set; }
+
+        public TimeSpan Retention { get; set; }
     }
 }

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Reflection;
+using SparkConnect.Multiplexer.Testing;
+
+namespace SparkConnect.Multiplexer.Tests.Configuration;
+
+/// <summary>Configuration mistakes stop the real sample host (run as its own process) with the key named.</summary>
+[TestClass]
+public sealed class SampleHostConfigurationTests
+{
+    private static readonly string SampleHostDll = typeof(SampleHostConfigurationTests).Assembly
+        .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SampleHostDll").Value!;
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    public async Task Start_WithMisspeltGatewayKey_StopsNamingItAndTheClosestKey()
+    {
+        var (exitCode, error) = await RunAsync("--SparkConnectGateway:Authentification:Mode=Tokens");
+
+        Assert.AreNotEqual(0, exitCode);
+        StringAssert.Contains(error, "SparkConnectGateway:Authentification is not a known setting, so it would be ignored; did you mean SparkConnectGateway:Authentication?");
+    }
+
+    [TestMethod]
+    public async Task Start_WithMisspeltSampleHostKey_StopsNamingItAndTheClosestKey()
+    {
+        var (exitCode, error) = await RunAsync("--SampleHost:EngineMod=Local");
+
+        Assert.AreNotEqual(0, exitCode);
+        StringAssert.Contains(error, "SampleHost:EngineMod is not a known setting, so it would be ignored; did you mean SampleHost:EngineMode?");
+    }
+
+    [TestMethod]
+    public async Task Start_WithBadSampleHostValue_StopsNamingTheValidValues()
+    {
+        var (exitCode, error) = await RunAsync("--SampleHost:EngineMode=Remote");
+
+        Assert.AreNotEqual(0, exitCode);
+        StringAssert.Contains(error, "SampleHost:EngineMode is 'Remote', which is not a valid value; use one of Local, Process, Static.");
+    }
+
+    private async Task<(int ExitCode, string Error)> RunAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(SampleHostDll)!,
+        };
+        start.ArgumentList.Add(SampleHostDll);
+        start.ArgumentList.Add($"--SampleHost:Port={FreePort.Pick()}");
+        start.ArgumentList.Add("--SparkConnectGateway:Authentication:Mode=None");
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        string error;
+        try
+        {
+            var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
+            error = await process.StandardError.ReadToEndAsync(timeout.Token) + await output;
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // A host that starts despite the mistake.
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, error);
+    }
+}
