@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 
 // The thin host: everything the gateway does comes from the library; configuration is in appsettings.json.
 var builder = WebApplication.CreateBuilder(args);
@@ -77,6 +78,24 @@ if (!string.IsNullOrEmpty(builder.Configuration["SparkConnectGateway:Redis:Confi
 }
 
 var app = builder.Build();
+
+// Every configuration problem of the gateway, its packages and this host, one line each and without a stack trace,
+// before anything reads the options.
+try
+{
+    app.Services.GetService<IStartupValidator>()?.Validate();
+}
+catch (Exception e) when (ConfigurationProblems(e) is { Count: > 0 } problems)
+{
+    Console.Error.WriteLine($"The configuration has {problems.Count} problem(s); fix them and start again:");
+    foreach (var problem in problems)
+    {
+        Console.Error.WriteLine($"  {problem}");
+    }
+
+    return 1;
+}
+
 if (unauthenticatedRemoteAccess)
 {
     SampleHostLog.UnauthenticatedRemoteAccess(app.Logger, listenAddress, port);
@@ -85,6 +104,14 @@ if (unauthenticatedRemoteAccess)
 app.MapSparkConnectGateway();
 app.Run();
 return 0;
+
+static List<string> ConfigurationProblems(Exception e) => e switch
+{
+    OptionsValidationException invalid => [.. invalid.Failures],
+    AggregateException all when all.InnerExceptions.All(i => i is OptionsValidationException) =>
+        [.. all.InnerExceptions.Cast<OptionsValidationException>().SelectMany(i => i.Failures)],
+    _ => [],
+};
 
 /// <summary>The sample host's own log lines.</summary>
 internal static partial class SampleHostLog

@@ -40,6 +40,26 @@ public sealed class SampleHostConfigurationTests
         StringAssert.Contains(error, "SampleHost:EngineMode is 'Remote', which is not a valid value; use one of Local, Process, Static.");
     }
 
+    [TestMethod]
+    public async Task Start_WithSeveralProblems_PrintsOneLineEachWithoutStackTraceAndExitsNonZero()
+    {
+        var (exitCode, error) = await RunAsync(
+            "--SparkConnectGateway:Authentification:Mode=Tokens",
+            "--SparkConnectGateway:Sessions:IdleTimeout=10min",
+            "--SparkConnectGateway:Authorization:Rules:0:ShareLevels:0=Conection",
+            "--SampleHost:EngineMod=Local");
+
+        Assert.AreEqual(1, exitCode, error);
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        CollectionAssert.Contains(lines, "The configuration has 4 problem(s); fix them and start again:");
+        CollectionAssert.Contains(lines, "SparkConnectGateway:Authentification is not a known setting, so it would be ignored; did you mean SparkConnectGateway:Authentication?");
+        CollectionAssert.Contains(lines, "SparkConnectGateway:Sessions:IdleTimeout is '10min', which is not a duration; use the format [d.]hh:mm:ss, for example 00:10:00 for ten minutes or 1.00:00:00 for a day.");
+        CollectionAssert.Contains(lines, "SparkConnectGateway:Authorization:Rules:0:ShareLevels:0 is 'Conection', which is not a valid value; use one of Connection, User, Group, Server.");
+        CollectionAssert.Contains(lines, "SampleHost:EngineMod is not a known setting, so it would be ignored; did you mean SampleHost:EngineMode?");
+        Assert.DoesNotContain("Unhandled exception", error);
+        Assert.IsFalse(lines.Any(l => l.StartsWith("at ", StringComparison.Ordinal)), error);
+    }
+
     private async Task<(int ExitCode, string Error)> RunAsync(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
