@@ -19,6 +19,9 @@ catch (InvalidOperationException)
 var port = sample.Port;
 var certificatePath = sample.CertificatePath;
 
+// A missing file, a wrong password or a file that is no PFX is reported with the other problems before start-up.
+var certificateProblem = string.IsNullOrEmpty(certificatePath) ? null : CertificateProblem(certificatePath, sample.CertificatePassword);
+
 // Trial mode trusts whatever user a client names, so it listens on loopback only unless the operator opts in to
 // more, by name; with authentication on, every address by default.
 var trialMode = string.Equals(builder.Configuration["SparkConnectGateway:Authentication:Mode"], "None", StringComparison.OrdinalIgnoreCase);
@@ -39,7 +42,7 @@ if (unauthenticatedRemoteAccess && !sample.AllowUnauthenticatedRemoteAccess)
 
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, listen =>
 {
-    if (string.IsNullOrEmpty(certificatePath))
+    if (string.IsNullOrEmpty(certificatePath) || certificateProblem is not null)
     {
         // Spark Connect clients speak HTTP/2 without TLS by prior knowledge (h2c).
         listen.Protocols = HttpProtocols.Http2;
@@ -81,11 +84,22 @@ var app = builder.Build();
 
 // Every configuration problem of the gateway, its packages and this host, one line each and without a stack trace,
 // before anything reads the options.
+var problems = new List<string>();
+if (certificateProblem is not null)
+{
+    problems.Add(certificateProblem);
+}
+
 try
 {
     app.Services.GetService<IStartupValidator>()?.Validate();
 }
-catch (Exception e) when (ConfigurationProblems(e) is { Count: > 0 } problems)
+catch (Exception e) when (ConfigurationProblems(e) is { Count: > 0 } found)
+{
+    problems.AddRange(found);
+}
+
+if (problems.Count > 0)
 {
     Console.Error.WriteLine($"The configuration has {problems.Count} problem(s); fix them and start again:");
     foreach (var problem in problems)
@@ -104,6 +118,26 @@ if (unauthenticatedRemoteAccess)
 app.MapSparkConnectGateway();
 app.Run();
 return 0;
+
+static string? CertificateProblem(string path, string? password)
+{
+    if (!File.Exists(path))
+    {
+        return $"SampleHost:CertificatePath is '{path}', which does not exist; set the path of a PFX (PKCS#12) file with the certificate and its private key, or leave it empty to serve HTTP/2 without TLS.";
+    }
+
+    try
+    {
+        using var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(path, password);
+        return certificate.HasPrivateKey
+            ? null
+            : $"SampleHost:CertificatePath '{path}' holds no private key; export the certificate with its key as a PFX (openssl pkcs12 -export -in cert.pem -inkey key.pem -out cert.pfx).";
+    }
+    catch (System.Security.Cryptography.CryptographicException e)
+    {
+        return $"SampleHost:CertificatePath '{path}' cannot be opened as a PFX (PKCS#12) file with SampleHost:CertificatePassword ({e.Message.TrimEnd('.')}); check the password, or convert a PEM certificate and key with openssl pkcs12 -export -in cert.pem -inkey key.pem -out cert.pfx.";
+    }
+}
 
 static List<string> ConfigurationProblems(Exception e) => e switch
 {

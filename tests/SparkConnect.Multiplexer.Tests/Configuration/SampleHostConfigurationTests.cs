@@ -60,6 +60,46 @@ public sealed class SampleHostConfigurationTests
         Assert.IsFalse(lines.Any(l => l.StartsWith("at ", StringComparison.Ordinal)), error);
     }
 
+    [TestMethod]
+    public async Task Start_WithMissingCertificate_NamesTheKeyAndPath()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}.pfx");
+
+        var (exitCode, error) = await RunAsync($"--SampleHost:CertificatePath={path}");
+
+        Assert.AreEqual(1, exitCode, error);
+        StringAssert.Contains(error, $"SampleHost:CertificatePath is '{path}', which does not exist");
+        Assert.DoesNotContain("Unhandled exception", error);
+    }
+
+    [TestMethod]
+    public async Task Start_WithWrongCertificatePasswordOrNotAPfx_NamesTheKeyAndPath()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        using var certificate = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=localhost", key, System.Security.Cryptography.HashAlgorithmName.SHA256)
+            .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var pfx = Path.GetTempFileName();
+        var pem = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllBytesAsync(pfx, certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx, "right"), TestContext.CancellationToken);
+            await File.WriteAllTextAsync(pem, certificate.ExportCertificatePem(), TestContext.CancellationToken);
+
+            var (wrongPassword, wrongPasswordError) = await RunAsync($"--SampleHost:CertificatePath={pfx}", "--SampleHost:CertificatePassword=wrong");
+            var (notPfx, notPfxError) = await RunAsync($"--SampleHost:CertificatePath={pem}");
+
+            Assert.AreEqual(1, wrongPassword, wrongPasswordError);
+            StringAssert.Contains(wrongPasswordError, $"SampleHost:CertificatePath '{pfx}' cannot be opened as a PFX (PKCS#12) file with SampleHost:CertificatePassword");
+            Assert.AreEqual(1, notPfx, notPfxError);
+            StringAssert.Contains(notPfxError, $"SampleHost:CertificatePath '{pem}' cannot be opened as a PFX");
+        }
+        finally
+        {
+            File.Delete(pfx);
+            File.Delete(pem);
+        }
+    }
+
     private async Task<(int ExitCode, string Error)> RunAsync(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
