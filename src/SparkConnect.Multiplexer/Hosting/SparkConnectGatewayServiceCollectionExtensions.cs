@@ -72,8 +72,9 @@ public static class SparkConnectGatewayServiceCollectionExtensions
         services.TryAddSingleton<GatewayAudit>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddGrpc();
-        // With no check registered the health service answers UNKNOWN; the gateway's own check says it is serving.
-        services.AddGrpcHealthChecks().AddCheck("spark_connect_gateway", static () => HealthCheckResult.Healthy());
+        // With no check registered the health service answers UNKNOWN; the gateway's own check says it is serving,
+        // degraded while a refused configuration reload leaves the previous configuration in force.
+        services.AddGrpcHealthChecks().AddCheck<GatewayHealthCheck>("spark_connect_gateway");
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, GatewayStartupReport>());
     }
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Testing;
@@ -42,7 +43,11 @@ public sealed class ConfigurationReloadTests
         memory.Set("SparkConnectGateway:DefaultShareLevel", "Cluster");
         configuration.Reload();
 
-        // The last good options stay in force; reading them does not throw (every call did).
+        // The last good options stay in force; reading them does not throw (every call did). Health says degraded.
+        var health = app.Services.GetRequiredService<HealthCheckService>();
+        var report = await health.CheckHealthAsync(TestContext.CancellationToken);
+        Assert.AreEqual(HealthStatus.Degraded, report.Entries["spark_connect_gateway"].Status);
+        StringAssert.Contains(report.Entries["spark_connect_gateway"].Description, "refused with 1 problem(s)");
         CollectionAssert.AreEqual(new[] { "10.1.0.0/16" }, monitor.CurrentValue.Limits.DeniedClientAddresses.ToArray());
         Assert.AreEqual(0, changes);
         var errors = logs.Entries.Where(e => e.Level == LogLevel.Error).Select(e => e.Message).ToList();
@@ -61,6 +66,8 @@ public sealed class ConfigurationReloadTests
 
         CollectionAssert.AreEqual(new[] { "10.2.0.0/16" }, monitor.CurrentValue.Limits.DeniedClientAddresses.ToArray());
         Assert.IsGreaterThanOrEqualTo(1, changes);
+        report = await health.CheckHealthAsync(TestContext.CancellationToken);
+        Assert.AreEqual(HealthStatus.Healthy, report.Entries["spark_connect_gateway"].Status);
         Assert.IsTrue(logs.Entries.Any(e => e.Message.Contains("reloaded and is valid again", StringComparison.Ordinal)));
         await app.StopAsync(TestContext.CancellationToken);
     }
