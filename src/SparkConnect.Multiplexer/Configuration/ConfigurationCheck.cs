@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace SparkConnect.Multiplexer.Configuration;
@@ -28,7 +29,8 @@ internal sealed class ConfigurationCheck<TOptions>(IConfiguration configuration,
 
     /// <summary>
     /// Declares that <typeparamref name="TOptions"/> binds from <paramref name="path"/> and checks it before any
-    /// configure step runs, whatever the order of registration. A second call for the same section does nothing.
+    /// configure step runs, whatever the order of registration, and keeps the last good options when a reload fails.
+    /// A second call for the same section does nothing.
     /// </summary>
     public static void Register(IServiceCollection services, string path)
     {
@@ -41,6 +43,9 @@ internal sealed class ConfigurationCheck<TOptions>(IConfiguration configuration,
         }
 
         services.AddSingleton(new GatewayConfigurationSection(path, typeof(TOptions)));
+
+        // A reload that fails the check or validation is logged and not applied: the last good options stay in force.
+        services.TryAddSingleton<IOptionsMonitor<TOptions>, LastGoodOptionsMonitor<TOptions>>();
 
         // First of all configure steps: the binder would throw at the first bad value, or skip a bad list item.
         services.Insert(0, ServiceDescriptor.Singleton<IConfigureOptions<TOptions>>(provider =>

@@ -55,9 +55,6 @@ public static class SparkConnectGatewayServiceCollectionExtensions
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SparkConnectGatewayOptions>, SparkConnectGatewayOptionsValidator>());
 
-        // A reload that fails validation is logged, every problem, and not applied: the last good options stay in force.
-        services.TryAddSingleton<IOptionsMonitor<SparkConnectGatewayOptions>, LastGoodOptionsMonitor<SparkConnectGatewayOptions>>();
-
         AddDiagnostics(services);
         AddDefaults(services);
         AddForwarding(services);

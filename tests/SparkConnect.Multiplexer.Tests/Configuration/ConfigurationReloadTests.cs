@@ -71,4 +71,33 @@ public sealed class ConfigurationReloadTests
         Assert.IsTrue(logs.Entries.Any(e => e.Message.Contains("reloaded and is valid again", StringComparison.Ordinal)));
         await app.StopAsync(TestContext.CancellationToken);
     }
+
+    [TestMethod]
+    public async Task Reload_OfPackageSectionThatFailsValidation_KeepsItsLastGoodOptions()
+    {
+        var logs = new CapturingLoggerProvider();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseSetting("urls", "http://127.0.0.1:0");
+        builder.Logging.AddProvider(logs);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SparkConnectGateway:Authentication:Mode"] = "None",
+            ["SparkConnectGateway:ProcessEngines:Command"] = "/bin/true",
+            ["SparkConnectGateway:ProcessEngines:Arguments:0"] = "{port}",
+            ["SparkConnectGateway:ProcessEngines:MaxEngines"] = "7",
+        });
+        builder.Services.AddSparkConnectGateway().AddProcessEngines();
+        await using var app = builder.Build();
+        await app.StartAsync(TestContext.CancellationToken);
+        var monitor = app.Services.GetRequiredService<IOptionsMonitor<ProcessEngineOptions>>();
+        var configuration = (IConfigurationRoot)app.Configuration;
+        var memory = configuration.Providers.OfType<MemoryConfigurationProvider>().Last();
+
+        memory.Set("SparkConnectGateway:ProcessEngines:MaxEngines", "seven");
+        configuration.Reload();
+
+        Assert.AreEqual(7, monitor.CurrentValue.MaxEngines);
+        Assert.IsTrue(logs.Entries.Any(e => e.Level == LogLevel.Error && e.Message.Contains("SparkConnectGateway:ProcessEngines:MaxEngines is 'seven'", StringComparison.Ordinal)));
+        await app.StopAsync(TestContext.CancellationToken);
+    }
 }
