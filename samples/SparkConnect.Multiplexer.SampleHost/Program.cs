@@ -1,16 +1,31 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 
 // The thin host: everything the gateway does comes from the library; configuration is in appsettings.json.
 var builder = WebApplication.CreateBuilder(args);
 
-var sample = builder.Configuration.GetSection("SampleHost");
-var port = sample.GetValue("Port", 15002);
-var certificatePath = sample["CertificatePath"];
+// A bad SampleHost value is reported at start-up together with every other configuration problem; until then the
+// defaults stand in.
+SampleHostOptions sample;
+try
+{
+    sample = builder.Configuration.GetSection(SampleHostOptions.SectionName).Get<SampleHostOptions>() ?? new();
+}
+catch (InvalidOperationException)
+{
+    sample = new();
+}
+
+var port = sample.Port;
+var certificatePath = sample.CertificatePath;
+
+// A missing file, a wrong password or a file that is no PFX is reported with the other problems before start-up.
+var certificateProblem = string.IsNullOrEmpty(certificatePath) ? null : CertificateProblem(certificatePath, sample.CertificatePassword);
 
 // Trial mode trusts whatever user a client names, so it listens on loopback only unless the operator opts in to
 // more, by name; with authentication on, every address by default.
 var trialMode = string.Equals(builder.Configuration["SparkConnectGateway:Authentication:Mode"], "None", StringComparison.OrdinalIgnoreCase);
-var listenAddress = sample["ListenAddress"] is { Length: > 0 } configured ? configured : trialMode ? "127.0.0.1" : "0.0.0.0";
+var listenAddress = sample.ListenAddress is { Length: > 0 } configured ? configured : trialMode ? "127.0.0.1" : "0.0.0.0";
 if (!System.Net.IPAddress.TryParse(listenAddress, out var address))
 {
     Console.Error.WriteLine($"SampleHost:ListenAddress is '{listenAddress}'; use an IP address such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).");
@@ -18,7 +33,7 @@ if (!System.Net.IPAddress.TryParse(listenAddress, out var address))
 }
 
 var unauthenticatedRemoteAccess = trialMode && !System.Net.IPAddress.IsLoopback(address);
-if (unauthenticatedRemoteAccess && !sample.GetValue("AllowUnauthenticatedRemoteAccess", false))
+if (unauthenticatedRemoteAccess && !sample.AllowUnauthenticatedRemoteAccess)
 {
     Console.Error.WriteLine($"SampleHost:ListenAddress is {listenAddress} while SparkConnectGateway:Authentication:Mode is None (trial mode: anyone can claim to be anyone). " +
         "Configure tokens (SparkConnectGateway:Authentication:Tokens) and set Mode to Tokens, listen on 127.0.0.1, or, on a network you trust, set SampleHost:AllowUnauthenticatedRemoteAccess=true.");
@@ -27,7 +42,7 @@ if (unauthenticatedRemoteAccess && !sample.GetValue("AllowUnauthenticatedRemoteA
 
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, listen =>
 {
-    if (string.IsNullOrEmpty(certificatePath))
+    if (string.IsNullOrEmpty(certificatePath) || certificateProblem is not null)
     {
         // Spark Connect clients speak HTTP/2 without TLS by prior knowledge (h2c).
         listen.Protocols = HttpProtocols.Http2;
@@ -35,26 +50,28 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, listen
     else
     {
         listen.Protocols = HttpProtocols.Http1AndHttp2;
-        listen.UseHttps(certificatePath, sample["CertificatePassword"]);
+        listen.UseHttps(certificatePath, sample.CertificatePassword);
     }
 }));
 
 var gateway = builder.Services.AddSparkConnectGateway();
 
+// The SampleHost section is checked like the gateway's own: a misspelt key or a bad value stops start-up.
+gateway.AddConfigurationSection<SampleHostOptions>(SampleHostOptions.SectionName);
+builder.Services.AddOptions<SampleHostOptions>().BindConfiguration(SampleHostOptions.SectionName).ValidateOnStart();
+
 // Where engines come from: Local (default) starts an embedded DuckDB engine per engine key, so a trial needs no
 // Spark; Process launches engines from SparkConnectGateway:ProcessEngines; Static uses SparkConnectGateway:Engines.
-switch (sample["EngineMode"] ?? "Local")
+switch (sample.EngineMode)
 {
-    case "Local":
+    case SampleEngineMode.Local:
         gateway.AddLocalEngines();
         break;
-    case "Process":
+    case SampleEngineMode.Process:
         gateway.AddProcessEngines();
         break;
-    case "Static":
+    case SampleEngineMode.Static:
         break;
-    default:
-        throw new InvalidOperationException($"SampleHost:EngineMode is '{sample["EngineMode"]}'; use Local, Process or Static.");
 }
 
 // Sessions in Redis when it is configured, so several sample hosts behind a load balancer share them.
@@ -64,6 +81,35 @@ if (!string.IsNullOrEmpty(builder.Configuration["SparkConnectGateway:Redis:Confi
 }
 
 var app = builder.Build();
+
+// Every configuration problem of the gateway, its packages and this host, one line each and without a stack trace,
+// before anything reads the options.
+var problems = new List<string>();
+if (certificateProblem is not null)
+{
+    problems.Add(certificateProblem);
+}
+
+try
+{
+    app.Services.GetService<IStartupValidator>()?.Validate();
+}
+catch (Exception e) when (ConfigurationProblems(e) is { Count: > 0 } found)
+{
+    problems.AddRange(found);
+}
+
+if (problems.Count > 0)
+{
+    Console.Error.WriteLine($"The configuration has {problems.Count} problem(s); fix them and start again:");
+    foreach (var problem in problems)
+    {
+        Console.Error.WriteLine($"  {problem}");
+    }
+
+    return 1;
+}
+
 if (unauthenticatedRemoteAccess)
 {
     SampleHostLog.UnauthenticatedRemoteAccess(app.Logger, listenAddress, port);
@@ -73,9 +119,74 @@ app.MapSparkConnectGateway();
 app.Run();
 return 0;
 
+static string? CertificateProblem(string path, string? password)
+{
+    if (!File.Exists(path))
+    {
+        return $"SampleHost:CertificatePath is '{path}', which does not exist; set the path of a PFX (PKCS#12) file with the certificate and its private key, or leave it empty to serve HTTP/2 without TLS.";
+    }
+
+    try
+    {
+        using var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(path, password);
+        return certificate.HasPrivateKey
+            ? null
+            : $"SampleHost:CertificatePath '{path}' holds no private key; export the certificate with its key as a PFX (openssl pkcs12 -export -in cert.pem -inkey key.pem -out cert.pfx).";
+    }
+    catch (System.Security.Cryptography.CryptographicException e)
+    {
+        return $"SampleHost:CertificatePath '{path}' cannot be opened as a PFX (PKCS#12) file with SampleHost:CertificatePassword ({e.Message.TrimEnd('.')}); check the password, or convert a PEM certificate and key with openssl pkcs12 -export -in cert.pem -inkey key.pem -out cert.pfx.";
+    }
+}
+
+static List<string> ConfigurationProblems(Exception e) => e switch
+{
+    OptionsValidationException invalid => [.. invalid.Failures],
+    AggregateException all when all.InnerExceptions.All(i => i is OptionsValidationException) =>
+        [.. all.InnerExceptions.Cast<OptionsValidationException>().SelectMany(i => i.Failures)],
+    _ => [],
+};
+
 /// <summary>The sample host's own log lines.</summary>
 internal static partial class SampleHostLog
 {
     [LoggerMessage(1, LogLevel.Critical, "UNAUTHENTICATED ACCESS FROM THE NETWORK: trial mode (no authentication) is listening on {Address}:{Port} (SampleHost:AllowUnauthenticatedRemoteAccess=true). Anyone who reaches this port can act as any user.")]
     public static partial void UnauthenticatedRemoteAccess(ILogger logger, string address, int port);
+}
+
+/// <summary>The sample host's own settings (the <c>SampleHost</c> configuration section).</summary>
+internal sealed class SampleHostOptions
+{
+    public const string SectionName = "SampleHost";
+
+    /// <summary>The port to listen on. Default 15002, Spark Connect's.</summary>
+    public int Port { get; set; } = 15002;
+
+    /// <summary>Where engines come from.</summary>
+    public SampleEngineMode EngineMode { get; set; } = SampleEngineMode.Local;
+
+    /// <summary>A PFX file to serve TLS with; empty: HTTP/2 without TLS.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>The password of <see cref="CertificatePath"/>.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>The IP address to listen on; empty: 127.0.0.1 in trial mode, otherwise 0.0.0.0.</summary>
+    public string? ListenAddress { get; set; }
+
+    /// <summary>Lets trial mode listen beyond loopback.</summary>
+    public bool AllowUnauthenticatedRemoteAccess { get; set; }
+}
+
+/// <summary>Where the sample host's engines come from.</summary>
+internal enum SampleEngineMode
+{
+    /// <summary>An embedded DuckDB engine per engine key.</summary>
+    Local,
+
+    /// <summary>Engines launched from <c>SparkConnectGateway:ProcessEngines</c>.</summary>
+    Process,
+
+    /// <summary>The engines of <c>SparkConnectGateway:Engines</c>.</summary>
+    Static,
 }

@@ -80,6 +80,7 @@ public static class SparkConnectGatewayAuthenticationExtensions
         // Registered once even when the method is called again; a second call only adds its delegate.
         if (!builder.Services.Any(d => d.ServiceType == typeof(IValidateOptions<TOptions>) && d.ImplementationType == typeof(TValidator)))
         {
+            builder.AddConfigurationSection<TOptions>(section);
             options.BindConfiguration(section).ValidateOnStart();
             builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>());
         }

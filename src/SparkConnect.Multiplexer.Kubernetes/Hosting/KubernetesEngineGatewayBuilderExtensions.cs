@@ -31,6 +31,7 @@ public static class KubernetesEngineGatewayBuilderExtensions
         if (!services.Any(d => d.ServiceType == typeof(KubernetesEngineManager)))
         {
             // Configuration first, then the delegate: code has the last word.
+            builder.AddConfigurationSection<KubernetesEngineOptions>(KubernetesEngineOptions.SectionName);
             options.BindConfiguration(KubernetesEngineOptions.SectionName).ValidateOnStart();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KubernetesEngineOptions>, KubernetesEngineOptionsValidator>());
             services.TryAddSingleton(TimeProvider.System);

@@ -19,6 +19,7 @@ public static class LocalEngineGatewayBuilderExtensions
     public static ISparkConnectGatewayBuilder AddLocalEngines(this ISparkConnectGatewayBuilder builder, Action<LocalEngineOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.AddConfigurationSection<LocalEngineOptions>(LocalEngineOptions.SectionName);
         var options = builder.Services.AddOptions<LocalEngineOptions>().BindConfiguration(LocalEngineOptions.SectionName).ValidateOnStart();
         if (configure is not null)
         {

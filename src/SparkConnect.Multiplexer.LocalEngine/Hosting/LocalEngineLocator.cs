@@ -362,7 +362,10 @@ internal sealed class LocalEngineOptionsValidator : IValidateOptions<LocalEngine
     public ValidateOptionsResult Validate(string? name, LocalEngineOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var errors = options.Validate();
+        // Within the gateway the section is SparkConnectGateway:LocalEngine: name keys with their full path.
+        var errors = options.Validate()
+            .Select(e => e.StartsWith("LocalEngine:", StringComparison.Ordinal) ? $"{SparkConnectGatewayOptions.SectionName}:{e}" : e)
+            .ToList();
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

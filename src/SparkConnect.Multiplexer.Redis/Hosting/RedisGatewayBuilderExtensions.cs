@@ -24,6 +24,7 @@ public static class RedisGatewayBuilderExtensions
         var options = builder.Services.AddOptions<RedisSessionStoreOptions>();
         if (!builder.Services.Any(d => d.ServiceType == typeof(IValidateOptions<RedisSessionStoreOptions>)))
         {
+            builder.AddConfigurationSection<RedisSessionStoreOptions>(RedisSessionStoreOptions.SectionName);
             options.BindConfiguration(RedisSessionStoreOptions.SectionName).ValidateOnStart();
             builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisSessionStoreOptions>, RedisSessionStoreOptionsValidator>());
 

@@ -51,6 +51,7 @@ public static class ZooKeeperGatewayBuilderExtensions
         // Registered once; a second call only adds its delegate.
         if (!services.Any(d => d.ServiceType == typeof(ZooKeeperClient)))
         {
+            builder.AddConfigurationSection<ZooKeeperOptions>(ZooKeeperOptions.SectionName);
             options.BindConfiguration(ZooKeeperOptions.SectionName).ValidateOnStart();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ZooKeeperOptions>, ZooKeeperOptionsValidator>());
             services.TryAddSingleton(static sp =>

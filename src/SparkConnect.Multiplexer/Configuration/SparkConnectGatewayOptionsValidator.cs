@@ -70,9 +70,19 @@ internal sealed class SparkConnectGatewayOptionsValidator(GatewayRegistrations r
             errors.Add($"{Section}:Sessions:ExpiryScanInterval must be positive, such as 00:01:00.");
         }
 
-        if (options.Health.ProbeInterval < TimeSpan.Zero || options.Health.ProbeTimeout <= TimeSpan.Zero || options.Health.FailuresBeforeLost < 1)
+        if (options.Health.ProbeInterval < TimeSpan.Zero)
         {
-            errors.Add($"{Section}:Health needs ProbeInterval >= 0 (0 turns probing off), ProbeTimeout > 0 and FailuresBeforeLost >= 1.");
+            errors.Add($"{Section}:Health:ProbeInterval is {options.Health.ProbeInterval}; set a duration such as 00:00:30, or 00:00:00 to turn probing off.");
+        }
+
+        if (options.Health.ProbeTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:Health:ProbeTimeout is {options.Health.ProbeTimeout}; set a positive duration such as 00:00:10.");
+        }
+
+        if (options.Health.FailuresBeforeLost < 1)
+        {
+            errors.Add($"{Section}:Health:FailuresBeforeLost is {options.Health.FailuresBeforeLost}; set 1 or more (default 2).");
         }
 
         if (options.FirstMessageTimeout <= TimeSpan.Zero)
@@ -86,9 +96,18 @@ internal sealed class SparkConnectGatewayOptionsValidator(GatewayRegistrations r
         }
 
         var limits = options.Limits;
-        if (limits.MaxSessionsPerUser < 0 || limits.MaxSessionsPerClientAddress < 0 || limits.MaxSessionsPerUserAndAddress < 0 || limits.MaxConcurrentExecutionsPerUser < 0)
+        foreach (var (key, value) in new[]
         {
-            errors.Add($"{Section}:Limits values must be 0 (unlimited) or positive.");
+            (nameof(limits.MaxSessionsPerUser), limits.MaxSessionsPerUser),
+            (nameof(limits.MaxSessionsPerClientAddress), limits.MaxSessionsPerClientAddress),
+            (nameof(limits.MaxSessionsPerUserAndAddress), limits.MaxSessionsPerUserAndAddress),
+            (nameof(limits.MaxConcurrentExecutionsPerUser), limits.MaxConcurrentExecutionsPerUser),
+        })
+        {
+            if (value < 0)
+            {
+                errors.Add($"{Section}:Limits:{key} is {value}; set 0 (unlimited) or a positive number.");
+            }
         }
 
         foreach (var address in limits.DeniedClientAddresses)

@@ -28,6 +28,7 @@ public static class ProcessEngineGatewayBuilderExtensions
         if (!services.Any(d => d.ServiceType == typeof(ProcessEngineManager)))
         {
             // Configuration first, then the delegate: code has the last word.
+            builder.AddConfigurationSection<ProcessEngineOptions>(ProcessEngineOptions.SectionName);
             options.BindConfiguration(ProcessEngineOptions.SectionName).ValidateOnStart();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProcessEngineOptions>, ProcessEngineOptionsValidator>());
             services.TryAddSingleton<ProcessEngineMetrics>();

@@ -43,6 +43,26 @@ public static class SparkConnectGatewayBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Declares that <typeparamref name="TOptions"/> binds from the configuration section <paramref name="sectionPath"/>,
+    /// for example <c>SparkConnectGateway:MyAuthenticator</c>. Before the options are bound, at start-up and on every
+    /// reload, each value of the section that would not bind (a misspelt enum value, <c>10min</c> for a duration, a
+    /// bad list item the binder would skip) is reported with its key and the valid values, and the section counts as
+    /// known under <c>SparkConnectGateway</c> rather than as a misspelt key.
+    /// </summary>
+    /// <typeparam name="TOptions">The options type the section binds to.</typeparam>
+    /// <param name="builder">The gateway builder.</param>
+    /// <param name="sectionPath">The full configuration path of the section, <c>:</c>-separated.</param>
+    /// <returns>The builder.</returns>
+    public static ISparkConnectGatewayBuilder AddConfigurationSection<TOptions>(this ISparkConnectGatewayBuilder builder, string sectionPath)
+        where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(sectionPath);
+        SparkConnect.Multiplexer.Configuration.ConfigurationCheck<TOptions>.Register(builder.Services, sectionPath);
+        return builder;
+    }
+
     private static SparkConnect.Multiplexer.Configuration.GatewayRegistrations Registrations(ISparkConnectGatewayBuilder builder)
         => builder is SparkConnectGatewayBuilder own
             ? own.Registrations

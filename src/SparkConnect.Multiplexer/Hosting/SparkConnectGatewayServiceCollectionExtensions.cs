@@ -45,7 +45,8 @@ public static class SparkConnectGatewayServiceCollectionExtensions
         var registrations = new GatewayRegistrations();
         services.AddSingleton(registrations);
 
-        // Configuration first, then the delegate: code has the last word.
+        // Configuration first, then the delegate: code has the last word. Values that would not bind stop start-up.
+        ConfigurationCheck<SparkConnectGatewayOptions>.Register(services, SparkConnectGatewayOptions.SectionName);
         options.BindConfiguration(SparkConnectGatewayOptions.SectionName).ValidateOnStart();
         if (configure is not null)
         {
@@ -68,8 +69,9 @@ public static class SparkConnectGatewayServiceCollectionExtensions
         services.TryAddSingleton<GatewayAudit>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddGrpc();
-        // With no check registered the health service answers UNKNOWN; the gateway's own check says it is serving.
-        services.AddGrpcHealthChecks().AddCheck("spark_connect_gateway", static () => HealthCheckResult.Healthy());
+        // With no check registered the health service answers UNKNOWN; the gateway's own check says it is serving,
+        // degraded while a refused configuration reload leaves the previous configuration in force.
+        services.AddGrpcHealthChecks().AddCheck<GatewayHealthCheck>("spark_connect_gateway");
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, GatewayStartupReport>());
     }
 

@@ -68,4 +68,28 @@ public sealed class SparkConnectGatewayOptionsValidatorTests
         Assert.AreEqual(2000, options.Value.MaxMessageSize);
         Assert.AreEqual(TimeSpan.FromSeconds(3), options.Value.EngineConnectTimeout);
     }
+
+    [TestMethod]
+    public async Task Start_WithBadHealthAndLimits_NamesEachKeyAndValue()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SparkConnectGateway:Authentication:Mode"] = "None",
+            ["SparkConnectGateway:Engines:Default:Address"] = "http://127.0.0.1:15003",
+            ["SparkConnectGateway:Health:ProbeTimeout"] = "00:00:00",
+            ["SparkConnectGateway:Health:FailuresBeforeLost"] = "0",
+            ["SparkConnectGateway:Limits:MaxSessionsPerUser"] = "-1",
+        });
+        builder.Services.AddSparkConnectGateway();
+        await using var app = builder.Build();
+
+        var error = await Assert.ThrowsExactlyAsync<OptionsValidationException>(() => app.StartAsync(TestContext.CancellationToken));
+
+        var messages = string.Join("\n", error.Failures);
+        StringAssert.Contains(messages, "SparkConnectGateway:Health:ProbeTimeout is 00:00:00; set a positive duration");
+        StringAssert.Contains(messages, "SparkConnectGateway:Health:FailuresBeforeLost is 0; set 1 or more");
+        StringAssert.Contains(messages, "SparkConnectGateway:Limits:MaxSessionsPerUser is -1; set 0 (unlimited) or a positive number.");
+        Assert.AreEqual(3, error.Failures.Count(), messages);
+    }
 }

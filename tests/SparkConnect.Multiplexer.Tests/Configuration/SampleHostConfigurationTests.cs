@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Reflection;
+using SparkConnect.Multiplexer.Testing;
+
+namespace SparkConnect.Multiplexer.Tests.Configuration;
+
+/// <summary>Configuration mistakes stop the real sample host (run as its own process) with the key named.</summary>
+[TestClass]
+public sealed class SampleHostConfigurationTests
+{
+    private static readonly string SampleHostDll = typeof(SampleHostConfigurationTests).Assembly
+        .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SampleHostDll").Value!;
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    public async Task Start_WithMisspeltGatewayKey_StopsNamingItAndTheClosestKey()
+    {
+        var (exitCode, error) = await RunAsync("--SparkConnectGateway:Authentification:Mode=Tokens");
+
+        Assert.AreNotEqual(0, exitCode);
+        StringAssert.Contains(error, "SparkConnectGateway:Authentification is not a known setting, so it would be ignored; did you mean SparkConnectGateway:Authentication?");
+    }
+
+    [TestMethod]
+    public async Task Start_WithMisspeltSampleHostKey_StopsNamingItAndTheClosestKey()
+    {
+        var (exitCode, error) = await RunAsync("--SampleHost:EngineMod=Local");
+
+        Assert.AreNotEqual(0, exitCode);
+        StringAssert.Contains(error, "SampleHost:EngineMod is not a known setting, so it would be ignored; did you mean SampleHost:EngineMode?");
+    }
+
+    [TestMethod]
+    public async Task Start_WithBadSampleHostValue_StopsNamingTheValidValues()
+    {
+        var (exitCode, error) = await RunAsync("--SampleHost:EngineMode=Remote");
+
+        Assert.AreNotEqual(0, exitCode);
+        StringAssert.Contains(error, "SampleHost:EngineMode is 'Remote', which is not a valid value; use one of Local, Process, Static.");
+    }
+
+    [TestMethod]
+    public async Task Start_WithSeveralProblems_PrintsOneLineEachWithoutStackTraceAndExitsNonZero()
+    {
+        var (exitCode, error) = await RunAsync(
+            "--SparkConnectGateway:Authentification:Mode=Tokens",
+            "--SparkConnectGateway:Sessions:IdleTimeout=10min",
+            "--SparkConnectGateway:Authorization:Rules:0:ShareLevels:0=Conection",
+            "--SampleHost:EngineMod=Local");
+
+        Assert.AreEqual(1, exitCode, error);
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        CollectionAssert.Contains(lines, "The configuration has 4 problem(s); fix them and start again:");
+        CollectionAssert.Contains(lines, "SparkConnectGateway:Authentification is not a known setting, so it would be ignored; did you mean SparkConnectGateway:Authentication?");
+        CollectionAssert.Contains(lines, "SparkConnectGateway:Sessions:IdleTimeout is '10min', which is not a duration; use the format [d.]hh:mm:ss, for example 00:10:00 for ten minutes or 1.00:00:00 for a day.");
+        CollectionAssert.Contains(lines, "SparkConnectGateway:Authorization:Rules:0:ShareLevels:0 is 'Conection', which is not a valid value; use one of Connection, User, Group, Server.");
+        CollectionAssert.Contains(lines, "SampleHost:EngineMod is not a known setting, so it would be ignored; did you mean SampleHost:EngineMode?");
+        Assert.DoesNotContain("Unhandled exception", error);
+        Assert.IsFalse(lines.Any(l => l.StartsWith("at ", StringComparison.Ordinal)), error);
+    }
+
+    [TestMethod]
+    public async Task Start_WithMissingCertificate_NamesTheKeyAndPath()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}.pfx");
+
+        var (exitCode, error) = await RunAsync($"--SampleHost:CertificatePath={path}");
+
+        Assert.AreEqual(1, exitCode, error);
+        StringAssert.Contains(error, $"SampleHost:CertificatePath is '{path}', which does not exist");
+        Assert.DoesNotContain("Unhandled exception", error);
+    }
+
+    [TestMethod]
+    public async Task Start_WithWrongCertificatePasswordOrNotAPfx_NamesTheKeyAndPath()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        using var certificate = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=localhost", key, System.Security.Cryptography.HashAlgorithmName.SHA256)
+            .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var pfx = Path.GetTempFileName();
+        var pem = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllBytesAsync(pfx, certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx, "right"), TestContext.CancellationToken);
+            await File.WriteAllTextAsync(pem, certificate.ExportCertificatePem(), TestContext.CancellationToken);
+
+            var (wrongPassword, wrongPasswordError) = await RunAsync($"--SampleHost:CertificatePath={pfx}", "--SampleHost:CertificatePassword=wrong");
+            var (notPfx, notPfxError) = await RunAsync($"--SampleHost:CertificatePath={pem}");
+
+            Assert.AreEqual(1, wrongPassword, wrongPasswordError);
+            StringAssert.Contains(wrongPasswordError, $"SampleHost:CertificatePath '{pfx}' cannot be opened as a PFX (PKCS#12) file with SampleHost:CertificatePassword");
+            Assert.AreEqual(1, notPfx, notPfxError);
+            StringAssert.Contains(notPfxError, $"SampleHost:CertificatePath '{pem}' cannot be opened as a PFX");
+        }
+        finally
+        {
+            File.Delete(pfx);
+            File.Delete(pem);
+        }
+    }
+
+    private async Task<(int ExitCode, string Error)> RunAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(SampleHostDll)!,
+        };
+        start.ArgumentList.Add(SampleHostDll);
+        start.ArgumentList.Add($"--SampleHost:Port={FreePort.Pick()}");
+        start.ArgumentList.Add("--SparkConnectGateway:Authentication:Mode=None");
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        string error;
+        try
+        {
+            var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
+            error = await process.StandardError.ReadToEndAsync(timeout.Token) + await output;
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // A host that starts despite the mistake.
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, error);
+    }
+}
