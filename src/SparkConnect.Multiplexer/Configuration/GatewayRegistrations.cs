@@ -6,4 +6,7 @@ internal sealed class GatewayRegistrations
     public int CustomAuthenticatorCount { get; set; }
 
     public bool HasCustomEngineLocator { get; set; }
+
+    /// <summary>Whether <c>MapSparkConnectGateway()</c> mapped the gateway's endpoint.</summary>
+    public bool IsMapped { get; set; }
 }

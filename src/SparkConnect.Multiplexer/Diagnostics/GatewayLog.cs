@@ -69,4 +69,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(21, LogLevel.Information, "Session {SessionId} of {User} is unknown and no engine runs for {EngineKey}: the call, which cannot create a session, is answered as Spark answers it, without launching an engine")]
     public static partial void UnknownSessionNotLaunched(ILogger logger, string sessionId, string user, EngineKey engineKey);
+
+    [LoggerMessage(22, LogLevel.Warning, "The Spark Connect gateway is registered (AddSparkConnectGateway) but not mapped: call app.MapSparkConnectGateway(), or clients get HTTP 404 for every call")]
+    public static partial void NotMapped(ILogger logger);
 }

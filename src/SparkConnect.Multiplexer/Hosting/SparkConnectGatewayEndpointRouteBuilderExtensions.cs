@@ -26,6 +26,7 @@ public static class SparkConnectGatewayEndpointRouteBuilderExtensions
 
         // Every path under the service reaches the handler, which decides the method from the raw path and answers
         // UNIMPLEMENTED for anything that is not a plain method name (rather than an HTTP 404 the client cannot read).
+        endpoints.ServiceProvider.GetRequiredService<SparkConnect.Multiplexer.Configuration.GatewayRegistrations>().IsMapped = true;
         var gateway = endpoints.MapPost(SparkConnectMethods.ServicePath + "{**method}", handler.HandleAsync)
             .WithDisplayName("Spark Connect gateway");
         if (options.MapHealthService)
