@@ -74,9 +74,6 @@ public sealed class AuthenticationContext
         return ClaimedUserId;
     }
 
-    /// <summary>Whether the claimed user id has been read (it is then part of the throttle's key).</summary>
-    internal bool HasReadClaimedUserId => _claimedUserIdRead && _readClaimedUserId is not null;
-
     /// <summary>
     /// The token of an <c>authorization: Bearer</c> header, or of <c>authentication: Bearer</c> as JVM clients
     /// before 2026 send it; <see langword="null"/> when neither is present.

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace SparkConnect.Multiplexer;
 
 /// <summary>An authenticated user of the gateway.</summary>
@@ -26,6 +28,47 @@ public sealed class GatewayPrincipal
 
     /// <summary>Extra attributes from the authenticator (for example claims).</summary>
     public IReadOnlyDictionary<string, string> Attributes { get; }
+
+    /// <summary>The longest user name the gateway takes, in UTF-16 code units.</summary>
+    public const int MaxUserNameLength = 256;
+
+    /// <summary>
+    /// Whether a user name is plain enough to be one person's only spelling: not empty, at most
+    /// <see cref="MaxUserNameLength"/> characters, no leading or trailing white space, and no control, format
+    /// (zero-width, bidi), separator other than a plain space, or unpaired surrogate characters. Directories and
+    /// identity providers fold many such characters away, which would turn one person into several principals (each
+    /// with its own engine, limits and audit trail), and they could forge log lines. The gateway refuses a principal
+    /// whose name is not plain, whichever authenticator made it; an authenticator can check a claimed name with this
+    /// before it asks its directory.
+    /// </summary>
+    /// <param name="name">The name to check.</param>
+    /// <returns>Whether the name is plain.</returns>
+    public static bool IsPlainUserName(string? name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > MaxUserNameLength || char.IsWhiteSpace(name[0]) || char.IsWhiteSpace(name[^1]))
+        {
+            return false;
+        }
+
+        for (var i = 0; i < name.Length; i++)
+        {
+            var c = name[i];
+            if (char.IsHighSurrogate(c) && i + 1 < name.Length && char.IsLowSurrogate(name[i + 1]))
+            {
+                i++;
+                continue;
+            }
+
+            if (c != ' ' && CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.Control or UnicodeCategory.Format
+                or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator or UnicodeCategory.SpaceSeparator
+                or UnicodeCategory.Surrogate)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <inheritdoc />
     public override string ToString() => UserName;

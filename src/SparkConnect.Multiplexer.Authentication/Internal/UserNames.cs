@@ -4,46 +4,17 @@ using System.Text;
 namespace SparkConnect.Multiplexer.Authentication.Internal;
 
 /// <summary>
-/// The plain-name rule for user names a client sends (and, as a check, for names a directory or token gives): not
-/// empty, at most <see cref="MaxLength"/> UTF-16 units, no leading or trailing white space (any Unicode space,
-/// no-break and ideographic included), no control, format (zero-width, bidi), line/paragraph separator or unpaired
-/// surrogate characters. Such a name is never the canonical spelling of anyone, and directories fold many of these
-/// characters away, which would turn one person into several principals.
+/// The plain-name rule for user names a client sends (and, as a check, for names a directory or token gives) — the
+/// gateway's own <see cref="GatewayPrincipal.IsPlainUserName"/>, checked here before a directory is asked — and how
+/// such names are written to logs.
 /// </summary>
 internal static class UserNames
 {
-    /// <summary>The longest user name taken, in UTF-16 code units.</summary>
-    public const int MaxLength = 256;
+    /// <summary>The longest user name taken, in UTF-16 code units: the gateway's own.</summary>
+    public const int MaxLength = GatewayPrincipal.MaxUserNameLength;
 
-    public static bool IsPlain(string? name)
-    {
-        if (string.IsNullOrEmpty(name) || name.Length > MaxLength || char.IsWhiteSpace(name[0]) || char.IsWhiteSpace(name[^1]))
-        {
-            return false;
-        }
-
-        for (var i = 0; i < name.Length; i++)
-        {
-            var c = name[i];
-            if (char.IsHighSurrogate(c) && i + 1 < name.Length && char.IsLowSurrogate(name[i + 1]))
-            {
-                i++;
-                continue;
-            }
-
-            switch (CharUnicodeInfo.GetUnicodeCategory(c))
-            {
-                case UnicodeCategory.Control:
-                case UnicodeCategory.Format:
-                case UnicodeCategory.LineSeparator:
-                case UnicodeCategory.ParagraphSeparator:
-                case UnicodeCategory.Surrogate:
-                    return false;
-            }
-        }
-
-        return true;
-    }
+    /// <summary>The gateway's one rule for user names (<see cref="GatewayPrincipal.IsPlainUserName"/>).</summary>
+    public static bool IsPlain(string? name) => GatewayPrincipal.IsPlainUserName(name);
 
     /// <summary>
     /// The name for a log line: characters <see cref="IsPlain"/> rejects (and a backslash) as <c>\uXXXX</c>, so a

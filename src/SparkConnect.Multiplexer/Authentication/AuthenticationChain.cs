@@ -87,7 +87,7 @@ internal sealed class AuthenticationChain
         // Only a credential that was presented and refused is a guess; a call with none is a configuration mistake.
         if (!_trialMode && HasCredential(context))
         {
-            _throttle.RecordFailure(context.PeerAddress, context.HasReadClaimedUserId ? context.ClaimedUserId : null);
+            _throttle.RecordFailure(context.PeerAddress, context.ClaimedUserId);
         }
 
         GatewayLog.AuthenticationRefused(_logger, context.PeerAddress, reason);
@@ -109,7 +109,7 @@ internal sealed class AuthenticationChain
     /// as it is (control characters, surrounding spaces) is refused, whichever authenticator produced it.
     /// </summary>
     private GatewayPrincipal CheckedPrincipal(GatewayPrincipal principal, AuthenticationContext context)
-        => ClientText.IsCanonicalName(principal.UserName)
+        => GatewayPrincipal.IsPlainUserName(principal.UserName)
             ? principal
             : throw Refused(context, $"The user name {ClientText.Quote(principal.UserName)} has control characters or surrounding spaces; use the plain name.");
 

@@ -86,7 +86,6 @@ internal sealed class SparkConnectCallHandler(
         }
 
         CallDeadline? deadline = null;
-        CancellationTokenSource? firstMessageTimeout = null;
         CancellationTokenSource? firstMessagePhase = null;
         GrpcRequestReader? reader = null;
         RewrittenRequest? first = null;
@@ -113,8 +112,8 @@ internal sealed class SparkConnectCallHandler(
 
             // Until the request's first message (for a unary-request method, the whole request) is in, the call runs
             // against FirstMessageTimeout too: a client that sends headers and then nothing does not keep a stream.
-            firstMessageTimeout = new CancellationTokenSource(gatewayOptions.FirstMessageTimeout, time);
-            firstMessagePhase = CancellationTokenSource.CreateLinkedTokenSource(token, firstMessageTimeout.Token);
+            firstMessagePhase = CancellationTokenSource.CreateLinkedTokenSource(token);
+            firstMessagePhase.CancelAfter(gatewayOptions.FirstMessageTimeout);
             var firstToken = firstMessagePhase.Token;
             reader = new GrpcRequestReader(context.Request.BodyReader, gatewayOptions.MaxMessageSize, context.Request.Headers["grpc-encoding"].ToString() is { Length: > 0 } e ? e : null);
 
@@ -136,8 +135,8 @@ internal sealed class SparkConnectCallHandler(
                 await reader.EnsureNoMoreMessagesAsync(method.Name, firstToken);
             }
 
-            firstMessageTimeout.Dispose();
-            firstMessageTimeout = null;
+            firstMessagePhase.Dispose();
+            firstMessagePhase = null;
 
             var envelope = RequestEnvelope.Parse(message, readCloneNewSessionId: method.ClonesSession);
             var sessionId = ValidSessionId(envelope.SessionId, "session_id");
@@ -222,7 +221,7 @@ internal sealed class SparkConnectCallHandler(
             status = StatusCode.DeadlineExceeded;
             EndCall(context, framing, status, "Deadline exceeded.");
         }
-        catch (Exception e) when (firstMessageTimeout is { IsCancellationRequested: true } && !context.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (firstMessagePhase is { IsCancellationRequested: true } && !deadline!.Token.IsCancellationRequested)
         {
             _ = e;
             status = StatusCode.DeadlineExceeded;
@@ -254,7 +253,6 @@ internal sealed class SparkConnectCallHandler(
             first?.Dispose();
             reader?.Release();
             firstMessagePhase?.Dispose();
-            firstMessageTimeout?.Dispose();
             deadline?.Dispose();
             execution?.Dispose();
             if (activeSession is not null)
@@ -289,26 +287,17 @@ internal sealed class SparkConnectCallHandler(
         response.ContentType = GrpcStatusResponder.GrpcContentType;
         if (method.ReleasesSession)
         {
-            var message = UnknownSessionAnswers.ReleaseSessionResponse(sessionId);
-            var frame = new byte[5 + message.Length];
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)message.Length);
-            message.CopyTo(frame, 5);
-            await response.BodyWriter.WriteAsync(frame, cancellationToken);
+            await response.BodyWriter.WriteAsync(UnknownSessionAnswers.ReleaseSessionResponseFrame(sessionId), cancellationToken);
             response.AppendTrailer(GrpcStatusResponder.StatusHeader, "0");
             return StatusCode.OK;
         }
 
-        // Trailers-only: the status and its details go in the headers (binary headers travel base64-encoded).
-        response.Headers[UnknownSessionAnswers.StatusDetailsHeader] = Convert.ToBase64String(UnknownSessionAnswers.StatusDetails(sessionId));
-        GrpcStatusResponder.Write(response, StatusCode.Internal, UnknownSessionAnswers.Message(sessionId));
+        GrpcStatusResponder.Write(response, StatusCode.Internal, UnknownSessionAnswers.Message(sessionId), UnknownSessionAnswers.StatusDetails(sessionId));
         return StatusCode.Internal;
     }
 
-    private static async ValueTask<string?> ReadClaimedUserIdAsync(GrpcRequestReader reader, CancellationToken cancellationToken)
-    {
-        using var prefix = await reader.PeekFirstMessagePrefixAsync(ClaimedUserPrefixLimit, cancellationToken);
-        return RequestEnvelope.ReadClaimedUserId(prefix.Sequence);
-    }
+    private static ValueTask<string?> ReadClaimedUserIdAsync(GrpcRequestReader reader, CancellationToken cancellationToken)
+        => reader.PeekFirstMessagePrefixAsync(ClaimedUserPrefixLimit, RequestEnvelope.ReadClaimedUserId, cancellationToken);
 
     /// <summary>
     /// Ends the call with the gateway's own status. When part of a response message has already reached the client,
@@ -326,7 +315,7 @@ internal sealed class SparkConnectCallHandler(
             return;
         }
 
-        GrpcStatusResponder.Write(context.Response, status, message, retryAfter);
+        GrpcStatusResponder.Write(context.Response, status, message, retryAfter is { } delay ? GrpcStatusResponder.RetryInfo(status, message, delay) : null);
     }
 
     private static bool AcceptsTransport(HttpContext context)

@@ -46,10 +46,6 @@ internal static class ClientText
         return truncated ? builder.Append("...").ToString() : builder.ToString();
     }
 
-    /// <summary>Whether a name has no unsafe characters and no surrounding white space.</summary>
-    public static bool IsCanonicalName(string name)
-        => name.Length > 0 && !NeedsEscaping(name) && !char.IsWhiteSpace(name[0]) && !char.IsWhiteSpace(name[^1]);
-
     private static bool NeedsEscaping(string text)
     {
         foreach (var c in text)

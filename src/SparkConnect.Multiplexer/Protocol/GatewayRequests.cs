@@ -34,7 +34,8 @@ internal static class GatewayRequests
         return [.. prefix[..length], .. payload];
     }
 
-    private static byte[] Frame(byte[] message)
+    /// <summary>A message as an uncompressed gRPC frame (flag, length, bytes).</summary>
+    public static byte[] Frame(byte[] message)
     {
         var frame = new byte[5 + message.Length];
         BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)message.Length);

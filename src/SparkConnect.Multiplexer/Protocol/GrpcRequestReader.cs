@@ -37,9 +37,6 @@ internal sealed class GrpcRequestReader
         _encoding = encoding == "identity" ? null : encoding;
     }
 
-    /// <summary>Messages read so far.</summary>
-    public int MessagesRead { get; private set; }
-
     /// <summary>The next message's payload, or <see langword="null"/> when the client has finished sending.</summary>
     /// <exception cref="GatewayException">The frame is invalid, too large, truncated, or uses an unsupported compression.</exception>
     public async ValueTask<ReadOnlySequence<byte>?> ReadAsync(CancellationToken cancellationToken)
@@ -79,7 +76,6 @@ internal sealed class GrpcRequestReader
             }
         }
 
-        MessagesRead++;
         var frameEnd = buffer.GetPosition(frameLength);
         var payload = buffer.Slice(HeaderSize, length);
         if (!compressed)
@@ -108,17 +104,17 @@ internal sealed class GrpcRequestReader
     /// <summary>
     /// The start of the first message — at most <paramref name="limit"/> bytes of it (inflated if compressed) —
     /// without consuming anything, so authentication can read a claimed user id before the gateway commits memory
-    /// to a whole message. The caller disposes the result.
+    /// to a whole message. <paramref name="read"/> sees the bytes in place (inflated if compressed), while they are valid.
     /// </summary>
-    /// <returns>The bytes read; empty when the client sent no message.</returns>
-    public async ValueTask<InflatedMessage> PeekFirstMessagePrefixAsync(int limit, CancellationToken cancellationToken)
+    /// <returns>What <paramref name="read"/> made of the prefix (an empty one when the client sent no message).</returns>
+    public async ValueTask<T> PeekFirstMessagePrefixAsync<T>(int limit, Func<ReadOnlySequence<byte>, T> read, CancellationToken cancellationToken)
     {
         var result = await _body.ReadAtLeastAsync(HeaderSize, cancellationToken);
         var buffer = result.Buffer;
         if (buffer.Length < HeaderSize)
         {
             _body.AdvanceTo(buffer.Start);
-            return InflatedMessage.Empty();
+            return read(ReadOnlySequence<byte>.Empty);
         }
 
         bool compressed;
@@ -144,26 +140,13 @@ internal sealed class GrpcRequestReader
         try
         {
             var available = buffer.Slice(HeaderSize, Math.Min(buffer.Length - HeaderSize, Math.Min(length, (long)limit)));
-            if (compressed)
+            if (!compressed)
             {
-                return CompressedMessage.Inflate(available, _encoding, limit, complete: false);
+                return read(available);
             }
 
-            var copy = new InflatedMessage();
-            foreach (var segment in available)
-            {
-                var rest = segment;
-                while (!rest.IsEmpty)
-                {
-                    var memory = copy.GetMemory();
-                    var taken = Math.Min(memory.Length, rest.Length);
-                    rest[..taken].CopyTo(memory);
-                    copy.Advance(taken);
-                    rest = rest[taken..];
-                }
-            }
-
-            return copy;
+            using var inflated = CompressedMessage.Inflate(available, _encoding, limit, complete: false);
+            return read(inflated.Sequence);
         }
         finally
         {

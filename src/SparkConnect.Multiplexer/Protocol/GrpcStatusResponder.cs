@@ -17,12 +17,12 @@ internal static class GrpcStatusResponder
     /// <param name="response">The call's response.</param>
     /// <param name="statusCode">The status.</param>
     /// <param name="message">The status message.</param>
-    /// <param name="retryAfter">When set, a <c>google.rpc.RetryInfo</c> with this delay in <c>grpc-status-details-bin</c>.</param>
-    public static void Write(HttpResponse response, StatusCode statusCode, string message, TimeSpan? retryAfter = null)
+    /// <param name="statusDetails">A <c>google.rpc.Status</c> for <c>grpc-status-details-bin</c> (see <see cref="StatusDetails"/>), or none.</param>
+    public static void Write(HttpResponse response, StatusCode statusCode, string message, byte[]? statusDetails = null)
     {
         var status = ((int)statusCode).ToString(CultureInfo.InvariantCulture);
         var encoded = PercentEncode(message);
-        var details = retryAfter is { } delay ? Convert.ToBase64String(RetryInfoStatus(statusCode, message, delay)) : null;
+        var details = statusDetails is null ? null : Convert.ToBase64String(statusDetails);
         if (!response.HasStarted)
         {
             response.StatusCode = StatusCodes.Status200OK;
@@ -45,11 +45,19 @@ internal static class GrpcStatusResponder
         }
     }
 
+    /// <summary>A <c>google.rpc.Status</c> (code 1, message 2, details 3) holding one detail packed as an <c>Any</c>.</summary>
+    public static byte[] StatusDetails(StatusCode statusCode, string message, string detailTypeUrl, ProtoWriter detail)
+        => new ProtoWriter()
+            .Varint(1, (ulong)statusCode)
+            .String(2, message)
+            .Message(3, new ProtoWriter().String(1, detailTypeUrl).Message(2, detail))
+            .ToArray();
+
     /// <summary>
-    /// A <c>google.rpc.Status</c> (code 1, message 2, details 3) holding one <c>google.rpc.RetryInfo</c>
-    /// (<c>retry_delay = 1</c>, a Duration of seconds 1 and nanos 2).
+    /// The status details of a refusal that waiting cures: one <c>google.rpc.RetryInfo</c> (<c>retry_delay = 1</c>, a
+    /// Duration of seconds 1 and nanos 2), which Spark clients honour.
     /// </summary>
-    public static byte[] RetryInfoStatus(StatusCode statusCode, string message, TimeSpan delay)
+    public static byte[] RetryInfo(StatusCode statusCode, string message, TimeSpan delay)
     {
         var duration = new ProtoWriter().Varint(1, (ulong)Math.Max(0, (long)delay.TotalSeconds));
         var nanos = (int)(delay.Ticks % TimeSpan.TicksPerSecond * 100);
@@ -58,12 +66,7 @@ internal static class GrpcStatusResponder
             duration.Varint(2, (ulong)nanos);
         }
 
-        var retryInfo = new ProtoWriter().Message(1, duration);
-        return new ProtoWriter()
-            .Varint(1, (ulong)statusCode)
-            .String(2, message)
-            .Message(3, new ProtoWriter().String(1, RetryInfoTypeUrl).Message(2, retryInfo))
-            .ToArray();
+        return StatusDetails(statusCode, message, RetryInfoTypeUrl, new ProtoWriter().Message(1, duration));
     }
 
     /// <summary>The grpc-message encoding of the gRPC HTTP/2 spec: UTF-8, with bytes outside 0x20..0x7E and '%' as %XX.</summary>

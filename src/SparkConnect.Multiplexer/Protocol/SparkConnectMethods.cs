@@ -138,9 +138,6 @@ internal static class SparkConnectMethods
             ChangesConfig: false, InspectsResponse: false, StartsExecution: false, ClonesSession: false, ReleasesSession: false);
     }
 
-    /// <summary>A bounded-cardinality name for metrics and logs of a raw method name (unknown names come from clients).</summary>
-    public static string ForTelemetry(string method) => All.TryGetValue(method, out var known) ? known.Name : OtherMethod;
-
     private static SparkConnectMethod Known(string name, MethodKind kind, bool createsSession = false, bool carriesPlans = false, bool startsExecution = false)
         => new(name, kind, IsKnown: true, MayCreateSession: createsSession, MayCarryPlans: carriesPlans, ChangesConfig: false,
             InspectsResponse: false, StartsExecution: startsExecution, ClonesSession: false, ReleasesSession: false);

@@ -23,7 +23,6 @@ internal static class UnknownSessionAnswers
     public const string SqlState = "HY000";
     public const string Reason = "org.apache.spark.SparkSQLException";
     public const string Domain = "org.apache.spark";
-    public const string StatusDetailsHeader = GrpcStatusResponder.StatusDetailsHeader;
     private const string ErrorInfoTypeUrl = "type.googleapis.com/google.rpc.ErrorInfo";
 
     /// <summary>Spark's <c>allClasses</c> of SparkSQLException (it walks up to, and includes, java.lang.Object).</summary>
@@ -46,14 +45,9 @@ internal static class UnknownSessionAnswers
             .Message(3, new ProtoWriter().String(1, "sqlState").String(2, SqlState))
             .Message(3, new ProtoWriter().String(1, "errorClass").String(2, ErrorClass))
             .Message(3, new ProtoWriter().String(1, "messageParameters").String(2, JsonSerializer.Serialize(new Dictionary<string, string> { ["handle"] = sessionId })));
-        var any = new ProtoWriter().String(1, ErrorInfoTypeUrl).Message(2, errorInfo);
-        return new ProtoWriter()
-            .Varint(1, (ulong)Grpc.Core.StatusCode.Internal)
-            .String(2, Message(sessionId))
-            .Message(3, any)
-            .ToArray();
+        return GrpcStatusResponder.StatusDetails(Grpc.Core.StatusCode.Internal, Message(sessionId), ErrorInfoTypeUrl, errorInfo);
     }
 
-    /// <summary>A ReleaseSessionResponse with <c>session_id = 1</c> only.</summary>
-    public static byte[] ReleaseSessionResponse(string sessionId) => new ProtoWriter().String(1, sessionId).ToArray();
+    /// <summary>A ReleaseSessionResponse with <c>session_id = 1</c> only, as a gRPC frame.</summary>
+    public static byte[] ReleaseSessionResponseFrame(string sessionId) => GatewayRequests.Frame(new ProtoWriter().String(1, sessionId).ToArray());
 }

@@ -1,6 +1,4 @@
-using System.Diagnostics;
-using System.Reflection;
-using SparkConnect.Multiplexer.Testing;
+using SparkConnect.Multiplexer.Tests.Infrastructure;
 
 namespace SparkConnect.Multiplexer.Tests.Configuration;
 
@@ -8,9 +6,6 @@ namespace SparkConnect.Multiplexer.Tests.Configuration;
 [TestClass]
 public sealed class SampleHostConfigurationTests
 {
-    private static readonly string SampleHostDll = typeof(SampleHostConfigurationTests).Assembly
-        .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SampleHostDll").Value!;
-
     public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
@@ -100,40 +95,6 @@ public sealed class SampleHostConfigurationTests
         }
     }
 
-    private async Task<(int ExitCode, string Error)> RunAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(SampleHostDll)!,
-        };
-        start.ArgumentList.Add(SampleHostDll);
-        start.ArgumentList.Add($"--SampleHost:Port={FreePort.Pick()}");
-        start.ArgumentList.Add("--SparkConnectGateway:Authentication:Mode=None");
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        string error;
-        try
-        {
-            var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-            error = await process.StandardError.ReadToEndAsync(timeout.Token) + await output;
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // A host that starts despite the mistake.
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, error);
-    }
+    private Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
+        => SampleHostProcess.RunToExitAsync(TestContext.CancellationToken, arguments);
 }

@@ -194,7 +194,7 @@ public sealed class PreAuthenticationTests
         await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
         await using var gateway = await GatewayHost.StartAsync(engine, o => o.Authentication.Mode = GatewayAuthenticationMode.None);
 
-        foreach (var user in new[] { "alice\nINFO forged line", " alice", "alice ", "ali\u200Bce" })
+        foreach (var user in new[] { "alice\nINFO forged line", " alice", "alice ", "ali\u200Bce", "ali\u00A0ce" })
         {
             var refused = await Assert.ThrowsExactlyAsync<RpcException>(async () => await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId(), UserContext = new UserContext { UserId = user } }, cancellationToken: Cancel));
             Assert.AreEqual(StatusCode.Unauthenticated, refused.StatusCode, user);

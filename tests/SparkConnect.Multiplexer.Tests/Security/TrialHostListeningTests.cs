@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Reflection;
 using SparkConnect.Multiplexer.Testing;
+using SparkConnect.Multiplexer.Tests.Infrastructure;
 
 namespace SparkConnect.Multiplexer.Tests.Security;
 
@@ -13,16 +13,13 @@ namespace SparkConnect.Multiplexer.Tests.Security;
 [TestClass]
 public sealed class TrialHostListeningTests
 {
-    private static readonly string SampleHostDll = typeof(TrialHostListeningTests).Assembly
-        .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SampleHostDll").Value!;
-
     public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
     public async Task TrialMode_ListensOnLoopbackOnly()
     {
         var port = FreePort.Pick();
-        await using var host = await ServerProcess.StartAsync(Start(port), "sample host", ct => CanConnectAsync(IPAddress.Loopback, port, ct), TimeSpan.FromSeconds(60), TestContext.CancellationToken);
+        await using var host = await ServerProcess.StartAsync(SampleHostProcess.StartInfo(port, "--SampleHost:EngineMode=Static"), "sample host", ct => CanConnectAsync(IPAddress.Loopback, port, ct), TimeSpan.FromSeconds(60), TestContext.CancellationToken);
 
         foreach (var address in NonLoopbackAddresses())
         {
@@ -33,19 +30,17 @@ public sealed class TrialHostListeningTests
     [TestMethod]
     public async Task TrialModeOnEveryAddress_WithoutOptIn_StopsStartUp()
     {
-        using var process = Process.Start(Start(FreePort.Pick(), "--SampleHost:ListenAddress=0.0.0.0"))!;
-        var error = await process.StandardError.ReadToEndAsync(TestContext.CancellationToken);
-        await process.WaitForExitAsync(TestContext.CancellationToken);
+        var (exitCode, output) = await SampleHostProcess.RunToExitAsync(TestContext.CancellationToken, "--SampleHost:EngineMode=Static", "--SampleHost:ListenAddress=0.0.0.0");
 
-        Assert.AreNotEqual(0, process.ExitCode);
-        StringAssert.Contains(error, "SampleHost:AllowUnauthenticatedRemoteAccess");
+        Assert.AreNotEqual(0, exitCode);
+        StringAssert.Contains(output, "SampleHost:AllowUnauthenticatedRemoteAccess");
     }
 
     [TestMethod]
     public async Task TrialModeOnEveryAddress_WithOptIn_ListensAndWarns()
     {
         var port = FreePort.Pick();
-        var start = Start(port, "--SampleHost:ListenAddress=0.0.0.0", "--SampleHost:AllowUnauthenticatedRemoteAccess=true");
+        var start = SampleHostProcess.StartInfo(port, "--SampleHost:EngineMode=Static", "--SampleHost:ListenAddress=0.0.0.0", "--SampleHost:AllowUnauthenticatedRemoteAccess=true");
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using var process = Process.Start(start)!;
         process.OutputDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
@@ -84,32 +79,17 @@ public sealed class TrialHostListeningTests
         }
     }
 
-    private static ProcessStartInfo Start(int port, params string[] arguments)
+    /// <summary>This machine's non-loopback IPv4 addresses; the tests need one, or they could not fail.</summary>
+    private static List<IPAddress> NonLoopbackAddresses()
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(SampleHostDll)!,
-        };
-        start.ArgumentList.Add(SampleHostDll);
-        start.ArgumentList.Add($"--SampleHost:Port={port}");
-        start.ArgumentList.Add("--SparkConnectGateway:Authentication:Mode=None");
-        start.ArgumentList.Add("--SampleHost:EngineMode=Static");
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        return start;
-    }
-
-    private static IEnumerable<IPAddress> NonLoopbackAddresses()
-        => System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+        var addresses = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
             .SelectMany(i => i.GetIPProperties().UnicastAddresses)
             .Select(a => a.Address)
-            .Where(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+            .Where(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+            .ToList();
+        Assert.IsNotEmpty(addresses, "The trial-host tests need a non-loopback IPv4 address on this machine to probe.");
+        return addresses;
+    }
 
     private static async Task<bool> CanConnectAsync(IPAddress address, int port, CancellationToken cancellationToken)
     {
