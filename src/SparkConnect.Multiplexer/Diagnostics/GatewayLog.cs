@@ -72,4 +72,13 @@ internal static partial class GatewayLog
 
     [LoggerMessage(22, LogLevel.Warning, "The Spark Connect gateway is registered (AddSparkConnectGateway) but not mapped: call app.MapSparkConnectGateway(), or clients get HTTP 404 for every call")]
     public static partial void NotMapped(ILogger logger);
+
+    [LoggerMessage(30, LogLevel.Warning, "No address of this server accepts HTTP/2 ({Addresses}), and every Spark Connect client needs it: clients get HTTP_1_1_REQUIRED. Set the Kestrel endpoint's Protocols to Http2 for cleartext, or Http1AndHttp2 with TLS")]
+    public static partial void NoHttp2Endpoint(ILogger logger, string addresses);
+
+    [LoggerMessage(31, LogLevel.Information, "{Address} does not accept HTTP/2: Spark Connect calls to it fail (fine for an HTTP/1 port such as a management endpoint)")]
+    public static partial void EndpointWithoutHttp2(ILogger logger, string address);
+
+    [LoggerMessage(32, LogLevel.Debug, "HTTP/2 check of the bound addresses: {Answers}")]
+    public static partial void Http2Checked(ILogger logger, string answers);
 }
