@@ -34,6 +34,8 @@ internal sealed class ClientCertificateAuthenticator : IAuthenticator
         }
     }
 
+    public string? CredentialHint => "connect with TLS (;use_ssl=true in the sc:// connection string) and present your client certificate";
+
     public ValueTask<AuthenticationResult> AuthenticateAsync(AuthenticationContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);

@@ -29,6 +29,8 @@ internal sealed class JwtAuthenticator : IAuthenticator
         _userClaims = _options.UserClaims.Count == 0 ? ["sub"] : _options.AllowUserClaimFallback ? [.. _options.UserClaims] : [_options.UserClaims[0]];
     }
 
+    public string? CredentialHint => "add ;token=<your JWT> to the sc:// connection string (it is sent as 'authorization: Bearer <JWT>')";
+
     public async ValueTask<AuthenticationResult> AuthenticateAsync(AuthenticationContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);

@@ -31,6 +31,14 @@ internal sealed class LdapAuthenticator(IOptions<LdapAuthenticationOptions> opti
     private readonly LdapAuthenticationOptions _options = options.Value;
     private readonly LdapBindCache _cache = new(time);
 
+    public string? CredentialHint => (_options.AcceptBearerTokenAsPassword, _options.AcceptBasicAuthentication) switch
+    {
+        (true, true) => "add ;user_id=<your user name>;token=<your password> to the sc:// connection string, or send 'authorization: Basic <base64 of user:password>'",
+        (true, false) => "add ;user_id=<your user name>;token=<your password> to the sc:// connection string",
+        (false, true) => "send 'authorization: Basic <base64 of user:password>'",
+        _ => null,
+    };
+
     public async ValueTask<AuthenticationResult> AuthenticateAsync(AuthenticationContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);

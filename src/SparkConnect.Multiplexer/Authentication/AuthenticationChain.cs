@@ -16,7 +16,10 @@ namespace SparkConnect.Multiplexer.Authentication;
 /// </summary>
 internal sealed class AuthenticationChain
 {
+    private const string StaticTokenHint = "add ;token=<your token> to the sc:// connection string (it is sent as 'authorization: Bearer <token>')";
+
     private readonly IAuthenticator[] _authenticators;
+    private readonly IOptionsMonitor<SparkConnectGatewayOptions> _options;
     private readonly AuthenticationThrottle _throttle;
     private readonly bool _trialMode;
     private readonly ILogger<AuthenticationChain> _logger;
@@ -24,6 +27,7 @@ internal sealed class AuthenticationChain
     public AuthenticationChain(IEnumerable<IAuthenticator> hostAuthenticators, IOptionsMonitor<SparkConnectGatewayOptions> options, AuthenticationThrottle throttle, ILogger<AuthenticationChain> logger)
     {
         _throttle = throttle;
+        _options = options;
         var chain = new List<IAuthenticator> { new StaticTokenAuthenticator(options) };
         chain.AddRange(hostAuthenticators);
 
@@ -77,9 +81,29 @@ internal sealed class AuthenticationChain
             }
         }
 
-        throw Refused(context, context.BearerToken is null
-            ? "Missing Authorization header: add ;token=<your token> to the sc:// connection string (it is sent as 'authorization: Bearer <token>')."
-            : "Invalid token.");
+        throw Refused(context, context.BearerToken is null ? MissingCredential() : "Invalid token.");
+    }
+
+    /// <summary>What to send, in the terms of the authenticators this gateway has: static tokens only when configured.</summary>
+    private string MissingCredential()
+    {
+        var hints = new List<string>();
+        if (_options.CurrentValue.Authentication.Tokens.Count > 0)
+        {
+            hints.Add(StaticTokenHint);
+        }
+
+        foreach (var authenticator in _authenticators)
+        {
+            if (authenticator.CredentialHint is { Length: > 0 } hint && !hints.Contains(hint, StringComparer.Ordinal))
+            {
+                hints.Add(hint);
+            }
+        }
+
+        return hints.Count == 0
+            ? "No credential this gateway accepts was sent; ask the gateway's operator how to sign in."
+            : $"No credential this gateway accepts was sent: {string.Join("; or ", hints)}.";
     }
 
     private GatewayException Refused(AuthenticationContext context, string reason)

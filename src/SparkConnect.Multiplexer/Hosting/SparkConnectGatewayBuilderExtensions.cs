@@ -9,28 +9,67 @@ public static class SparkConnectGatewayBuilderExtensions
     /// <summary>
     /// Adds an authenticator to the chain. Authenticators are asked in the order they are added, after the built-in
     /// static tokens (which only ever accept an exact token); the first that recognises a credential decides.
+    /// Adding the same type twice adds it once.
     /// </summary>
     public static ISparkConnectGatewayBuilder AddAuthenticator<TAuthenticator>(this ISparkConnectGatewayBuilder builder)
         where TAuthenticator : class, IAuthenticator
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var before = builder.Services.Count;
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthenticator, TAuthenticator>());
-        if (builder.Services.Count > before)
-        {
-            Registrations(builder).CustomAuthenticatorCount++;
-        }
-
         return builder;
     }
 
-    /// <summary>Replaces the built-in static engine locator.</summary>
+    /// <summary>
+    /// Adds an authenticator instance to the chain (see <see cref="AddAuthenticator{TAuthenticator}"/> for the order).
+    /// The host owns the instance: the gateway does not dispose it.
+    /// </summary>
+    public static ISparkConnectGatewayBuilder AddAuthenticator(this ISparkConnectGatewayBuilder builder, IAuthenticator authenticator)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(authenticator);
+        builder.Services.AddSingleton(authenticator);
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds an authenticator made by <paramref name="factory"/> when the gateway starts (see
+    /// <see cref="AddAuthenticator{TAuthenticator}"/> for the order); it is disposed with the host.
+    /// </summary>
+    public static ISparkConnectGatewayBuilder AddAuthenticator(this ISparkConnectGatewayBuilder builder, Func<IServiceProvider, IAuthenticator> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Services.AddSingleton(factory);
+        return builder;
+    }
+
+    /// <summary>
+    /// Replaces the built-in static engine locator. Registering an <see cref="IEngineLocator"/> directly on the
+    /// service collection after <c>AddSparkConnectGateway()</c> does the same.
+    /// </summary>
     public static ISparkConnectGatewayBuilder AddEngineLocator<TLocator>(this ISparkConnectGatewayBuilder builder)
         where TLocator : class, IEngineLocator
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.Replace(ServiceDescriptor.Singleton<IEngineLocator, TLocator>());
-        Registrations(builder).HasCustomEngineLocator = true;
+        return builder;
+    }
+
+    /// <summary>Replaces the built-in static engine locator with an instance the host owns (the gateway does not dispose it).</summary>
+    public static ISparkConnectGatewayBuilder AddEngineLocator(this ISparkConnectGatewayBuilder builder, IEngineLocator locator)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(locator);
+        builder.Services.Replace(ServiceDescriptor.Singleton(locator));
+        return builder;
+    }
+
+    /// <summary>Replaces the built-in static engine locator with one made by <paramref name="factory"/>; it is disposed with the host.</summary>
+    public static ISparkConnectGatewayBuilder AddEngineLocator(this ISparkConnectGatewayBuilder builder, Func<IServiceProvider, IEngineLocator> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Services.Replace(ServiceDescriptor.Singleton(factory));
         return builder;
     }
 
@@ -40,6 +79,24 @@ public static class SparkConnectGatewayBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.Replace(ServiceDescriptor.Singleton<ISessionStore, TStore>());
+        return builder;
+    }
+
+    /// <summary>Replaces the built-in in-memory session store with an instance the host owns (the gateway does not dispose it).</summary>
+    public static ISparkConnectGatewayBuilder AddSessionStore(this ISparkConnectGatewayBuilder builder, ISessionStore store)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(store);
+        builder.Services.Replace(ServiceDescriptor.Singleton(store));
+        return builder;
+    }
+
+    /// <summary>Replaces the built-in in-memory session store with one made by <paramref name="factory"/>; it is disposed with the host.</summary>
+    public static ISparkConnectGatewayBuilder AddSessionStore(this ISparkConnectGatewayBuilder builder, Func<IServiceProvider, ISessionStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Services.Replace(ServiceDescriptor.Singleton(factory));
         return builder;
     }
 
@@ -62,9 +119,4 @@ public static class SparkConnectGatewayBuilderExtensions
         SparkConnect.Multiplexer.Configuration.ConfigurationCheck<TOptions>.Register(builder.Services, sectionPath);
         return builder;
     }
-
-    private static SparkConnect.Multiplexer.Configuration.GatewayRegistrations Registrations(ISparkConnectGatewayBuilder builder)
-        => builder is SparkConnectGatewayBuilder own
-            ? own.Registrations
-            : throw new ArgumentException("Use the builder returned by AddSparkConnectGateway().", nameof(builder));
 }

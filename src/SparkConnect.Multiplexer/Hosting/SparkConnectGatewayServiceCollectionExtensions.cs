@@ -32,18 +32,17 @@ public static class SparkConnectGatewayServiceCollectionExtensions
         var options = services.AddOptions<SparkConnectGatewayOptions>();
 
         // A second call only adds its configure delegate: the services are registered once.
-        if (services.FirstOrDefault(d => d.ServiceType == typeof(GatewayRegistrations))?.ImplementationInstance is GatewayRegistrations existing)
+        if (services.Any(d => d.ServiceType == typeof(GatewayRegistrations)))
         {
             if (configure is not null)
             {
                 options.Configure(configure);
             }
 
-            return new SparkConnectGatewayBuilder(services, existing);
+            return new SparkConnectGatewayBuilder(services);
         }
 
-        var registrations = new GatewayRegistrations();
-        services.AddSingleton(registrations);
+        services.AddSingleton(new GatewayRegistrations(services));
 
         // Configuration first, then the delegate: code has the last word. Values that would not bind stop start-up.
         ConfigurationCheck<SparkConnectGatewayOptions>.Register(services, SparkConnectGatewayOptions.SectionName);
@@ -59,7 +58,7 @@ public static class SparkConnectGatewayServiceCollectionExtensions
         AddDefaults(services);
         AddForwarding(services);
 
-        return new SparkConnectGatewayBuilder(services, registrations);
+        return new SparkConnectGatewayBuilder(services);
     }
 
     private static void AddDiagnostics(IServiceCollection services)

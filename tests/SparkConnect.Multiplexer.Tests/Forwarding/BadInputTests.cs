@@ -39,7 +39,7 @@ public sealed class BadInputTests
 
     [TestMethod]
     public Task MissingToken_IsUnauthenticated()
-        => AssertRefusedAsync(new Metadata(), new ConfigRequest { SessionId = GatewayHost.NewSessionId() }.ToByteArray(), StatusCode.Unauthenticated, "Missing Authorization header");
+        => AssertRefusedAsync(new Metadata(), new ConfigRequest { SessionId = GatewayHost.NewSessionId() }.ToByteArray(), StatusCode.Unauthenticated, "No credential this gateway accepts was sent: add ;token=<your token>");
 
     [TestMethod]
     public async Task WrongToken_IsUnauthenticatedWithoutRevealingWhy()

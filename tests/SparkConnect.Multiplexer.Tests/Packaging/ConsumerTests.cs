@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Grpc.Net.Client;
+using SparkConnect.Multiplexer.TestEngine;
+using SparkConnect.Multiplexer.Testing;
+using Spark.Connect;
+
+namespace SparkConnect.Multiplexer.Tests.Packaging;
+
+/// <summary>
+/// What a platform team does on day one: pack the core, create a web app from the SDK's <c>web</c> template outside
+/// this repository, add the package from a local folder through a <c>nuget.config</c> (as nuget/README.md says), paste
+/// the README's embedding example, build, run it as its own process, and make Spark Connect calls through it.
+/// </summary>
+[TestClass]
+public sealed class ConsumerTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    public async Task NewWebApp_EmbedsThePackedGateway_AndServesCalls()
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(TestContext.CancellationToken);
+        limit.CancelAfter(TimeSpan.FromMinutes(10));
+        var cancel = limit.Token;
+
+        // A version of its own, so the NuGet cache never hands back an earlier pack; removed from the cache after.
+        var version = $"0.0.0-consumer.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+        var work = Directory.CreateTempSubdirectory("consumer-").FullName;
+        var packages = Path.Combine(work, "packages");
+        var app = Path.Combine(work, "Consumer");
+        try
+        {
+            await DotnetAsync(work, cancel, "pack", Repository.PathOf("src/SparkConnect.Multiplexer/SparkConnect.Multiplexer.csproj"), "-c", "Release", "-o", packages, $"-p:Version={version}");
+            await DotnetAsync(work, cancel, "new", "web", "-o", app, "-n", "Consumer", "--no-restore");
+            await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), """
+                <?xml version="1.0" encoding="utf-8"?>
+                <configuration>
+                  <packageSources>
+                    <add key="local" value="../packages" />
+                  </packageSources>
+                </configuration>
+                """, cancel);
+            await DotnetAsync(app, cancel, "add", "package", "SparkConnect.Multiplexer", "--version", version);
+            File.Copy(Repository.PathOf("samples/SparkConnect.Multiplexer.Embedding/Program.cs"), Path.Combine(app, "Program.cs"), overwrite: true);
+            await DotnetAsync(app, cancel, "build", "-c", "Release", "-o", Path.Combine(work, "out"));
+
+            await using var engine = await RecordingEngine.StartAsync("consumer-engine", cancel);
+            var port = FreePort.Pick();
+            var start = Dotnet(work, Path.Combine(work, "out", "Consumer.dll"), "--urls", $"http://127.0.0.1:{port}", $"--Engine:Address={engine.Address}", "--ApiKeys:k-123=carol");
+            await using var host = await ServerProcess.StartAsync(start, "consumer app", token => ServerProcess.AcceptsConnectionsAsync(port, token), TimeSpan.FromSeconds(60), cancel);
+            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+            var client = new SparkConnectService.SparkConnectServiceClient(channel);
+
+            await client.ConfigAsync(Request(), new Metadata { { "x-api-key", "k-123" } }, cancellationToken: cancel);
+            var refused = await Assert.ThrowsExactlyAsync<RpcException>(async () => await client.ConfigAsync(Request(), cancellationToken: cancel));
+
+            // The engine saw carol, as the host's authenticator decided, not the user the client claimed.
+            var forwarded = ConfigRequest.Parser.ParseFrom(engine.Calls.Single().Requests[0]);
+            Assert.AreEqual("carol", forwarded.UserContext.UserId);
+            Assert.AreEqual(StatusCode.Unauthenticated, refused.StatusCode);
+            StringAssert.Contains(refused.Status.Detail, "x-api-key");
+        }
+        finally
+        {
+            ServerProcess.DeleteDirectory(work);
+            var cached = Path.Combine(Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"), "sparkconnect.multiplexer", version);
+            ServerProcess.DeleteDirectory(cached);
+        }
+    }
+
+    private static ConfigRequest Request() => new()
+    {
+        SessionId = GatewayHost.NewSessionId(),
+        UserContext = new UserContext { UserId = "mallory" },
+        Operation = new ConfigRequest.Types.Operation { GetAll = new ConfigRequest.Types.GetAll() },
+    };
+
+    private static ProcessStartInfo Dotnet(string directory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        // The test host runs under MSBuild's environment; a child build must find its own SDK, as a user's would.
+        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || k.StartsWith("MSBUILD", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(name);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        return start;
+    }
+
+    private static async Task DotnetAsync(string directory, CancellationToken cancellationToken, params string[] arguments)
+    {
+        using var process = Process.Start(Dotnet(directory, arguments))!;
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        Assert.AreEqual(0, process.ExitCode, $"dotnet {string.Join(' ', arguments)} failed:\n{await output}\n{await error}");
+    }
+}
