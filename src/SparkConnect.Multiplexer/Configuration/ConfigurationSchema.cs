@@ -14,7 +14,7 @@ namespace SparkConnect.Multiplexer.Configuration;
 internal static class ConfigurationSchema
 {
     // Sections of the first-party packages, and how to put each package in use.
-    private static readonly Dictionary<string, string> PackageSections = new(StringComparer.OrdinalIgnoreCase)
+    internal static readonly Dictionary<string, string> PackageSections = new(StringComparer.OrdinalIgnoreCase)
     {
         ["SparkConnectGateway:LocalEngine"] = "AddLocalEngines() (package SparkConnect.Multiplexer.LocalEngine)",
         ["SparkConnectGateway:ProcessEngines"] = "AddProcessEngines()",
@@ -208,7 +208,7 @@ internal static class ConfigurationSchema
     internal static bool IsScalar(Type type)
         => type == typeof(string) || type.IsEnum || TypeDescriptor.GetConverter(type).CanConvertFrom(typeof(string));
 
-    private static (Type Key, Type Value)? DictionaryValueType(Type type)
+    internal static (Type Key, Type Value)? DictionaryValueType(Type type)
     {
         foreach (var candidate in type.GetInterfaces().Prepend(type))
         {
@@ -223,7 +223,7 @@ internal static class ConfigurationSchema
         return null;
     }
 
-    private static Type? ElementType(Type type)
+    internal static Type? ElementType(Type type)
     {
         if (type.IsArray)
         {

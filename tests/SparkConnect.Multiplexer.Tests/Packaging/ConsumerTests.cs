@@ -45,6 +45,11 @@ public sealed class ConsumerTests
             File.Copy(Repository.PathOf("samples/SparkConnect.Multiplexer.Embedding/Program.cs"), Path.Combine(app, "Program.cs"), overwrite: true);
             await DotnetAsync(app, cancel, "build", "-c", "Release", "-o", Path.Combine(work, "out"));
 
+            // Editors find the configuration schema through the package's buildTransitive targets.
+            var segment = await DotnetAsync(app, cancel, "msbuild", "-getItem:JsonSchemaSegment");
+            var schema = System.Text.Json.JsonDocument.Parse(segment).RootElement.GetProperty("Items").GetProperty("JsonSchemaSegment")[0].GetProperty("FullPath").GetString()!;
+            StringAssert.Contains(await File.ReadAllTextAsync(schema, cancel), "\"SparkConnectGateway\"");
+
             await using var engine = await RecordingEngine.StartAsync("consumer-engine", cancel);
             var port = FreePort.Pick();
             var start = Dotnet(work, Path.Combine(work, "out", "Consumer.dll"), "--urls", $"http://127.0.0.1:{port}", $"--Engine:Address={engine.Address}", "--ApiKeys:k-123=carol");
@@ -101,7 +106,7 @@ public sealed class ConsumerTests
         return start;
     }
 
-    private static async Task DotnetAsync(string directory, CancellationToken cancellationToken, params string[] arguments)
+    private static async Task<string> DotnetAsync(string directory, CancellationToken cancellationToken, params string[] arguments)
     {
         using var process = Process.Start(Dotnet(directory, arguments))!;
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
@@ -117,5 +122,6 @@ public sealed class ConsumerTests
         }
 
         Assert.AreEqual(0, process.ExitCode, $"dotnet {string.Join(' ', arguments)} failed:\n{await output}\n{await error}");
+        return await output;
     }
 }
