@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace SparkConnect.Multiplexer;
 
 /// <summary>The outcome of <see cref="IAuthenticator.AuthenticateAsync"/>.</summary>
@@ -20,6 +22,14 @@ public sealed class AuthenticationResult
 
     /// <summary>Why the call was refused or could not be checked; sent to the client, so it must not reveal secrets.</summary>
     public string? Reason { get; }
+
+    /// <summary>Whether the call is authenticated; when it is, <see cref="Principal"/> is set.</summary>
+    [MemberNotNullWhen(true, nameof(Principal))]
+    public bool Succeeded => Outcome == AuthenticationOutcome.Succeeded;
+
+    /// <summary>Whether the call was refused or could not be checked; when so, <see cref="Reason"/> is set.</summary>
+    [MemberNotNullWhen(true, nameof(Reason))]
+    public bool Failed => Outcome is AuthenticationOutcome.Refused or AuthenticationOutcome.Unavailable;
 
     /// <summary>The call is authenticated as <paramref name="principal"/>.</summary>
     public static AuthenticationResult Success(GatewayPrincipal principal)

@@ -3,6 +3,13 @@ using System.Security.Cryptography.X509Certificates;
 namespace SparkConnect.Multiplexer;
 
 /// <summary>A Spark Connect engine the gateway can forward to.</summary>
+/// <remarks>
+/// The certificates an endpoint carries stay the locator's: the gateway never disposes them. It keeps using them in
+/// its pooled connection to the engine — one per address, client certificate thumbprint and set of authorities — for
+/// as long as that connection lives (until the engine is reported lost or stopped, or the host stops), so a locator
+/// must not dispose a certificate it returned while its engine may still be in use. Returning the same instances on
+/// every call is the simple way; a new instance with the same thumbprint shares the existing connection.
+/// </remarks>
 public sealed class EngineEndpoint
 {
     /// <summary>Creates an endpoint.</summary>
@@ -33,7 +40,7 @@ public sealed class EngineEndpoint
     /// <summary>A token the gateway presents to the engine as <c>authorization: Bearer</c> (Spark 4 <c>spark.connect.authenticate.token</c>).</summary>
     public string? AccessToken { get; init; }
 
-    /// <summary>A client certificate the gateway presents to an <c>https</c> engine.</summary>
+    /// <summary>A client certificate (with its private key) the gateway presents to an <c>https</c> engine; owned by the locator.</summary>
     public X509Certificate2? ClientCertificate { get; init; }
 
     /// <summary>

@@ -69,15 +69,20 @@ internal sealed class AuthenticationChain
         foreach (var authenticator in _authenticators)
         {
             var result = await authenticator.AuthenticateAsync(context, cancellationToken);
-            switch (result.Outcome)
+            if (result.Succeeded)
             {
-                case AuthenticationOutcome.Succeeded:
-                    return CheckedPrincipal(result.Principal!, context);
-                case AuthenticationOutcome.Refused:
-                    throw Refused(context, result.Reason!);
-                case AuthenticationOutcome.Unavailable:
-                    GatewayLog.AuthenticationUnavailable(_logger, peer, result.Reason!);
-                    throw new GatewayException(StatusCode.Unavailable, result.Reason!);
+                return CheckedPrincipal(result.Principal, context);
+            }
+
+            if (result.Failed)
+            {
+                if (result.Outcome == AuthenticationOutcome.Unavailable)
+                {
+                    GatewayLog.AuthenticationUnavailable(_logger, peer, result.Reason);
+                    throw new GatewayException(StatusCode.Unavailable, result.Reason);
+                }
+
+                throw Refused(context, result.Reason);
             }
         }
 
