@@ -824,7 +824,7 @@ internal sealed class PlanTranslator
                 return ListColumnsSql(catalog.ListColumns.TableName, catalog.ListColumns.HasDbName ? catalog.ListColumns.DbName : null);
             case Catalog.CatTypeOneofCase.DropTempView:
                 var view = SqlText.QuoteString(catalog.DropTempView.ViewName);
-                var existed = _session.Scalar($"SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = {view}") is long n && n > 0;
+                var existed = _session.Scalar($"SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal AND view_name = {view}") is long n && n > 0;
                 if (existed)
                 {
                     _commands.Add($"DROP VIEW IF EXISTS temp.main.{SqlText.QuoteIdentifier(catalog.DropTempView.ViewName)}");
@@ -871,7 +871,7 @@ internal sealed class PlanTranslator
         var ns = $"[{CatalogNames.DatabaseSql("schema_name")}]";
         var tables = $"SELECT table_name AS \"name\", '{CatalogNames.SparkCatalog}' AS \"catalog\", {ns} AS \"namespace\", \"comment\" AS \"description\", 'MANAGED' AS \"tableType\", false AS \"isTemporary\" FROM duckdb_tables() WHERE {persistent}";
         var views = $"SELECT view_name, '{CatalogNames.SparkCatalog}', {ns}, \"comment\", 'VIEW', false FROM duckdb_views() WHERE NOT internal AND {persistent}";
-        var temporary = "SELECT view_name, CAST(NULL AS VARCHAR), CAST([] AS VARCHAR[]), \"comment\", 'TEMPORARY', true FROM duckdb_views() WHERE temporary "
+        var temporary = "SELECT view_name, CAST(NULL AS VARCHAR), CAST([] AS VARCHAR[]), \"comment\", 'TEMPORARY', true FROM duckdb_views() WHERE temporary AND NOT internal "
             + "UNION ALL SELECT table_name, CAST(NULL AS VARCHAR), CAST([] AS VARCHAR[]), \"comment\", 'TEMPORARY', true FROM duckdb_tables() WHERE temporary";
         return $"SELECT * FROM ({tables} UNION ALL {views} UNION ALL {temporary}) WHERE {PatternFilter("\"name\"", pattern)} ORDER BY \"isTemporary\", \"name\"";
     }

@@ -143,7 +143,7 @@ internal sealed class SessionManager : IAsyncDisposable
         try
         {
             using var command = source.Connection.CreateCommand();
-            command.CommandText = "SELECT sql FROM duckdb_views() WHERE temporary AND sql IS NOT NULL ORDER BY oid";
+            command.CommandText = "SELECT sql FROM duckdb_views() WHERE temporary AND NOT internal AND sql IS NOT NULL ORDER BY view_oid";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
