@@ -114,6 +114,11 @@ internal sealed class PlanTranslator
         ArgumentNullException.ThrowIfNull(relation);
         switch (relation.RelTypeCase)
         {
+            case Relation.RelTypeOneofCase.Sql when !IsQuery(relation.Sql.Query):
+                // spark.sql("INSERT …").show(): Spark runs the command when the plan is resolved; its result is empty.
+                RefuseArguments(relation.Sql);
+                _commands.Add(StripSemicolon(relation.Sql.Query));
+                return EmptySql;
             case Relation.RelTypeOneofCase.Sql:
                 RefuseArguments(relation.Sql);
 

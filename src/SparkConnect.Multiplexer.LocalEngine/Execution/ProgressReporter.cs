@@ -1,4 +1,5 @@
 using DuckDB.NET.Data;
+using DuckDB.NET.Native;
 using Spark.Connect;
 
 namespace SparkConnect.Multiplexer.LocalEngine.Execution;
@@ -40,7 +41,17 @@ internal sealed class ProgressReporter : IAsyncDisposable
             await Task.Delay(FirstReport, cancellationToken).ConfigureAwait(false);
             while (!cancellationToken.IsCancellationRequested)
             {
-                var progress = _connection.GetQueryProgress();
+                DuckDBQueryProgress progress;
+                try
+                {
+                    progress = _connection.GetQueryProgress();
+                }
+                catch (Exception error) when (error is ObjectDisposedException or InvalidOperationException or DuckDBException)
+                {
+                    // The session closed under the statement: nothing left to report on.
+                    return;
+                }
+
                 var completed = progress.Percentage < 0 ? 0 : (long)Math.Clamp(progress.Percentage, 0, Tasks - 1);
                 _reported |= _tryEmit(Report(completed, done: false));
                 await Task.Delay(Interval, cancellationToken).ConfigureAwait(false);

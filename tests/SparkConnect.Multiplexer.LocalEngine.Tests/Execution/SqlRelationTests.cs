@@ -40,6 +40,21 @@ public sealed class SqlRelationTests
     }
 
     [TestMethod]
+    public async Task NestedSql_Command_RunsOnceUnderShowAndLimit()
+    {
+        var client = SharedEngine.Client();
+        var table = Unique("t");
+        await client.QueryAsync(Sql($"CREATE TABLE {table} (a INT)"));
+
+        // spark.sql("INSERT …").show() and .limit(1).collect(): the command runs, the result is empty.
+        var shown = await client.ShowAsync(Sql($"INSERT INTO {table} VALUES (1)"));
+        Assert.AreEqual("++\n||\n++\n++\n", shown);
+        var (_, rows, _) = await client.QueryAsync(new Relation { Limit = new Limit { Input = Sql($"INSERT INTO {table} VALUES (2)"), Limit_ = 1 } });
+        Assert.IsEmpty(rows);
+        CollectionAssert.AreEqual(new[] { "1", "2" }, (await client.QueryAsync(Sql($"SELECT a FROM {table} ORDER BY a"))).Rows.Text());
+    }
+
+    [TestMethod]
     public async Task RootSql_Command_AnalyzeSchemaIsEmptyAndDoesNotRunIt()
     {
         var client = SharedEngine.Client();
