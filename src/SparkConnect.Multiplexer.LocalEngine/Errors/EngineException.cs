@@ -15,6 +15,7 @@ internal static class ErrorClasses
     public static readonly ErrorClass PathNotFound = new("PATH_NOT_FOUND", "42K03", Analysis);
     public static readonly ErrorClass PathAlreadyExists = new("PATH_ALREADY_EXISTS", "42K04", Analysis);
     public static readonly ErrorClass CannotReplaceMissingTable = new("TABLE_OR_VIEW_NOT_FOUND", "42P01", "org.apache.spark.sql.catalyst.analysis.CannotReplaceMissingTableException");
+    public static readonly ErrorClass AmbiguousReference = new("AMBIGUOUS_REFERENCE", "42704", Analysis);
     public static readonly ErrorClass UnresolvedRoutine = new("UNRESOLVED_ROUTINE", "42883", Analysis);
     public static readonly ErrorClass ParseSyntaxError = new("PARSE_SYNTAX_ERROR", "42601", "org.apache.spark.sql.catalyst.parser.ParseException");
     public static readonly ErrorClass DatatypeMismatch = new("DATATYPE_MISMATCH", "42K09", Analysis);
@@ -110,6 +111,13 @@ internal sealed class EngineException : Exception
             errorClass = ErrorClasses.ParseSyntaxError;
             parameters["error"] = firstLine;
             parameters["hint"] = "";
+        }
+        else if (firstLine.StartsWith("Binder Error", StringComparison.Ordinal) && firstLine.Contains("Ambiguous reference", StringComparison.OrdinalIgnoreCase))
+        {
+            // A bare column name that both sides of a join have: Spark asks for df["col"] or an alias.
+            errorClass = ErrorClasses.AmbiguousReference;
+            parameters["name"] = QuotedName(firstLine);
+            parameters["referenceNames"] = firstLine;
         }
         else if (firstLine.StartsWith("Binder Error", StringComparison.Ordinal) && firstLine.Contains("not found", StringComparison.OrdinalIgnoreCase))
         {

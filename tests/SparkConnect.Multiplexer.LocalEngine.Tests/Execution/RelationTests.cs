@@ -75,6 +75,16 @@ public sealed class RelationTests
     }
 
     [TestMethod]
+    public async Task Join_BareNameOnBothSides_IsAmbiguousReference()
+    {
+        var joined = People().Join(Depts(), Join.Types.JoinType.Inner, Fn("==", Col("id"), Lit(1L))).Select(Col("dept"));
+        var error = await Assert.ThrowsExactlyAsync<Grpc.Core.RpcException>(() => SharedEngine.Client().QueryAsync(joined));
+        var info = ErrorDetails.Read(error);
+        Assert.AreEqual("AMBIGUOUS_REFERENCE", info.Metadata["errorClass"]);
+        Assert.AreEqual("42704", info.Metadata["sqlState"]);
+    }
+
+    [TestMethod]
     public async Task Join_SubqueryAliases_ResolveQualifiedNames()
     {
         var left = new Relation { SubqueryAlias = new SubqueryAlias { Input = People(), Alias = "p" } };
