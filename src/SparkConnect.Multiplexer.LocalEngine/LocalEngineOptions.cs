@@ -34,10 +34,13 @@ public sealed class LocalEngineOptions
     public string? DatabasePath { get; set; }
 
     /// <summary>
-    /// The only directory whose files users' SQL may read and write (<c>read_csv</c>, <c>COPY ... TO</c>,
-    /// <c>ATTACH</c>), or <see langword="null"/> (the default) for none at all. Every other file, the network and
-    /// extension installs are refused, whatever the SQL: the engine runs with the powers of the process that hosts it.
-    /// Embedded engines (<c>AddLocalEngines()</c>) each get their own subdirectory of it, named after their engine key.
+    /// The only directory whose files users' SQL and DataFrame readers and writers may read and write
+    /// (<c>read_csv</c>, <c>COPY ... TO</c>, <c>spark.read.parquet</c>, <c>df.write.csv</c>, <c>ATTACH</c>); reader and
+    /// writer paths are relative to it. Every other file, the network and extension installs are refused, whatever
+    /// the SQL: the engine runs with the powers of the process that hosts it. Embedded engines
+    /// (<c>AddLocalEngines()</c>) each get their own subdirectory of it, named after their engine key. When
+    /// <see langword="null"/> (the default), every engine makes a private folder under the system's temporary
+    /// directory and deletes it when it stops.
     /// </summary>
     public string? DataDirectory { get; set; }
 
@@ -180,7 +183,7 @@ public sealed class LocalEngineOptions
 
         if (DataDirectory is not null && string.IsNullOrWhiteSpace(DataDirectory))
         {
-            errors.Add("LocalEngine:DataDirectory is blank; remove it (SQL then touches no file) or give a directory path.");
+            errors.Add("LocalEngine:DataDirectory is blank; remove it (each engine then uses a temporary folder of its own) or give a directory path.");
         }
 
         return errors;

@@ -92,7 +92,7 @@ public sealed class LocalSparkConnectEngine : IAsyncDisposable
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
             var logger = loggerFactory.CreateLogger<LocalSparkConnectEngine>();
-            EngineLog.EngineStarted(logger, address, state.DatabaseDescription, listen.AccessToken is null ? "none (loopback only)" : "access token", state.DataDirectory ?? "none");
+            EngineLog.EngineStarted(logger, address, state.DatabaseDescription, listen.AccessToken is null ? "none (loopback only)" : "access token", state.DataDirectory);
             return new LocalSparkConnectEngine(app, state, address, logger);
         }
         catch

@@ -10,6 +10,12 @@ internal static class ErrorClasses
 
     public static readonly ErrorClass TableOrViewNotFound = new("TABLE_OR_VIEW_NOT_FOUND", "42P01", Analysis);
     public static readonly ErrorClass UnresolvedColumn = new("UNRESOLVED_COLUMN.WITHOUT_SUGGESTION", "42703", Analysis);
+    public static readonly ErrorClass SchemaNotFound = new("SCHEMA_NOT_FOUND", "42704", "org.apache.spark.sql.catalyst.analysis.NoSuchNamespaceException");
+    public static readonly ErrorClass CatalogNotFound = new("CATALOG_NOT_FOUND", "42P08", "org.apache.spark.SparkException");
+    public static readonly ErrorClass PathNotFound = new("PATH_NOT_FOUND", "42K03", Analysis);
+    public static readonly ErrorClass PathAlreadyExists = new("PATH_ALREADY_EXISTS", "42K04", Analysis);
+    public static readonly ErrorClass CannotReplaceMissingTable = new("TABLE_OR_VIEW_NOT_FOUND", "42P01", "org.apache.spark.sql.catalyst.analysis.CannotReplaceMissingTableException");
+    public static readonly ErrorClass AmbiguousReference = new("AMBIGUOUS_REFERENCE", "42704", Analysis);
     public static readonly ErrorClass UnresolvedRoutine = new("UNRESOLVED_ROUTINE", "42883", Analysis);
     public static readonly ErrorClass ParseSyntaxError = new("PARSE_SYNTAX_ERROR", "42601", "org.apache.spark.sql.catalyst.parser.ParseException");
     public static readonly ErrorClass DatatypeMismatch = new("DATATYPE_MISMATCH", "42K09", Analysis);
@@ -27,6 +33,8 @@ internal static class ErrorClasses
     public static readonly ErrorClass InsufficientPermissions = new("INSUFFICIENT_PERMISSIONS", "42501", "org.apache.spark.SparkSecurityException");
     public static readonly ErrorClass SessionIdFormat = new("INVALID_HANDLE.FORMAT", "HY000", "org.apache.spark.SparkSQLException", Grpc.Core.StatusCode.InvalidArgument);
     public static readonly ErrorClass SessionClosed = new("INVALID_HANDLE.SESSION_CLOSED", "HY000", "org.apache.spark.SparkSQLException");
+    public static readonly ErrorClass SessionNotFound = new("INVALID_HANDLE.SESSION_NOT_FOUND", "HY000", "org.apache.spark.SparkSQLException");
+    public static readonly ErrorClass SessionAlreadyExists = new("INVALID_HANDLE.SESSION_ALREADY_EXISTS", "HY000", "org.apache.spark.SparkSQLException");
     public static readonly ErrorClass SessionChanged = new("INVALID_HANDLE.SESSION_CHANGED", "HY000", "org.apache.spark.SparkSQLException");
     public static readonly ErrorClass OperationNotFound = new("INVALID_HANDLE.OPERATION_NOT_FOUND", "HY000", "org.apache.spark.SparkSQLException");
     public static readonly ErrorClass OperationAlreadyExists = new("INVALID_HANDLE.OPERATION_ALREADY_EXISTS", "HY000", "org.apache.spark.SparkSQLException");
@@ -103,6 +111,13 @@ internal sealed class EngineException : Exception
             errorClass = ErrorClasses.ParseSyntaxError;
             parameters["error"] = firstLine;
             parameters["hint"] = "";
+        }
+        else if (firstLine.StartsWith("Binder Error", StringComparison.Ordinal) && firstLine.Contains("Ambiguous reference", StringComparison.OrdinalIgnoreCase))
+        {
+            // A bare column name that both sides of a join have: Spark asks for df["col"] or an alias.
+            errorClass = ErrorClasses.AmbiguousReference;
+            parameters["name"] = QuotedName(firstLine);
+            parameters["referenceNames"] = firstLine;
         }
         else if (firstLine.StartsWith("Binder Error", StringComparison.Ordinal) && firstLine.Contains("not found", StringComparison.OrdinalIgnoreCase))
         {

@@ -101,6 +101,24 @@ internal sealed class ExecuteOperation
         }
     }
 
+    /// <summary>Appends one response unless the attached client is too far behind (for responses not worth waiting for).</summary>
+    public bool TryAdd(ExecutePlanResponse response)
+    {
+        lock (_lock)
+        {
+            if (_completed || _nextIndex - _sentIndex > MaxUnsentResponses)
+            {
+                return false;
+            }
+
+            response.OperationId = OperationId;
+            response.ResponseId = Guid.NewGuid().ToString();
+            _responses.Add((_nextIndex++, response, response.CalculateSize()));
+            Signal();
+            return true;
+        }
+    }
+
     public void Complete(Exception? error)
     {
         lock (_lock)

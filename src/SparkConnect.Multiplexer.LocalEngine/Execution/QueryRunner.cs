@@ -20,14 +20,18 @@ internal sealed class QueryRunner
 
     /// <summary>The result columns of a query (DuckDB's DESCRIBE), with the casts unusual DuckDB types need.</summary>
     public static async Task<IReadOnlyList<EngineField>> DescribeAsync(EngineSession session, string sql, CancellationToken cancellationToken)
+        => await Task.Run(() => Describe(session, sql, cancellationToken), cancellationToken).ConfigureAwait(false);
+
+    /// <summary><see cref="DescribeAsync"/> on the calling thread; the caller holds the connection lock.</summary>
+    private static List<EngineField> Describe(EngineSession session, string sql, CancellationToken cancellationToken)
     {
-        await ApplyTimeZoneAsync(session, cancellationToken).ConfigureAwait(false);
+        ApplyTimeZone(session);
         var fields = new List<EngineField>();
-        await using var command = session.Connection.CreateCommand();
+        using var command = session.Connection.CreateCommand();
         command.CommandText = "DESCRIBE " + sql;
-        await using var registration = cancellationToken.Register(command.Cancel);
-        await using var reader = await ExecuteReaderAsync(command, cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        using var registration = cancellationToken.Register(command.Cancel);
+        using var reader = Guard(() => command.ExecuteReader(), cancellationToken);
+        while (reader.Read())
         {
             fields.Add(new EngineField(reader.GetString(0), DuckDbTypeParser.Parse(reader.GetString(1)), reader.GetString(2) != "NO"));
         }
@@ -35,11 +39,47 @@ internal sealed class QueryRunner
         return fields;
     }
 
+    /// <summary>The session's database as the plan translator sees it: each question takes the connection lock.</summary>
+    public static ISessionSql SessionSql(EngineSession session, CancellationToken cancellationToken) => new TranslationSql(session, cancellationToken);
+
+    private sealed class TranslationSql(EngineSession session, CancellationToken cancellationToken) : ISessionSql
+    {
+        public IReadOnlyList<EngineField> Describe(string sql)
+        {
+            session.ConnectionLock.Wait(cancellationToken);
+            try
+            {
+                return QueryRunner.Describe(session, sql, cancellationToken);
+            }
+            finally
+            {
+                session.ConnectionLock.Release();
+            }
+        }
+
+        public object? Scalar(string sql)
+        {
+            session.ConnectionLock.Wait(cancellationToken);
+            try
+            {
+                using var command = session.Connection.CreateCommand();
+                command.CommandText = sql;
+                using var registration = cancellationToken.Register(command.Cancel);
+                var value = Guard(() => command.ExecuteScalar(), cancellationToken);
+                return value is DBNull ? null : value;
+            }
+            finally
+            {
+                session.ConnectionLock.Release();
+            }
+        }
+    }
+
     /// <summary>
     /// Keeps DuckDB's TimeZone setting equal to spark.sql.session.timeZone, so timestamp literals and casts to
     /// TIMESTAMPTZ read in the session's zone as in Spark. Caller holds the connection lock.
     /// </summary>
-    private static async Task ApplyTimeZoneAsync(EngineSession session, CancellationToken cancellationToken)
+    private static void ApplyTimeZone(EngineSession session)
     {
         var zone = session.Config.TimeZoneId;
         if (session.AppliedTimeZone == zone)
@@ -47,11 +87,11 @@ internal sealed class QueryRunner
             return;
         }
 
-        await using var command = session.Connection.CreateCommand();
+        using var command = session.Connection.CreateCommand();
         command.CommandText = $"SET TimeZone = {SqlText.QuoteString(zone)}";
         try
         {
-            await Task.Run(() => command.ExecuteNonQuery(), cancellationToken).ConfigureAwait(false);
+            command.ExecuteNonQuery();
         }
         catch (DuckDBException)
         {
@@ -91,7 +131,7 @@ internal sealed class QueryRunner
         await session.ConnectionLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await ApplyTimeZoneAsync(session, cancellationToken).ConfigureAwait(false);
+            ApplyTimeZone(session);
             await using var command = session.Connection.CreateCommand();
             command.CommandText = sql;
             await using var registration = cancellationToken.Register(command.Cancel);
@@ -106,6 +146,11 @@ internal sealed class QueryRunner
     /// <summary>Runs a query plan and emits schema then Arrow batches through <paramref name="emit"/>.</summary>
     public async Task RunAsync(EngineSession session, QueryPlan plan, Func<ExecutePlanResponse, CancellationToken, ValueTask> emit, CancellationToken cancellationToken)
     {
+        foreach (var command in plan.Commands.Concat(plan.ShowInput?.Commands ?? []))
+        {
+            await ExecuteNonQueryAsync(session, command, cancellationToken).ConfigureAwait(false);
+        }
+
         var timeZone = session.Config.TimeZoneId;
         if (plan.Show is not null)
         {

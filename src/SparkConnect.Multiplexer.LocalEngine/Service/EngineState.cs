@@ -9,10 +9,23 @@ internal sealed class EngineState : IAsyncDisposable
 {
     private readonly DuckDBConnection _root;
 
+    /// <summary>Set when the engine made its own data directory (none configured): it goes when the engine stops.</summary>
+    private readonly bool _ownsDataDirectory;
+
     public EngineState(LocalEngineOptions options, string? dataDirectory = null)
     {
         Options = options;
-        DataDirectory = dataDirectory ?? (options.DataDirectory is { } configured ? Path.GetFullPath(configured) : null);
+        var chosen = dataDirectory ?? (options.DataDirectory is { } configured ? Path.GetFullPath(configured) : null);
+        if (chosen is null)
+        {
+            // Without a configured directory each engine gets a private one that lives as long as it does, like
+            // its in-memory database: DataFrame readers and writers work, and no engine sees another's files.
+            chosen = Directory.CreateTempSubdirectory("spark-local-engine-").FullName;
+            _ownsDataDirectory = true;
+        }
+
+        DataDirectory = chosen;
+        Files = new DataFiles(DataDirectory);
         var source = options.DatabasePath ?? ":memory:";
         _root = new DuckDBConnection($"Data Source={source}");
         _root.Open();
@@ -23,6 +36,7 @@ internal sealed class EngineState : IAsyncDisposable
         catch
         {
             _root.Dispose();
+            DeleteOwnDataDirectory();
             throw;
         }
 
@@ -33,8 +47,11 @@ internal sealed class EngineState : IAsyncDisposable
 
     public LocalEngineOptions Options { get; }
 
-    /// <summary>The only directory users' SQL may read or write files in, or <see langword="null"/> for none.</summary>
-    public string? DataDirectory { get; }
+    /// <summary>The only directory users' SQL and DataFrame readers and writers may touch.</summary>
+    public string DataDirectory { get; }
+
+    /// <summary>The data directory as DataFrame readers and writers resolve paths in it.</summary>
+    public DataFiles Files { get; }
 
     public SessionManager Sessions { get; }
 
@@ -49,5 +66,25 @@ internal sealed class EngineState : IAsyncDisposable
     {
         await Sessions.DisposeAsync().ConfigureAwait(false);
         await _root.DisposeAsync().ConfigureAwait(false);
+        DeleteOwnDataDirectory();
+    }
+
+    private void DeleteOwnDataDirectory()
+    {
+        if (_ownsDataDirectory)
+        {
+            try
+            {
+                Directory.Delete(DataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still open elsewhere: the system's temporary directory cleanup takes it later.
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // As above.
+            }
+        }
     }
 }

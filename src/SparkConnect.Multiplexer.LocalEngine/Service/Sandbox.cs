@@ -16,10 +16,17 @@ namespace SparkConnect.Multiplexer.LocalEngine.Service;
 /// </remarks>
 internal static class Sandbox
 {
-    /// <summary>The DuckDB settings users' SQL may still change once the configuration is locked.</summary>
-    public static readonly string[] SettableConfigs = ["TimeZone"];
+    /// <summary>
+    /// The DuckDB settings users' SQL may still change once the configuration is locked: the time zone, and the
+    /// per-connection progress settings each session switches on (DuckDB has no global form of them) so the engine
+    /// can report progress of long statements.
+    /// </summary>
+    public static readonly string[] SettableConfigs = ["TimeZone", "enable_progress_bar", "enable_progress_bar_print"];
 
-    public static void Apply(DuckDBConnection root, string? dataDirectory)
+    /// <summary>Run on every session's connection: progress is tracked (for ExecutionProgress), never printed.</summary>
+    public static readonly string[] SessionSettings = ["SET enable_progress_bar = true", "SET enable_progress_bar_print = false"];
+
+    public static void Apply(DuckDBConnection root, string dataDirectory)
     {
         if (IsApplied(root))
         {
@@ -29,15 +36,12 @@ internal static class Sandbox
         }
 
         var statements = new List<string>();
-        if (dataDirectory is not null)
-        {
-            Directory.CreateDirectory(dataDirectory);
-            var allowed = Path.EndsInDirectorySeparator(dataDirectory) ? dataDirectory : dataDirectory + Path.DirectorySeparatorChar;
-            statements.Add($"SET allowed_directories = [{SqlText.QuoteString(allowed)}]");
+        Directory.CreateDirectory(dataDirectory);
+        var allowed = Path.EndsInDirectorySeparator(dataDirectory) ? dataDirectory : dataDirectory + Path.DirectorySeparatorChar;
+        statements.Add($"SET allowed_directories = [{SqlText.QuoteString(allowed)}]");
 
-            // Spilling to disk stays possible, inside the data directory.
-            statements.Add($"SET temp_directory = {SqlText.QuoteString(Path.Combine(dataDirectory, ".tmp"))}");
-        }
+        // Spilling to disk stays possible, inside the data directory.
+        statements.Add($"SET temp_directory = {SqlText.QuoteString(Path.Combine(dataDirectory, ".tmp"))}");
 
         statements.Add("SET autoinstall_known_extensions = false");
         statements.Add("SET autoload_known_extensions = false");

@@ -80,18 +80,32 @@ internal sealed class SparkConnectEngineService : SparkConnectService.SparkConne
 
         try
         {
+            var sql = QueryRunner.SessionSql(session, token);
+            var translator = new PlanTranslator(sql, _state.Files);
+            await using var progress = new ProgressReporter(session.Connection, response =>
+            {
+                response.SessionId = session.SessionId;
+                response.ServerSideSessionId = session.ServerSideSessionId;
+                return operation.TryAdd(response);
+            }, token);
             switch (plan?.OpTypeCase)
             {
                 case Plan.OpTypeOneofCase.Root:
-                    await _state.Runner.RunAsync(session, PlanTranslator.Translate(plan.Root), Emit, token).ConfigureAwait(false);
+                    await _state.Runner.RunAsync(session, translator.Translate(plan.Root), Emit, token).ConfigureAwait(false);
                     break;
                 case Plan.OpTypeOneofCase.Command when plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.SqlCommand:
                     await Emit(await SqlCommandAsync(session, plan.Command.SqlCommand, token).ConfigureAwait(false), token).ConfigureAwait(false);
                     break;
                 case Plan.OpTypeOneofCase.Command when plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.CreateDataframeView:
                     var view = plan.Command.CreateDataframeView;
-                    var sql = PlanTranslator.ToSql(view.Input);
-                    await QueryRunner.ExecuteNonQueryAsync(session, $"CREATE {(view.Replace ? "OR REPLACE " : "")}TEMP VIEW {SqlText.Identifier(view.Name)} AS {sql}", token).ConfigureAwait(false);
+                    var viewSql = translator.ToSql(view.Input);
+                    await QueryRunner.ExecuteNonQueryAsync(session, $"CREATE {(view.Replace ? "OR REPLACE " : "")}TEMP VIEW {SqlText.Identifier(view.Name)} AS {viewSql}", token).ConfigureAwait(false);
+                    break;
+                case Plan.OpTypeOneofCase.Command when plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.WriteOperation:
+                    await DataWriter.WriteAsync(session, translator, sql, _state.Files, plan.Command.WriteOperation, token).ConfigureAwait(false);
+                    break;
+                case Plan.OpTypeOneofCase.Command when plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.WriteOperationV2:
+                    await DataWriter.WriteV2Async(session, translator, sql, plan.Command.WriteOperationV2, token).ConfigureAwait(false);
                     break;
                 case Plan.OpTypeOneofCase.Command:
                     throw EngineException.Unsupported($"the command '{plan.Command.CommandTypeCase}'");
@@ -99,6 +113,7 @@ internal sealed class SparkConnectEngineService : SparkConnectService.SparkConne
                     throw EngineException.Unsupported($"the plan '{plan?.OpTypeCase}'");
             }
 
+            await progress.CompleteAsync().ConfigureAwait(false);
             await Emit(new ExecutePlanResponse { ResultComplete = new ExecutePlanResponse.Types.ResultComplete() }, token).ConfigureAwait(false);
             operation.Complete(null);
         }
@@ -133,10 +148,10 @@ internal sealed class SparkConnectEngineService : SparkConnectService.SparkConne
         }
 
         var result = new ExecutePlanResponse.Types.SqlCommandResult();
-        if (input.RelTypeCase == Relation.RelTypeOneofCase.Sql && !IsQuery(input.Sql.Query))
+        if (input.RelTypeCase == Relation.RelTypeOneofCase.Sql && !PlanTranslator.IsQuery(input.Sql.Query))
         {
             await QueryRunner.ExecuteNonQueryAsync(session, input.Sql.Query, cancellationToken).ConfigureAwait(false);
-            result.Relation = new Relation { LocalRelation = new LocalRelation { Data = PlanTranslator.EmptyIpc(session.Config.TimeZoneId) } };
+            result.Relation = new Relation { LocalRelation = new LocalRelation { Data = PlanTranslator.EmptyIpc() } };
         }
         else
         {
@@ -144,21 +159,6 @@ internal sealed class SparkConnectEngineService : SparkConnectService.SparkConne
         }
 
         return new ExecutePlanResponse { SqlCommandResult = result };
-    }
-
-    private static readonly string[] QueryKeywords = ["SELECT", "WITH", "VALUES", "FROM", "TABLE", "(", "SHOW", "DESCRIBE", "DESC", "SUMMARIZE", "EXPLAIN"];
-
-    internal static bool IsQuery(string sql)
-    {
-        var text = sql.TrimStart();
-        while (text.StartsWith("--", StringComparison.Ordinal))
-        {
-            var end = text.IndexOf('\n', StringComparison.Ordinal);
-            text = end < 0 ? "" : text[(end + 1)..].TrimStart();
-        }
-
-        return QueryKeywords.Any(k => text.StartsWith(k, StringComparison.OrdinalIgnoreCase)
-            && (k == "(" || text.Length == k.Length || !char.IsLetterOrDigit(text[k.Length])));
     }
 
     private async Task StreamAsync(EngineSession session, ExecuteOperation operation, string? lastResponseId, IServerStreamWriter<ExecutePlanResponse> stream, ServerCallContext context)
@@ -231,23 +231,23 @@ internal sealed class SparkConnectEngineService : SparkConnectService.SparkConne
             switch (request.AnalyzeCase)
             {
                 case AnalyzePlanRequest.AnalyzeOneofCase.Schema:
-                    var fields = await QueryRunner.SchemaAsync(session, RootPlan(request.Schema.Plan), token).ConfigureAwait(false);
+                    var fields = await QueryRunner.SchemaAsync(session, await RootPlanAsync(session, request.Schema.Plan, token).ConfigureAwait(false), token).ConfigureAwait(false);
                     response.Schema = new AnalyzePlanResponse.Types.Schema { Schema_ = EngineType.StructProto(fields) };
                     break;
                 case AnalyzePlanRequest.AnalyzeOneofCase.TreeString:
-                    var treeFields = await QueryRunner.SchemaAsync(session, RootPlan(request.TreeString.Plan), token).ConfigureAwait(false);
+                    var treeFields = await QueryRunner.SchemaAsync(session, await RootPlanAsync(session, request.TreeString.Plan, token).ConfigureAwait(false), token).ConfigureAwait(false);
                     var level = request.TreeString.HasLevel && request.TreeString.Level > 0 ? request.TreeString.Level : int.MaxValue;
                     response.TreeString = new AnalyzePlanResponse.Types.TreeString { TreeString_ = EngineType.TreeString(treeFields, level) };
                     break;
                 case AnalyzePlanRequest.AnalyzeOneofCase.Explain:
-                    var explain = await QueryRunner.ExplainAsync(session, RootPlan(request.Explain.Plan), token).ConfigureAwait(false);
+                    var explain = await QueryRunner.ExplainAsync(session, await RootPlanAsync(session, request.Explain.Plan, token).ConfigureAwait(false), token).ConfigureAwait(false);
                     response.Explain = new AnalyzePlanResponse.Types.Explain { ExplainString = explain };
                     break;
                 case AnalyzePlanRequest.AnalyzeOneofCase.IsLocal:
-                    response.IsLocal = new AnalyzePlanResponse.Types.IsLocal { IsLocal_ = RootPlan(request.IsLocal.Plan).IsLocal };
+                    response.IsLocal = new AnalyzePlanResponse.Types.IsLocal { IsLocal_ = RootRelation(request.IsLocal.Plan).RelTypeCase == Relation.RelTypeOneofCase.LocalRelation };
                     break;
                 case AnalyzePlanRequest.AnalyzeOneofCase.IsStreaming:
-                    _ = RootPlan(request.IsStreaming.Plan);
+                    _ = await RootPlanAsync(session, request.IsStreaming.Plan, token).ConfigureAwait(false);
                     response.IsStreaming = new AnalyzePlanResponse.Types.IsStreaming { IsStreaming_ = false };
                     break;
                 case AnalyzePlanRequest.AnalyzeOneofCase.InputFiles:
@@ -260,13 +260,12 @@ internal sealed class SparkConnectEngineService : SparkConnectService.SparkConne
                     response.DdlParse = new AnalyzePlanResponse.Types.DDLParse { Parsed = SparkDdlParser.ParseDdl(request.DdlParse.DdlString).ToProto() };
                     break;
                 case AnalyzePlanRequest.AnalyzeOneofCase.SameSemantics:
-                    response.SameSemantics = new AnalyzePlanResponse.Types.SameSemantics
-                    {
-                        Result = PlanTranslator.SameSemantics(RootRelation(request.SameSemantics.TargetPlan), RootRelation(request.SameSemantics.OtherPlan)),
-                    };
+                    var same = await Task.Run(() => Translator(session, token).SameSemantics(RootRelation(request.SameSemantics.TargetPlan), RootRelation(request.SameSemantics.OtherPlan)), token).ConfigureAwait(false);
+                    response.SameSemantics = new AnalyzePlanResponse.Types.SameSemantics { Result = same };
                     break;
                 case AnalyzePlanRequest.AnalyzeOneofCase.SemanticHash:
-                    response.SemanticHash = new AnalyzePlanResponse.Types.SemanticHash { Result = PlanTranslator.SemanticHash(RootRelation(request.SemanticHash.Plan)) };
+                    var hash = await Task.Run(() => Translator(session, token).SemanticHash(RootRelation(request.SemanticHash.Plan)), token).ConfigureAwait(false);
+                    response.SemanticHash = new AnalyzePlanResponse.Types.SemanticHash { Result = hash };
                     break;
                 case AnalyzePlanRequest.AnalyzeOneofCase.Persist:
                     // Everything already lives in DuckDB; caching would change nothing a client can observe.
@@ -286,7 +285,37 @@ internal sealed class SparkConnectEngineService : SparkConnectService.SparkConne
     private static Relation RootRelation(Plan plan)
         => plan?.OpTypeCase == Plan.OpTypeOneofCase.Root ? plan.Root : throw EngineException.Unsupported("analysing a plan without a root relation");
 
-    private static QueryPlan RootPlan(Plan plan) => PlanTranslator.Translate(RootRelation(plan));
+    private PlanTranslator Translator(EngineSession session, CancellationToken cancellationToken) => new(QueryRunner.SessionSql(session, cancellationToken), _state.Files);
+
+    /// <summary>Translation may ask the database for columns (a blocking call), so it runs off the request thread.</summary>
+    private Task<QueryPlan> RootPlanAsync(EngineSession session, Plan plan, CancellationToken cancellationToken)
+        => Task.Run(() => Translator(session, cancellationToken).Translate(RootRelation(plan)), cancellationToken);
+
+    public override async Task<CloneSessionResponse> CloneSession(CloneSessionRequest request, ServerCallContext context)
+    {
+        EngineSession source;
+        try
+        {
+            // The source must exist: a clone never creates it.
+            source = _state.Sessions.Get(request.UserContext?.UserId ?? "", request.SessionId, request.ClientObservedServerSideSessionId);
+        }
+        catch (EngineException error)
+        {
+            throw ToRpc(error, null);
+        }
+
+        return await GuardAsync(source, async () =>
+        {
+            var clone = await _state.Sessions.CloneAsync(source, request.HasNewSessionId ? request.NewSessionId : Guid.NewGuid().ToString(), context.CancellationToken).ConfigureAwait(false);
+            return new CloneSessionResponse
+            {
+                SessionId = source.SessionId,
+                ServerSideSessionId = source.ServerSideSessionId,
+                NewSessionId = clone.SessionId,
+                NewServerSideSessionId = clone.ServerSideSessionId,
+            };
+        }).ConfigureAwait(false);
+    }
 
     public override async Task<ConfigResponse> Config(ConfigRequest request, ServerCallContext context)
     {

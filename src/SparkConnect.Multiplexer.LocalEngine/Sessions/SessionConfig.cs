@@ -85,5 +85,20 @@ internal sealed class SessionConfig
         }
     }
 
+    /// <summary>Takes every value of another session's configuration (CloneSession).</summary>
+    public void CopyFrom(SessionConfig other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        var values = other.GetAll(null);
+        lock (_lock)
+        {
+            _values.Clear();
+            foreach (var (key, value) in values)
+            {
+                _values[key] = value;
+            }
+        }
+    }
+
     public static bool IsModifiable(string key) => !StaticPrefixes.Any(p => key.StartsWith(p, StringComparison.Ordinal));
 }

@@ -250,8 +250,19 @@ internal static class ArrowConversion
             case FloatArray a: return a.GetValue(index);
             case DoubleArray a: return a.GetValue(index);
             case Decimal128Array a: return a.GetValue(index);
+            case HalfFloatArray a: return (float)a.GetValue(index)!.Value;
+
+            // Spark 4 clients send strings and binaries as large (64-bit offset) arrays; Arrow writers may send
+            // views; the string forms come first as each derives from its binary form.
             case StringArray a: return a.GetString(index);
+            case LargeStringArray a: return a.GetString(index);
+            case StringViewArray a: return a.GetString(index);
             case BinaryArray a: return a.GetBytes(index).ToArray();
+            case LargeBinaryArray a: return a.GetBytes(index).ToArray();
+            case BinaryViewArray a: return a.GetBytes(index).ToArray();
+            case Apache.Arrow.Arrays.FixedSizeBinaryArray a: return a.GetBytes(index).ToArray();
+            case DictionaryArray a:
+                return ReadValue(a.Dictionary, Convert.ToInt32(ReadValue(a.Indices, index), System.Globalization.CultureInfo.InvariantCulture));
             case Date32Array a: return a.GetDateOnly(index);
             case Date64Array a: return a.GetDateOnly(index);
             case TimestampArray a:
@@ -274,6 +285,31 @@ internal static class ArrowConversion
                     }
 
                     return pairs;
+                }
+
+            case LargeListArray a:
+                {
+                    var start = checked((int)a.ValueOffsets[index]);
+                    var end = checked((int)a.ValueOffsets[index + 1]);
+                    var list = new List<object?>(end - start);
+                    for (var i = start; i < end; i++)
+                    {
+                        list.Add(ReadValue(a.Values, i));
+                    }
+
+                    return list;
+                }
+
+            case FixedSizeListArray a:
+                {
+                    var size = ((FixedSizeListType)a.Data.DataType).ListSize;
+                    var list = new List<object?>(size);
+                    for (var i = index * size; i < (index + 1) * size; i++)
+                    {
+                        list.Add(ReadValue(a.Values, i));
+                    }
+
+                    return list;
                 }
 
             case ListArray a:

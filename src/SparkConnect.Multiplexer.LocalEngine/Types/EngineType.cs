@@ -255,6 +255,10 @@ internal sealed record EngineType(TypeKind Kind)
             MapType m => MapOf(FromArrow(m.KeyField.DataType), FromArrow(m.ValueField.DataType)),
             ListType l => ArrayOf(FromArrow(l.ValueDataType)),
             LargeListType l => ArrayOf(FromArrow(l.ValueDataType)),
+            FixedSizeListType l => ArrayOf(FromArrow(l.ValueDataType)),
+
+            // A dictionary-encoded column is a column of its values (pandas categoricals arrive so).
+            DictionaryType d => FromArrow(d.ValueType),
             StructType s => StructOf([.. s.Fields.Select(f => new EngineField(f.Name, FromArrow(f.DataType), f.IsNullable))]),
             _ => throw new EngineException(ErrorClasses.UnsupportedDataType, $"The Arrow type {type.Name} is not supported by the local engine.", new() { ["typeName"] = type.Name }),
         };

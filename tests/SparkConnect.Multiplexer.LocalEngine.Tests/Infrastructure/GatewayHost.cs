@@ -62,11 +62,11 @@ internal sealed class GatewayHost : IAsyncDisposable
 }
 
 /// <summary>A minimal Spark Connect client for one user and one session.</summary>
-internal sealed class SparkClient(SparkConnectService.SparkConnectServiceClient raw, string user)
+internal sealed class SparkClient(SparkConnectService.SparkConnectServiceClient raw, string user, string? sessionId = null)
 {
     public SparkConnectService.SparkConnectServiceClient Raw { get; } = raw;
 
-    public string SessionId { get; } = Guid.NewGuid().ToString();
+    public string SessionId { get; } = sessionId ?? Guid.NewGuid().ToString();
 
     public UserContext UserContext => new() { UserId = user, UserName = user };
 

@@ -17,6 +17,7 @@ public static class SharedGateway
     [AssemblyCleanup]
     public static async Task StopAsync()
     {
+        await SharedEngine.StopAsync();
         if (Started.IsValueCreated && Started.Value.IsCompletedSuccessfully)
         {
             await (await Started.Value).DisposeAsync();

@@ -89,7 +89,7 @@ public sealed class SandboxTests
     public async Task Sql_OrdinaryQueriesAndSessionTimeZone_StillWork()
     {
         var client = SharedGateway.Host.Client("alice");
-        await client.SqlAsync("CREATE OR REPLACE TABLE sandbox_ok AS SELECT range AS id FROM range(5)");
+        await client.SqlAsync("CREATE OR REPLACE TABLE sandbox_ok AS SELECT id FROM range(5)");
         var (_, rows, _) = await client.QueryAsync("SELECT sum(id) FROM sandbox_ok");
         Assert.AreEqual(10L, Convert.ToInt64(rows.Single()[0], System.Globalization.CultureInfo.InvariantCulture));
         await client.SqlAsync("SET TimeZone = 'Europe/Berlin'");
@@ -132,7 +132,7 @@ public sealed class SandboxTests
             {
                 using var channel = GrpcChannel.ForAddress(engine.Address);
                 var client = new SparkClient(new SparkConnectService.SparkConnectServiceClient(channel), "alice");
-                await client.SqlAsync("CREATE TABLE kept AS SELECT range AS id FROM range(100000)");
+                await client.SqlAsync("CREATE TABLE kept AS SELECT id FROM range(100000)");
                 await client.SqlAsync("CHECKPOINT");
             }
 
