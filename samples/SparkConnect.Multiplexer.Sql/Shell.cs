@@ -158,7 +158,7 @@ internal sealed class Shell(SparkSqlSession session, ShellOptions options, TextW
         }
         catch (RpcException e)
         {
-            await messages.WriteLineAsync($"Could not release session {session.SessionId}: {e.StatusCode}: {e.Status.Detail}").ConfigureAwait(false);
+            await messages.WriteLineAsync($"Could not release session {session.SessionId}: {ErrorText.Describe(e, session.Address)}").ConfigureAwait(false);
         }
     }
 
@@ -214,7 +214,7 @@ internal sealed class Shell(SparkSqlSession session, ShellOptions options, TextW
         catch (RpcException e)
         {
             await observer.DisposeAsync().ConfigureAwait(false);
-            await messages.WriteLineAsync(ErrorText.Describe(e)).ConfigureAwait(false);
+            await messages.WriteLineAsync(ErrorText.Describe(e, session.Address)).ConfigureAwait(false);
             return Outcome.Failed;
         }
         finally

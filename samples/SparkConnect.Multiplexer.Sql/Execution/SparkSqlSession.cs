@@ -33,6 +33,8 @@ internal sealed class SparkSqlSession(SparkConnectService.SparkConnectServiceCli
 
     public string SessionId => settings.Connection.SessionId;
 
+    public Uri Address => settings.Address;
+
     private UserContext UserContext => new() { UserId = settings.Connection.UserId, UserName = settings.Connection.UserId };
 
     /// <summary>
@@ -84,7 +86,10 @@ internal sealed class SparkSqlSession(SparkConnectService.SparkConnectServiceCli
         }
     }
 
-    /// <summary>Releases the session on the server (Spark 4's ReleaseSession), when this shell ever opened it.</summary>
+    /// <summary>
+    /// Releases the session on the server (Spark 4's ReleaseSession) once the server has answered for it: a session
+    /// it never saw is not opened just to be released (through a gateway that could launch an engine).
+    /// </summary>
     public async Task ReleaseAsync(CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _used) == 0)
@@ -118,10 +123,27 @@ internal sealed class SparkSqlSession(SparkConnectService.SparkConnectServiceCli
         }
 
         _operationId = request.OperationId;
-        Volatile.Write(ref _used, 1);
         using var call = client.ExecutePlan(request, settings.Headers(), cancellationToken: cancellationToken);
-        await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        var responses = call.ResponseStream.ReadAllAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using var _ = responses.ConfigureAwait(false);
+        while (true)
         {
+            try
+            {
+                if (!await responses.MoveNextAsync().ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+            catch (RpcException e) when (e.Status.DebugException is null)
+            {
+                // The server answered (with an error): the session exists there now.
+                Volatile.Write(ref _used, 1);
+                throw;
+            }
+
+            var response = responses.Current;
+            Volatile.Write(ref _used, 1);
             _serverSideSessionId ??= NullIfEmpty(response.ServerSideSessionId);
             if (response.ExecutionProgress is { } progress)
             {
@@ -150,6 +172,7 @@ internal sealed class SparkSqlSession(SparkConnectService.SparkConnectServiceCli
                     },
                     settings.Headers(),
                     cancellationToken: timeout.Token).ResponseAsync.ConfigureAwait(false);
+                Volatile.Write(ref _used, 1);
             }
         }
         catch (RpcException)

@@ -1,3 +1,4 @@
+using System.Security.Authentication;
 using Grpc.Core;
 
 namespace SparkConnect.Multiplexer.Sql.Output;
@@ -5,8 +6,25 @@ namespace SparkConnect.Multiplexer.Sql.Output;
 /// <summary>A failed call as the user needs it: status, the server's message, and Spark's error class and SQLSTATE.</summary>
 internal static class ErrorText
 {
-    public static string Describe(RpcException error)
+    public static string Describe(RpcException error, Uri address)
     {
+        // grpc-dotnet keeps the exception of an error raised on this side (no connection, TLS): say that, and how to fix it.
+        if (error.Status.DebugException is { } local)
+        {
+            var cause = local;
+            while (cause.InnerException is not null)
+            {
+                cause = cause.InnerException;
+            }
+
+            var hint = HasInner<AuthenticationException>(local)
+                ? " The server's TLS certificate is not trusted for this host name: give its CA with --ca FILE (PEM), or connect with the name the certificate holds."
+                : address.Scheme == "http" && error.StatusCode == StatusCode.Internal
+                    ? " If the server speaks TLS, add --tls or use_ssl=true."
+                    : "";
+            return $"Error: cannot talk to {address} ({error.StatusCode}): {cause.Message}{hint}";
+        }
+
         var text = $"Error: {error.StatusCode}: {error.Status.Detail}";
         if (error.Trailers.GetValueBytes("grpc-status-details-bin") is { } details)
         {
@@ -27,5 +45,19 @@ internal static class ErrorText
         }
 
         return text;
+    }
+
+    private static bool HasInner<T>(Exception e)
+        where T : Exception
+    {
+        for (var current = e; current is not null; current = current.InnerException)
+        {
+            if (current is T)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
