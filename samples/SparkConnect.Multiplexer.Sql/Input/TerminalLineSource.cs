@@ -27,6 +27,7 @@ internal sealed class TerminalLineSource : ILineSource
         foreach (var line in LoadHistory(historyFile))
         {
             _editor.History.Add(line);
+            _lastSaved = line;
         }
     }
 

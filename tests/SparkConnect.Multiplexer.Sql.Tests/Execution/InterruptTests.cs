@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Spark.Connect;
 using SparkConnect.Multiplexer.Sql.Tests.Infrastructure;
 
@@ -15,7 +16,7 @@ public sealed class InterruptTests
 
         await shell.WriteAsync("SELECT 'hold' AS slow;\n");
         var held = await WaitForAsync(() => engine.QueriesContaining("hold").SingleOrDefault());
-        await shell.SignalAsync("INT");
+        shell.Signal(PosixSignal.SIGINT);
 
         var interrupt = await WaitForAsync(() => engine.Engine.CallsTo("Interrupt").SingleOrDefault());
         var request = InterruptRequest.Parser.ParseFrom(interrupt.Requests[0]);
@@ -42,10 +43,10 @@ public sealed class InterruptTests
         await shell.WaitForErrorAsync(l => l.StartsWith("1 row (", StringComparison.Ordinal));
 
         // The first Ctrl+C drops the half-typed statement and says how to leave; the second leaves.
-        await shell.SignalAsync("INT");
+        shell.Signal(PosixSignal.SIGINT);
         await shell.WaitForErrorAsync(l => l.Contains("press Ctrl+C again", StringComparison.Ordinal));
         Assert.IsFalse(shell.HasExited, shell.Transcript);
-        await shell.SignalAsync("INT");
+        shell.Signal(PosixSignal.SIGINT);
 
         Assert.AreEqual(0, await shell.WaitForExitAsync(), shell.Transcript);
         Assert.AreEqual(0, engine.Engine.CallsTo("Interrupt").Count, "nothing ran, so nothing was interrupted");
@@ -62,7 +63,7 @@ public sealed class InterruptTests
         await shell.WriteAsync("SELECT 'hold' AS slow;\n");
         await WaitForAsync(() => engine.QueriesContaining("hold").SingleOrDefault());
 
-        await shell.SignalAsync("TERM");
+        shell.Signal(PosixSignal.SIGTERM);
 
         Assert.AreEqual(0, await shell.WaitForExitAsync(), shell.Transcript);
         Assert.AreEqual(1, engine.Engine.CallsTo("Interrupt").Count, shell.Transcript);

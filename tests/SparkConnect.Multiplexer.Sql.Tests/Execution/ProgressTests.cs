@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Spark.Connect;
 using SparkConnect.Multiplexer.Sql.Tests.Infrastructure;
 
@@ -26,7 +27,7 @@ public sealed class ProgressTests
         var line = await shell.WaitForErrorAsync(l => l.Contains(" tasks", StringComparison.Ordinal));
 
         StringAssert.Contains(line, "5/10 tasks, 2 running, 2.0 KiB read");
-        await shell.SignalAsync("INT");
+        shell.Signal(PosixSignal.SIGINT);
         await shell.WaitForErrorAsync(l => l.StartsWith("Interrupted (", StringComparison.Ordinal));
     }
 
@@ -40,7 +41,7 @@ public sealed class ProgressTests
         var line = await shell.WaitForErrorAsync(l => l.StartsWith("Running...", StringComparison.Ordinal));
 
         StringAssert.EndsWith(line, " s");
-        await shell.SignalAsync("INT");
+        shell.Signal(PosixSignal.SIGINT);
         await shell.WaitForErrorAsync(l => l.StartsWith("Interrupted (", StringComparison.Ordinal));
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using SparkConnect.Multiplexer.Testing;
 
 namespace SparkConnect.Multiplexer.Sql.Tests.Infrastructure;
@@ -90,12 +91,17 @@ internal sealed class ShellProcess : IAsyncDisposable
     /// <summary>Ends standard input (what Ctrl+D or the end of a script does).</summary>
     public void CloseInput() => _process.StandardInput.Close();
 
-    /// <summary>Sends a signal (SIGINT is what Ctrl+C sends) to the shell process.</summary>
-    public async Task SignalAsync(string signal)
+    /// <summary>Sends a signal to the shell process: SIGINT is what Ctrl+C sends, SIGTERM what a service manager sends.</summary>
+    public void Signal(PosixSignal signal)
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-" + signal, Id.ToString(System.Globalization.CultureInfo.InvariantCulture) }, UseShellExecute = false })!;
-        await kill.WaitForExitAsync();
-        Assert.AreEqual(0, kill.ExitCode, $"kill -{signal} {Id} failed");
+        var number = signal switch
+        {
+            PosixSignal.SIGINT => 2,
+            PosixSignal.SIGTERM => 15,
+            PosixSignal.SIGHUP => 1,
+            _ => throw new ArgumentOutOfRangeException(nameof(signal), signal, "Not a signal these tests send."),
+        };
+        Assert.AreEqual(0, NativeMethods.Kill(Id, number), $"kill({Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
     }
 
     /// <summary>Waits until a standard error line matches; fails with the transcript if the shell ends first.</summary>
@@ -219,4 +225,11 @@ internal sealed class ShellProcess : IAsyncDisposable
             changed.TrySetResult();
         }
     }
+}
+
+/// <summary>kill(2), so that the tests need no kill program (procps) on the machine.</summary>
+internal static class NativeMethods
+{
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static extern int Kill(int pid, int signal);
 }
