@@ -64,7 +64,7 @@ if (script is not null)
 }
 else if (TerminalLineSource.IsSupported)
 {
-    Console.Error.WriteLine($"Connected to {settings.Address} as {settings.Connection.UserId} (session {session.SessionId}).");
+    Console.Error.WriteLine($"Spark Connect at {settings.Address}, user {settings.Connection.UserId}, session {session.SessionId}.");
     Console.Error.WriteLine("Statements end with ';'. Ctrl+C interrupts a statement; Ctrl+D or exit leaves.");
     using var terminal = new TerminalLineSource(HistoryFile());
     exitCode = await shell.RunLinesAsync(terminal, stopOnError: false);

@@ -156,6 +156,10 @@ internal sealed class Shell(SparkSqlSession session, ShellOptions options, TextW
         {
             await session.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
         }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
+        {
+            // Spark before 4.0 has no ReleaseSession: its sessions end when they expire.
+        }
         catch (RpcException e)
         {
             await messages.WriteLineAsync($"Could not release session {session.SessionId}: {ErrorText.Describe(e, session.Address)}").ConfigureAwait(false);

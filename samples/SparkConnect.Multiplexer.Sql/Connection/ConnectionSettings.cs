@@ -100,6 +100,7 @@ internal sealed class ConnectionSettings
         return GrpcChannel.ForAddress(Address, new GrpcChannelOptions
         {
             HttpHandler = handler,
+            DisposeHttpClient = true,
             MaxReceiveMessageSize = 128 * 1024 * 1024,
             MaxSendMessageSize = 128 * 1024 * 1024,
         });

@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Spark.Connect;
 using SparkConnect.Multiplexer.Sql.Tests.Infrastructure;
 
@@ -48,6 +49,22 @@ public sealed class SessionTests
         {
             Assert.AreEqual(0, exitCode, shell.Transcript);
             Assert.AreEqual(1, engine.Engine.CallsTo("ReleaseSession").Count, shell.Transcript);
+        }
+    }
+
+    [TestMethod]
+    [DataRow(StatusCode.Unimplemented, false, DisplayName = "Spark 3.5: no ReleaseSession, nothing to say")]
+    [DataRow(StatusCode.PermissionDenied, true, DisplayName = "refused: said, not fatal")]
+    public async Task ReleaseSession_Failing_DoesNotChangeTheExitCode(StatusCode failure, bool reported)
+    {
+        await using var engine = await ScriptedEngine.StartAsync();
+        engine.ReleaseSessionFailure = failure;
+        var (exitCode, shell) = await ShellProcess.RunAsync("SELECT 1 AS n;\n", [$"sc://127.0.0.1:{engine.Engine.Address.Port}/;user_id=alice"]);
+        await using (shell)
+        {
+            Assert.AreEqual(0, exitCode, shell.Transcript);
+            Assert.AreEqual(1, engine.Engine.CallsTo("ReleaseSession").Count);
+            Assert.AreEqual(reported, shell.Errors.Any(l => l.StartsWith("Could not release session", StringComparison.Ordinal)), shell.Transcript);
         }
     }
 }

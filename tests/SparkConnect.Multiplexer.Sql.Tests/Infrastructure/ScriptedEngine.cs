@@ -38,8 +38,16 @@ internal sealed class ScriptedEngine : IAsyncDisposable
 
     public ValueTask DisposeAsync() => Engine.DisposeAsync();
 
+    /// <summary>The status ReleaseSession fails with (Spark before 4.0 answers UNIMPLEMENTED); null: it succeeds.</summary>
+    public StatusCode? ReleaseSessionFailure { get; set; }
+
     private async Task RespondAsync(RecordedCall call, ServerCallContext context, Func<byte[], Task> write)
     {
+        if (call.Method == "ReleaseSession" && ReleaseSessionFailure is { } failure)
+        {
+            throw new RpcException(new Status(failure, $"ReleaseSession fails with {failure} here."));
+        }
+
         if (call.Method != "ExecutePlan")
         {
             return;
