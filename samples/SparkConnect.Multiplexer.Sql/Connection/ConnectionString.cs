@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace SparkConnect.Multiplexer.Sql;
+namespace SparkConnect.Multiplexer.Sql.Connection;
 
 /// <summary>
 /// A Spark Connect connection string, <c>sc://host:port/;token=T;user_id=U;use_ssl=true;k=v</c>, read the way the
@@ -10,7 +10,11 @@ internal sealed class ConnectionString
 {
     private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal) { "token", "user_id", "use_ssl", "session_id", "user_agent", "grpc_max_message_size" };
 
-    public required Uri Address { get; init; }
+    public required string Host { get; init; }
+
+    public int Port { get; init; } = 15002;
+
+    public bool UseSsl { get; init; }
 
     public string? Token { get; init; }
 
@@ -22,11 +26,14 @@ internal sealed class ConnectionString
 
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Whether the host is this machine, where a token may travel without TLS (a trial on loopback).</summary>
+    public bool IsLoopback => Host is "localhost" or "127.0.0.1" or "[::1]";
+
     public static ConnectionString Parse(string text)
     {
         if (!text.StartsWith("sc://", StringComparison.Ordinal))
         {
-            throw new FormatException("The connection string must start with sc:// (for example sc://localhost:15002/;token=...).");
+            throw new FormatException("The connection string must start with sc:// (for example sc://localhost:15002/;user_id=alice).");
         }
 
         var rest = text["sc://".Length..];
@@ -51,22 +58,33 @@ internal sealed class ConnectionString
         if (colon > 0 && !hostPort.EndsWith(']'))
         {
             host = hostPort[..colon];
-            port = int.Parse(hostPort[(colon + 1)..], CultureInfo.InvariantCulture);
+            if (!int.TryParse(hostPort[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+            {
+                throw new FormatException($"The port in '{hostPort}' is not a number from 1 to 65535.");
+            }
         }
 
-        var useSsl = values.TryGetValue("use_ssl", out var ssl) && bool.Parse(ssl);
-        var token = values.GetValueOrDefault("token");
+        if (host.Length == 0)
+        {
+            throw new FormatException("The connection string names no host (for example sc://localhost:15002).");
+        }
+
+        var useSsl = false;
+        if (values.TryGetValue("use_ssl", out var ssl) && !bool.TryParse(ssl, out useSsl))
+        {
+            throw new FormatException($"use_ssl is '{ssl}'; use true or false.");
+        }
+
         return new ConnectionString
         {
-            // Spark clients switch to TLS when a token is given: a bearer token must not travel in clear text.
-            Address = new UriBuilder(useSsl || (token is not null && !IsLoopback(host)) ? "https" : "http", host, port).Uri,
-            Token = token,
+            Host = host,
+            Port = port,
+            UseSsl = useSsl,
+            Token = values.GetValueOrDefault("token"),
             UserId = values.GetValueOrDefault("user_id") ?? Environment.UserName,
             SessionId = values.GetValueOrDefault("session_id") ?? Guid.NewGuid().ToString(),
             UserAgent = values.GetValueOrDefault("user_agent") ?? "SparkConnect.Multiplexer.Sql",
             Headers = values.Where(p => !Reserved.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
         };
     }
-
-    private static bool IsLoopback(string host) => host is "localhost" or "127.0.0.1" or "[::1]";
 }
