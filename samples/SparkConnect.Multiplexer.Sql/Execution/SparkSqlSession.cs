@@ -45,7 +45,8 @@ internal sealed class SparkSqlSession(SparkConnectService.SparkConnectServiceCli
     {
         using var stream = new CancellationTokenSource();
         Task interrupting = Task.CompletedTask;
-        using var registration = interrupt.Register(() => interrupting = InterruptThenDropAsync(stream));
+        _operationId = null;
+        var registration = interrupt.Register(() => interrupting = InterruptThenDropAsync(stream));
         try
         {
             var command = new Plan { Command = new Command { SqlCommand = new SqlCommand { Input = new Relation { Sql = new SQL { Query = sql } } } } };
@@ -81,8 +82,14 @@ internal sealed class SparkSqlSession(SparkConnectService.SparkConnectServiceCli
         }
         catch (Exception e) when (interrupt.IsCancellationRequested && e is RpcException or OperationCanceledException)
         {
-            await interrupting.ConfigureAwait(false);
             throw new OperationCanceledException("The statement was interrupted.", e, interrupt);
+        }
+        finally
+        {
+            // Disposing the registration waits for a callback under way, so the Interrupt call it started is seen
+            // here, and ends before the stream's source is disposed (even when the statement finished first).
+            registration.Dispose();
+            await interrupting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 

@@ -24,6 +24,11 @@ internal sealed class TerminalLineSource : ILineSource
         _editor.KeyBindings.Add<PreviousHistoryCommand>(ConsoleKey.UpArrow);
         _editor.KeyBindings.Add<NextHistoryCommand>(ConsoleKey.DownArrow);
         _editor.KeyBindings.Add(ConsoleKey.D, ConsoleModifiers.Control, () => new EndOfInputCommand());
+
+        // A line feed ends a line too, as in readline (Ctrl+J): keys typed or pasted while the terminal was still in
+        // line mode (before the first read) arrive with their Enter turned into a line feed.
+        _editor.KeyBindings.Add<SubmitCommand>(ConsoleKey.Enter, ConsoleModifiers.Control);
+        _editor.KeyBindings.Add<SubmitCommand>(ConsoleKey.J, ConsoleModifiers.Control);
         foreach (var line in LoadHistory(historyFile))
         {
             _editor.History.Add(line);
