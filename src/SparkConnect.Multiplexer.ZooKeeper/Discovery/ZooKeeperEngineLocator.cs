@@ -165,7 +165,12 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
                 break;
         }
 
-        return new EngineEndpoint(chosen.Id, new Uri($"{options.EngineScheme}://{chosen.SparkConnectAddress}"));
+        // The node carries no credential: the launcher knows the token of an engine it runs, and derives that of an
+        // engine another replica launched from the secret every replica shares.
+        return new EngineEndpoint(chosen.Id, new Uri($"{options.EngineScheme}://{chosen.SparkConnectAddress}"))
+        {
+            AccessToken = _launcher?.AccessTokenFor(chosen.Id),
+        };
     }
 
     private async Task<EngineEndpoint> LaunchAsync(EngineRequest request, EngineSpaces.EngineSpace space, ZooKeeperOptions options, CancellationToken cancellationToken)

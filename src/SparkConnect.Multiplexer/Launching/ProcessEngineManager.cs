@@ -25,6 +25,9 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     /// <summary>How much of each engine log line a failure message shows.</summary>
     private const int MaxTailLineLength = 1000;
 
+    /// <summary>How the ids of launched engines start (other replicas recognise them in ZooKeeper by it).</summary>
+    private const string EngineIdPrefix = "process:";
+
     private readonly IOptionsMonitor<ProcessEngineOptions> _options;
     private readonly EngineCaller _caller;
     private readonly EngineChannelPool _channels;
@@ -151,6 +154,33 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     }
 
     /// <summary>
+    /// The token to present to engine <paramref name="engineId"/> when the launch templates pass engines one
+    /// (<c>{engineToken}</c>): the one this gateway made for an engine it runs, else, for an engine another replica
+    /// launched (its id made by <see cref="NewEngineId"/>), the one derived from
+    /// <see cref="ProcessEngineOptions.EngineTokenSecret"/>; null when engines get no token or no secret is set.
+    /// </summary>
+    public string? AccessTokenFor(string engineId)
+    {
+        var options = _options.CurrentValue;
+        if (!EngineCommandLine.UsesEngineToken(options))
+        {
+            return null;
+        }
+
+        lock (_gate)
+        {
+            if (_live.FirstOrDefault(e => e.Id == engineId) is { Endpoint: { } endpoint })
+            {
+                return endpoint.AccessToken;
+            }
+        }
+
+        return IsLaunchedEngineId(engineId) && options.EngineTokenSecret is { Length: > 0 } secret
+            ? EngineAccessToken.Derive(secret, engineId)
+            : null;
+    }
+
+    /// <summary>
     /// Stops engines that have had no session for <see cref="ProcessEngineOptions.EngineIdleTimeout"/>, retires
     /// engines past their lifetime and stops retired ones without sessions, and stops engines reported lost.
     /// </summary>
@@ -251,7 +281,14 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         _ => request.Principal.UserName,
     };
 
-    private static string NewEngineId(EngineKey key) => $"process:{key}:{RandomNumberGenerator.GetHexString(8, lowercase: true)}";
+    private static string NewEngineId(EngineKey key) => $"{EngineIdPrefix}{key}:{RandomNumberGenerator.GetHexString(8, lowercase: true)}";
+
+    /// <summary>Whether the id is one a launching gateway made (so a derived token may be presented to it).</summary>
+    internal static bool IsLaunchedEngineId(string engineId) => engineId.StartsWith(EngineIdPrefix, StringComparison.Ordinal);
+
+    /// <summary>The engine's token: derived from the shared secret when one is set, else random.</summary>
+    private static string TokenOf(string engineId, ProcessEngineOptions options)
+        => options.EngineTokenSecret is { Length: > 0 } secret ? EngineAccessToken.Derive(secret, engineId) : EngineAccessToken.Create();
 
     /// <summary>
     /// The text shown for a launch failure (to the client and in the log): the engine's token and the values of
@@ -359,7 +396,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
             var port = FreeTcpPort.Pick(options.Host);
             var workDirectory = Path.Combine(Path.GetFullPath(options.WorkingDirectory), DirectoryNameOf(engine.Id));
-            engineToken = EngineAccessToken.Create();
+            engineToken = TokenOf(engine.Id, options);
             var context = new EngineLaunchContext(engine.Id, engine.Key, UserOf(request), options.Host, port, workDirectory, request.Hints, engineToken);
             var commandLine = EngineCommandLine.Build(options, context);
             var endpoint = new EngineEndpoint(engine.Id, new UriBuilder(Uri.UriSchemeHttp, options.Host, port).Uri)

@@ -54,6 +54,17 @@ public sealed class ProcessEngineOptions
     /// </summary>
     public IDictionary<string, string> Confs { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The secret <c>{engineToken}</c> is derived from (HMAC-SHA256 of the engine id), instead of a random token per
+    /// engine. Required, and the same on every replica, when <c>{engineToken}</c> is used with <c>AddZooKeeperEngines()</c>:
+    /// a replica must present the token of an engine another replica launched, and the engine's node in ZooKeeper does
+    /// not carry it. At least 32 characters (<c>openssl rand -hex 32</c>); keep it out of source control (an
+    /// environment variable <c>SparkConnectGateway__ProcessEngines__EngineTokenSecret</c> or a secret store). Changing it
+    /// makes running engines refuse the gateway: restart them with it. Default <see langword="null"/>: a random token per
+    /// engine, known only to the gateway that launched it.
+    /// </summary>
+    public string? EngineTokenSecret { get; set; }
+
     /// <summary>The argument that precedes each conf. Default <c>--conf</c>.</summary>
     public string ConfArgumentName { get; set; } = "--conf";
 

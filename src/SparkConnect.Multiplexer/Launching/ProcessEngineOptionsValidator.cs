@@ -62,6 +62,11 @@ internal sealed class ProcessEngineOptionsValidator : IValidateOptions<ProcessEn
             errors.Add($"{Section}:Host is '{options.Host}', which the gateway cannot connect to; set the address of this machine engines listen on, for example 127.0.0.1.");
         }
 
+        if (options.EngineTokenSecret is { } secret && (secret.Length < Engines.EngineAccessToken.MinSecretLength || secret.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
+        {
+            errors.Add($"{Section}:EngineTokenSecret must be at least {Engines.EngineAccessToken.MinSecretLength} characters without spaces or control characters, the same on every gateway replica; for example the output of 'openssl rand -hex 32'.");
+        }
+
         if (string.IsNullOrWhiteSpace(options.WorkingDirectory))
         {
             errors.Add($"{Section}:WorkingDirectory is empty; set a directory the gateway may write engine logs to (default: spark-connect-engines under the temporary directory).");

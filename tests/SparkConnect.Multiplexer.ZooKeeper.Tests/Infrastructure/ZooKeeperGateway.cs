@@ -62,9 +62,9 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
         options.LaunchTimeout = TimeSpan.FromSeconds(90);
     }
 
-    public static async Task<ZooKeeperGateway> StartAsync(ZooKeeperServer server, Action<ZooKeeperOptions>? configure = null, bool launch = false)
+    public static async Task<ZooKeeperGateway> StartAsync(ZooKeeperServer server, Action<ZooKeeperOptions>? configure = null, bool launch = false, Action<ProcessEngineOptions>? launcher = null, string? workRoot = null)
     {
-        var workRoot = Path.Combine(Path.GetTempPath(), "zk-gateway-tests-" + Guid.NewGuid().ToString("N")[..12]);
+        workRoot ??= Path.Combine(Path.GetTempPath(), "zk-gateway-tests-" + Guid.NewGuid().ToString("N")[..12]);
         var host = await GatewayHost.StartAsync(
             static _ => { },
             gateway =>
@@ -84,6 +84,7 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
                         o.ReadinessProbeInterval = TimeSpan.FromMilliseconds(200);
                         o.StopGracePeriod = TimeSpan.FromSeconds(3);
                         o.WorkingDirectory = workRoot;
+                        launcher?.Invoke(o);
                     });
                 }
 
