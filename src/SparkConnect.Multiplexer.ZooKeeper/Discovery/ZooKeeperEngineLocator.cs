@@ -26,6 +26,7 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
     private readonly IOptionsMonitor<ZooKeeperOptions> _options;
     private readonly ISessionStore _store;
     private readonly ProcessEngineManager? _launcher;
+    private readonly EngineUseMarkers _use;
     private readonly ILogger<ZooKeeperEngineLocator> _logger;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _launchGates = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, OwnedNode> _launched = new(StringComparer.Ordinal);
@@ -39,8 +40,10 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
         IOptionsMonitor<ZooKeeperOptions> options,
         ISessionStore store,
         IServiceProvider services,
+        EngineUseMarkers use,
         ILogger<ZooKeeperEngineLocator> logger)
     {
+        _use = use;
         _spaces = spaces;
         _client = client;
         _options = options;
@@ -59,6 +62,15 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
     public static string LockPath(ZooKeeperOptions options, EngineKey key) => Root(options, key, "_lock") + "/" + Segment(key.Owner) + "/" + Segment(key.Subdomain);
 
     public async ValueTask<EngineEndpoint> LocateAsync(EngineRequest request, CancellationToken cancellationToken)
+    {
+        var endpoint = await LocateCoreAsync(request, cancellationToken);
+
+        // A session is about to be bound to it through this replica: the replica that launched it must not stop it.
+        await _use.MarkAsync(endpoint.Id, cancellationToken);
+        return endpoint;
+    }
+
+    private async ValueTask<EngineEndpoint> LocateCoreAsync(EngineRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var options = _options.CurrentValue;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Launching;
 using SparkConnect.Multiplexer.ZooKeeper;
 using SparkConnect.Multiplexer.ZooKeeper.Client;
 using SparkConnect.Multiplexer.ZooKeeper.Discovery;
@@ -31,6 +32,8 @@ public static class ZooKeeperGatewayBuilderExtensions
         AddZooKeeperDiscovery(builder, configure);
         builder.Services.TryAddSingleton<ZooKeeperEnginesMarker>();
         builder.Services.TryAddSingleton<EngineSpaces>();
+        builder.Services.TryAddSingleton<EngineUseMarkers>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IRemoteEngineUse, EngineUseMarkers>(static sp => sp.GetRequiredService<EngineUseMarkers>()));
         return builder.AddEngineLocator<ZooKeeperEngineLocator>();
     }
 

@@ -58,4 +58,10 @@ internal static partial class ZooKeeperLog
 
     [LoggerMessage(623, LogLevel.Warning, "Watching launched engines failed")]
     public static partial void LaunchMonitorFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(624, LogLevel.Warning, "Telling other replicas through ZooKeeper that this one uses engine {EngineId} failed; its launching replica may stop it as idle")]
+    public static partial void EngineUseMarkFailed(ILogger logger, string engineId, Exception exception);
+
+    [LoggerMessage(625, LogLevel.Warning, "Updating this replica's engine use in ZooKeeper failed; retrying at the next check")]
+    public static partial void EngineUseSweepFailed(ILogger logger, Exception exception);
 }

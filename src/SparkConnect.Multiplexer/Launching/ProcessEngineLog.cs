@@ -34,4 +34,7 @@ internal static partial class ProcessEngineLog
 
     [LoggerMessage(210, LogLevel.Information, "Stopping {Count} launched engine(s) as the gateway stops")]
     public static partial void StoppingAll(ILogger logger, int count);
+
+    [LoggerMessage(211, LogLevel.Warning, "Whether other gateway replicas use {Count} idle engine(s) cannot be told; keeping them until it can")]
+    public static partial void RemoteUseUnknown(ILogger logger, int count, Exception exception);
 }

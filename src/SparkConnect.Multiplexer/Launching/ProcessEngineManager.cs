@@ -36,6 +36,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ProcessEngineMetrics _metrics;
     private readonly ILogger<ProcessEngineManager> _logger;
+    private readonly IRemoteEngineUse[] _remoteUse;
 
     private readonly Lock _gate = new();
     private readonly Dictionary<EngineKey, LaunchedEngine> _current = [];
@@ -53,8 +54,10 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         ISessionStore store,
         TimeProvider time,
         ProcessEngineMetrics metrics,
-        ILogger<ProcessEngineManager> logger)
+        ILogger<ProcessEngineManager> logger,
+        IEnumerable<IRemoteEngineUse>? remoteUse = null)
     {
+        _remoteUse = remoteUse?.ToArray() ?? [];
         _options = options;
         _caller = caller;
         _channels = channels;
@@ -182,7 +185,9 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
     /// <summary>
     /// Stops engines that have had no session for <see cref="ProcessEngineOptions.EngineIdleTimeout"/>, retires
-    /// engines past their lifetime and stops retired ones without sessions, and stops engines reported lost.
+    /// engines past their lifetime and stops retired ones without sessions, and stops engines reported lost. An engine
+    /// another replica has sessions on (<see cref="IRemoteEngineUse"/>) counts as used, and so does one whose use
+    /// cannot be told.
     /// </summary>
     public async Task CheckIdleAsync(CancellationToken cancellationToken)
     {
@@ -195,6 +200,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
         var now = _time.GetUtcNow();
         var stops = new List<(LaunchedEngine Engine, string Reason, string Metric)>();
+        var unused = new List<(LaunchedEngine Engine, string Reason, string Metric)>();
         lock (_gate)
         {
             foreach (var engine in _live)
@@ -213,26 +219,56 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
                 if (_registry.IsLostFor(engine.Id, DateTimeOffset.MinValue, out var loss))
                 {
                     stops.Add((engine, "reported lost: " + loss.Reason, "lost"));
+                    continue;
                 }
-                else if (engine.State == LaunchedEngineState.Ready && IsPastLifetime(engine, options, now))
+
+                if (engine.State == LaunchedEngineState.Ready && IsPastLifetime(engine, options, now))
                 {
                     Retire(engine, options);
                 }
 
-                if (count > 0 || stops.Count > 0 && stops[^1].Engine == engine)
+                if (count > 0)
                 {
                     continue;
                 }
 
                 if (engine.State == LaunchedEngineState.Retired)
                 {
-                    stops.Add((engine, "maximum lifetime reached and no session left", "lifetime"));
+                    unused.Add((engine, "maximum lifetime reached and no session left", "lifetime"));
                 }
                 else if (now - engine.LastUsed >= options.EngineIdleTimeout)
                 {
-                    ProcessEngineLog.StoppingIdle(_logger, engine.Id, engine.Key, now - engine.LastUsed);
-                    stops.Add((engine, $"no session for {options.EngineIdleTimeout}", "idle"));
+                    unused.Add((engine, $"no session for {options.EngineIdleTimeout}", "idle"));
                 }
+            }
+        }
+
+        var elsewhere = await InUseElsewhereAsync(unused.Select(u => u.Engine.Id).ToList(), cancellationToken);
+        lock (_gate)
+        {
+            foreach (var candidate in unused)
+            {
+                var engine = candidate.Engine;
+                if (elsewhere.Contains(engine.Id))
+                {
+                    // Sessions through another replica: as used as one of ours.
+                    engine.Touch(now);
+                    continue;
+                }
+
+                // Handed to a new session meanwhile (touched after this check began), or already stopping.
+                if (engine.State is not (LaunchedEngineState.Ready or LaunchedEngineState.Retired)
+                    || (candidate.Metric == "idle" && now - engine.LastUsed < options.EngineIdleTimeout))
+                {
+                    continue;
+                }
+
+                if (candidate.Metric == "idle")
+                {
+                    ProcessEngineLog.StoppingIdle(_logger, engine.Id, engine.Key, now - engine.LastUsed);
+                }
+
+                stops.Add(candidate);
             }
 
             // Taken out of service under the lock, so no new session is handed one of them.
@@ -243,6 +279,32 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         }
 
         await Task.WhenAll(stops.Select(s => StopTakenAsync(s.Engine, s.Reason, s.Metric, cancellationToken)));
+    }
+
+    /// <summary>Of the engines, those other replicas use; all of them when that cannot be told.</summary>
+    private async Task<IReadOnlySet<string>> InUseElsewhereAsync(List<string> engineIds, CancellationToken cancellationToken)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        if (engineIds.Count == 0)
+        {
+            return used;
+        }
+
+        foreach (var source in _remoteUse)
+        {
+            try
+            {
+                used.UnionWith(await source.InUseElsewhereAsync(engineIds, cancellationToken));
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // Stopping an engine users work on through another replica is worse than keeping an idle one a while.
+                ProcessEngineLog.RemoteUseUnknown(_logger, engineIds.Count, e);
+                return engineIds.ToHashSet(StringComparer.Ordinal);
+            }
+        }
+
+        return used;
     }
 
     /// <summary>Stops every engine (gracefully, then killed) and launches no more. Idempotent.</summary>

@@ -62,7 +62,7 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
         options.LaunchTimeout = TimeSpan.FromSeconds(90);
     }
 
-    public static async Task<ZooKeeperGateway> StartAsync(ZooKeeperServer server, Action<ZooKeeperOptions>? configure = null, bool launch = false, Action<ProcessEngineOptions>? launcher = null, string? workRoot = null)
+    public static async Task<ZooKeeperGateway> StartAsync(ZooKeeperServer server, Action<ZooKeeperOptions>? configure = null, bool launch = false, Action<ProcessEngineOptions>? launcher = null, string? workRoot = null, Action<IServiceCollection>? services = null)
     {
         workRoot ??= Path.Combine(Path.GetTempPath(), "zk-gateway-tests-" + Guid.NewGuid().ToString("N")[..12]);
         var host = await GatewayHost.StartAsync(
@@ -93,7 +93,8 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
                     UseZooKeeper(o, server);
                     configure?.Invoke(o);
                 });
-            });
+            },
+            services);
         return new ZooKeeperGateway(host, workRoot);
     }
 
