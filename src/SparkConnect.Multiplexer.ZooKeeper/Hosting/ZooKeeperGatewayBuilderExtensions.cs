@@ -6,6 +6,7 @@ using SparkConnect.Multiplexer.Launching;
 using SparkConnect.Multiplexer.ZooKeeper;
 using SparkConnect.Multiplexer.ZooKeeper.Client;
 using SparkConnect.Multiplexer.ZooKeeper.Discovery;
+using SparkConnect.Multiplexer.ZooKeeper.Health;
 using SparkConnect.Multiplexer.ZooKeeper.Registration;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -64,6 +65,7 @@ public static class ZooKeeperGatewayBuilderExtensions
             });
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ZooKeeperConnectionService>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, GatewayRegistrationService>());
+            services.AddHealthChecks().AddCheck<ZooKeeperHealthCheck>(ZooKeeperHealthCheck.Name);
         }
 
         if (configure is not null)

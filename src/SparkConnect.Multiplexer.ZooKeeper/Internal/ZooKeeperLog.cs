@@ -64,4 +64,10 @@ internal static partial class ZooKeeperLog
 
     [LoggerMessage(625, LogLevel.Warning, "Updating this replica's engine use in ZooKeeper failed; retrying at the next check")]
     public static partial void EngineUseSweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(608, LogLevel.Warning, "Lost the connection to ZooKeeper {ConnectionString}; reconnecting. Until it is back no new engine can be found or launched, and after {SessionTimeoutSeconds:0.#} s a new session is opened")]
+    public static partial void ConnectionLost(ILogger logger, string connectionString, double sessionTimeoutSeconds);
+
+    [LoggerMessage(609, LogLevel.Warning, "No connection to ZooKeeper for {Seconds:0.#} s, longer than the session timeout: giving session 0x{SessionId:x} up and opening a new one at {ConnectionString} (this gateway's nodes and watches are restored when it connects)")]
+    public static partial void SessionAbandoned(ILogger logger, long sessionId, double seconds, string connectionString);
 }
