@@ -44,6 +44,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     private readonly SemaphoreSlim _launchSlots;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ConcurrentQueue<int> _startedProcessIds = new();
+    private readonly Dictionary<EngineKey, LaunchFailures> _failures = [];
     private Task? _stopAll;
 
     public ProcessEngineManager(
@@ -134,6 +135,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
                     throw new EngineNotRunningException(request.Key);
                 }
 
+                ThrowWhenBackingOff(request.Key, options, now);
                 ThrowWhenAtCapacity(request, options);
                 current = new LaunchedEngine(NewEngineId(request.Key), request.Key, now, request.Principal.UserName);
                 _current[request.Key] = current;
@@ -362,6 +364,42 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     internal static SecretRedactor RedactorFor(ProcessEngineOptions options)
         => options.RedactedKeyPatterns is { } patterns ? new SecretRedactor(patterns) : SecretRedactor.Default;
 
+    /// <summary>Refuses a launch of a key whose last launches failed, until its back-off has passed (under the lock).</summary>
+    private void ThrowWhenBackingOff(EngineKey key, ProcessEngineOptions options, DateTimeOffset now)
+    {
+        if (!_failures.TryGetValue(key, out var failures) || now >= failures.RetryAt)
+        {
+            return;
+        }
+
+        var left = failures.RetryAt - now;
+        _metrics.LaunchRefused("backoff");
+        throw new EngineLocationException(
+            $"No engine is launched for {key} until {Math.Ceiling(left.TotalSeconds):0} s from now: its last {failures.Count} launch(es) in a row failed, and launches of a failing key are spaced out ({ProcessEngineOptions.SectionName}:LaunchFailureBackoff = {options.LaunchFailureBackoff}, doubling up to MaxLaunchFailureBackoff = {options.MaxLaunchFailureBackoff}). The last failure: {failures.Message}",
+            failures.StatusCode)
+        {
+            RetryAfter = failures.StatusCode == StatusCode.Unavailable ? left : null,
+        };
+    }
+
+    /// <summary>Counts a failed launch of the key and spaces out the next one (under the lock).</summary>
+    private void RecordFailure(EngineKey key, EngineLocationException failure, ProcessEngineOptions options)
+    {
+        if (options.LaunchFailureBackoff <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var count = _failures.TryGetValue(key, out var previous) ? previous.Count + 1 : 1;
+        var wait = options.LaunchFailureBackoff * Math.Pow(2, Math.Min(count - 1, 20));
+        if (wait > options.MaxLaunchFailureBackoff)
+        {
+            wait = options.MaxLaunchFailureBackoff;
+        }
+
+        _failures[key] = new LaunchFailures(count, _time.GetUtcNow() + wait, failure.Message, failure.StatusCode);
+    }
+
     /// <summary>Refuses a launch over the per-user or the total cap (under the lock).</summary>
     private void ThrowWhenAtCapacity(EngineRequest request, ProcessEngineOptions options)
     {
@@ -525,6 +563,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
                 }
 
                 var now = _time.GetUtcNow();
+                _failures.Remove(engine.Key);
                 engine.State = LaunchedEngineState.Ready;
                 engine.ReadyAt = now;
                 engine.Touch(now);
@@ -593,6 +632,12 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         lock (_gate)
         {
             _live.Remove(engine);
+
+            // A launch ended by the shutdown says nothing about the command.
+            if (!_shutdown.IsCancellationRequested)
+            {
+                RecordFailure(engine.Key, failure, _options.CurrentValue);
+            }
         }
 
         if (process is not null)
@@ -700,3 +745,6 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         await Task.WhenAll(running.Select(e => StopTakenAsync(e, "the gateway is stopping", "shutdown", cancellationToken)).Concat(launches));
     }
 }
+
+/// <summary>A key's launches that failed in a row: how many, when the next may start, and the last failure.</summary>
+internal sealed record LaunchFailures(int Count, DateTimeOffset RetryAt, string Message, StatusCode StatusCode);

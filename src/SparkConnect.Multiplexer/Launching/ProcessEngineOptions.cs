@@ -96,6 +96,18 @@ public sealed class ProcessEngineOptions
     /// </summary>
     public TimeSpan InitializationTimeout { get; set; } = TimeSpan.FromSeconds(180);
 
+    /// <summary>
+    /// How long new sessions of an engine key wait after its engine failed to start before the next launch is tried;
+    /// doubled for each further failure in a row, up to <see cref="MaxLaunchFailureBackoff"/>, and forgotten once one
+    /// starts. Meanwhile the sessions get <c>UNAVAILABLE</c> with the last failure and a <c>RetryInfo</c> of the time
+    /// left, so a broken command or template does not start a process on every client retry. Default 10 s;
+    /// <see cref="TimeSpan.Zero"/>: every session tries again at once.
+    /// </summary>
+    public TimeSpan LaunchFailureBackoff { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The longest wait between launches of a key whose engine keeps failing to start. Default 5 min.</summary>
+    public TimeSpan MaxLaunchFailureBackoff { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How often a starting engine is asked whether it is ready. Default 1 s.</summary>
     public TimeSpan ReadinessProbeInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -144,6 +144,16 @@ internal sealed class ProcessEngineOptionsValidator : IValidateOptions<ProcessEn
             errors.Add($"{Section}:StopGracePeriod is {options.StopGracePeriod}; set zero (kill at once) or a positive duration such as 00:00:15.");
         }
 
+        if (options.LaunchFailureBackoff < TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:LaunchFailureBackoff is {options.LaunchFailureBackoff}; set zero (no back-off) or a positive duration such as 00:00:10.");
+        }
+
+        if (options.MaxLaunchFailureBackoff < options.LaunchFailureBackoff)
+        {
+            errors.Add($"{Section}:MaxLaunchFailureBackoff ({options.MaxLaunchFailureBackoff}) is shorter than {Section}:LaunchFailureBackoff ({options.LaunchFailureBackoff}); set it at least as long, for example 00:05:00.");
+        }
+
         if (options.MaxEngineLifetime is { } lifetime && lifetime <= TimeSpan.Zero)
         {
             errors.Add($"{Section}:MaxEngineLifetime is {lifetime}; set a positive duration such as 1.00:00:00, or remove it for no limit.");
