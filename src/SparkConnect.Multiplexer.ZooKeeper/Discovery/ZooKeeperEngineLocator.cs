@@ -17,7 +17,7 @@ namespace SparkConnect.Multiplexer.ZooKeeper.Discovery;
 internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
 {
     /// <summary>The message of the FAILED_PRECONDITION error for nodes without a Spark Connect endpoint.</summary>
-    public const string NoSparkConnectPortMessage = "engine registered without a Spark Connect port; start it with the Spark Connect plugin";
+    public const string NoSparkConnectPortMessage = "engine registered without a Spark Connect port: an administrator must start it with the Spark Connect plugin (spark.plugins=org.apache.spark.sql.connect.SparkConnectPlugin) and register its port as sparkConnectPort=P or sparkConnectUri=host:port in its ZooKeeper node";
 
     private static readonly TimeSpan MonitorInterval = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan OutagePollInterval = TimeSpan.FromMilliseconds(200);

@@ -70,4 +70,7 @@ internal static partial class ZooKeeperLog
 
     [LoggerMessage(609, LogLevel.Warning, "No connection to ZooKeeper for {Seconds:0.#} s, longer than the session timeout: giving session 0x{SessionId:x} up and opening a new one at {ConnectionString} (this gateway's nodes and watches are restored when it connects)")]
     public static partial void SessionAbandoned(ILogger logger, long sessionId, double seconds, string connectionString);
+
+    [LoggerMessage(626, LogLevel.Warning, "Engines this gateway launches listen on, and register in ZooKeeper {ConnectionString} as, {Host}, a loopback address: gateway replicas on other machines cannot reach them. With replicas on several hosts set SparkConnectGateway:ProcessEngines:Host to this machine's address (or SparkConnectGateway:ZooKeeper:LaunchedEngineHost to the name others reach it by)")]
+    public static partial void LaunchedEnginesOnLoopback(ILogger logger, string host, string connectionString);
 }

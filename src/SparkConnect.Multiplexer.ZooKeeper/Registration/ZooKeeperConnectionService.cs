@@ -1,4 +1,6 @@
+using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Engines;
@@ -12,7 +14,7 @@ namespace SparkConnect.Multiplexer.ZooKeeper.Registration;
 /// Connects to ZooKeeper at start-up (a missing native library or an unreachable ensemble stops the host with a
 /// message that says the fix) and checks that the ZooKeeper locator is the one in use.
 /// </summary>
-internal sealed class ZooKeeperConnectionService(ZooKeeperClient client, IOptions<ZooKeeperOptions> options, IServiceProvider services) : IHostedService
+internal sealed class ZooKeeperConnectionService(ZooKeeperClient client, IOptions<ZooKeeperOptions> options, IServiceProvider services, ILogger<ZooKeeperConnectionService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -38,7 +40,18 @@ internal sealed class ZooKeeperConnectionService(ZooKeeperClient client, IOption
             throw new InvalidOperationException(
                 $"{ProcessEngineOptions.SectionName} passes engines {EngineCommandLine.EngineTokenPlaceholder}, and engines are shared through ZooKeeper: a replica (or this one after a restart) must present the token of an engine it did not launch, and the engine's node does not carry it. Set {ProcessEngineOptions.SectionName}:EngineTokenSecret to the same secret (at least {EngineAccessToken.MinSecretLength} characters, e.g. 'openssl rand -hex 32') on every replica; the token is then derived from it and the engine id.");
         }
+
+        if (services.GetService<ZooKeeperEnginesMarker>() is not null && options.Value.LaunchEngines
+            && services.GetService<ProcessEngineManager>() is not null && services.GetService<IOptions<ProcessEngineOptions>>() is { } launcher
+            && string.IsNullOrEmpty(options.Value.LaunchedEngineHost) && IsLoopback(launcher.Value.Host))
+        {
+            // Right for one machine (and the tests), wrong as soon as a replica on another host reads the node.
+            ZooKeeperLog.LaunchedEnginesOnLoopback(logger, launcher.Value.Host, client.ConnectionString);
+        }
     }
+
+    private static bool IsLoopback(string host)
+        => string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
 }
 
 /// <summary>Registered by <c>AddZooKeeperEngines()</c>.</summary>

@@ -136,6 +136,7 @@ public sealed class DiscoveryTests
 
         Assert.AreEqual(StatusCode.FailedPrecondition, error.StatusCode);
         Assert.Contains(ZooKeeperEngineLocator.NoSparkConnectPortMessage, error.Status.Detail);
+        StringAssert.Contains(error.Status.Detail, "spark.plugins=org.apache.spark.sql.connect.SparkConnectPlugin", "the setting that fixes it");
     }
 
     [TestMethod]
