@@ -309,6 +309,42 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         return used;
     }
 
+    /// <summary>
+    /// Stops the engines left running under <see cref="ProcessEngineOptions.WorkingDirectory"/> by a gateway that is
+    /// gone (killed before it could stop them): nothing would ever stop them, and this gateway launches its own.
+    /// </summary>
+    public async Task<int> StopOrphansAsync(CancellationToken cancellationToken)
+    {
+        var options = _options.CurrentValue;
+        var orphans = EngineWorkDirectories.FindOrphans(Path.GetFullPath(options.WorkingDirectory));
+        foreach (var (directory, state) in orphans)
+        {
+            ProcessEngineLog.StoppingOrphan(_logger, state.EngineId, state.ProcessId, state.GatewayProcessId, directory);
+            await EngineWorkDirectories.StopAsync(state, options.StopGracePeriod, cancellationToken);
+        }
+
+        return orphans.Count;
+    }
+
+    /// <summary>Deletes the working directories of ended engines older than <see cref="ProcessEngineOptions.WorkDirectoryRetention"/>.</summary>
+    public int DeleteExpiredWorkDirectories()
+    {
+        var options = _options.CurrentValue;
+        if (options.WorkDirectoryRetention is not { } retention)
+        {
+            return 0;
+        }
+
+        var root = Path.GetFullPath(options.WorkingDirectory);
+        HashSet<string> keep;
+        lock (_gate)
+        {
+            keep = [.. _live.Select(e => Path.Combine(root, DirectoryNameOf(e.Id)))];
+        }
+
+        return EngineWorkDirectories.DeleteExpired(root, retention, _time.GetUtcNow(), keep);
+    }
+
     /// <summary>Stops every engine (gracefully, then killed) and launches no more. Idempotent.</summary>
     public Task StopAllAsync(CancellationToken cancellationToken)
     {
@@ -518,6 +554,16 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
                     StatusCode.FailedPrecondition,
                     e));
                 return;
+            }
+
+            try
+            {
+                // So that a gateway starting after this one died finds and stops the engine.
+                EngineWorkDirectories.WriteState(workDirectory, engine.Id, process.Id);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                ProcessEngineLog.StateNotWritten(_logger, engine.Id, workDirectory, e);
             }
 
             _startedProcessIds.Enqueue(process.Id);

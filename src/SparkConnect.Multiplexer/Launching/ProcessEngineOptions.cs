@@ -86,6 +86,13 @@ public sealed class ProcessEngineOptions
     /// </summary>
     public string WorkingDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "spark-connect-engines");
 
+    /// <summary>
+    /// How long the working directory of an engine that no longer runs (its log, its <c>engine.json</c>) is kept after
+    /// it was last written; older ones are deleted by the idle check. Default 7 days; <see langword="null"/>: kept for
+    /// ever.
+    /// </summary>
+    public TimeSpan? WorkDirectoryRetention { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>The address engines listen on, and the gateway connects to. Default <c>127.0.0.1</c>.</summary>
     public string Host { get; set; } = "127.0.0.1";
 

@@ -144,6 +144,11 @@ internal sealed class ProcessEngineOptionsValidator : IValidateOptions<ProcessEn
             errors.Add($"{Section}:StopGracePeriod is {options.StopGracePeriod}; set zero (kill at once) or a positive duration such as 00:00:15.");
         }
 
+        if (options.WorkDirectoryRetention is { } retention && retention <= TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:WorkDirectoryRetention is {retention}; set a positive duration such as 7.00:00:00, or remove it to keep engine directories for ever.");
+        }
+
         if (options.LaunchFailureBackoff < TimeSpan.Zero)
         {
             errors.Add($"{Section}:LaunchFailureBackoff is {options.LaunchFailureBackoff}; set zero (no back-off) or a positive duration such as 00:00:10.");
