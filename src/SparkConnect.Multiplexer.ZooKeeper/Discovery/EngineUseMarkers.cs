@@ -73,18 +73,30 @@ internal sealed class EngineUseMarkers : IRemoteEngineUse, IAsyncDisposable
         }
 
         var marker = _marked.GetOrAdd(engineId, id => new Lazy<Task<OwnedNode>>(() => CreateAsync(id)));
+        var created = ObserveAsync(engineId, marker);
+        EnsureLoop();
+        if (!created.IsCompleted && _client.DisconnectedFor is not null)
+        {
+            // ZooKeeper is away: the session is not held up for it; the node is made when it is back.
+            return;
+        }
+
+        await created.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Waits for the marker's node; a failure is logged and the marker forgotten, so the next use tries again.</summary>
+    private async Task ObserveAsync(string engineId, Lazy<Task<OwnedNode>> marker)
+    {
         try
         {
-            await marker.Value.WaitAsync(cancellationToken);
+            await marker.Value;
         }
-        catch (Exception e) when (e is ZooKeeperException or InvalidOperationException or ObjectDisposedException)
+        catch (Exception e) when (e is ZooKeeperException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
         {
-            // The session still works; the launching replica may stop the engine as idle meanwhile. Tried again next time.
+            // The session still works; the launching replica may stop the engine as idle meanwhile.
             _marked.TryRemove(new KeyValuePair<string, Lazy<Task<OwnedNode>>>(engineId, marker));
             ZooKeeperLog.EngineUseMarkFailed(_logger, engineId, e);
         }
-
-        EnsureLoop();
     }
 
     /// <summary>Brings the nodes in line with the session store: marks engines with sessions, unmarks those without for two sweeps.</summary>

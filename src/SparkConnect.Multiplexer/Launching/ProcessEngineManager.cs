@@ -273,7 +273,9 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
                 stops.Add(candidate);
             }
 
-            // Taken out of service under the lock, so no new session is handed one of them.
+            // Taken out of service under the lock, so no new session is handed one of them; one that a concurrent
+            // check took out meanwhile is left to it.
+            stops.RemoveAll(s => s.Engine.State is not (LaunchedEngineState.Ready or LaunchedEngineState.Retired));
             foreach (var (engine, _, _) in stops)
             {
                 TakeOutOfService(engine);
