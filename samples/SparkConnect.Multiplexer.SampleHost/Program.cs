@@ -74,6 +74,20 @@ switch (sample.EngineMode)
         break;
 }
 
+// ZooKeeper when it is configured: with EngineMode Process, sample hosts coordinate launches and share the engines
+// (AddZooKeeperEngines comes after AddProcessEngines); otherwise each host only registers itself there.
+if (!string.IsNullOrEmpty(builder.Configuration["SparkConnectGateway:ZooKeeper:ConnectionString"]))
+{
+    if (sample.EngineMode == SampleEngineMode.Process)
+    {
+        gateway.AddZooKeeperEngines();
+    }
+    else
+    {
+        gateway.AddZooKeeperDiscovery();
+    }
+}
+
 // Sessions in Redis when it is configured, so several sample hosts behind a load balancer share them.
 if (!string.IsNullOrEmpty(builder.Configuration["SparkConnectGateway:Redis:Configuration"]))
 {

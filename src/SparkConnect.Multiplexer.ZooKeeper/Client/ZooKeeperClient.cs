@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -32,6 +33,10 @@ internal sealed class ZooKeeperClient : IAsyncDisposable
     private Task? _stateLoop;
     private Task? _reconnect;
 
+    /// <summary>When the connection was lost (<see cref="Stopwatch"/> ticks); 0 while connected.</summary>
+    private long _disconnectedSince = Stopwatch.GetTimestamp();
+    private bool _watchdogRunning;
+
     public ZooKeeperClient(string connectionString, TimeSpan sessionTimeout, string? libraryPath, ILogger logger)
     {
         _connectionString = connectionString;
@@ -55,6 +60,16 @@ internal sealed class ZooKeeperClient : IAsyncDisposable
             {
                 return [.. _password];
             }
+        }
+    }
+
+    /// <summary>How long the client has been without a connection to ZooKeeper; null while connected.</summary>
+    public TimeSpan? DisconnectedFor
+    {
+        get
+        {
+            var since = Interlocked.Read(ref _disconnectedSince);
+            return since == 0 ? null : Stopwatch.GetElapsedTime(since);
         }
     }
 
@@ -404,6 +419,7 @@ internal sealed class ZooKeeperClient : IAsyncDisposable
     private unsafe void HandleState(nint handle, int state)
     {
         var expired = false;
+        var lost = false;
         long sessionId = 0;
         lock (_gate)
         {
@@ -414,6 +430,7 @@ internal sealed class ZooKeeperClient : IAsyncDisposable
 
             if (state == ZooKeeperNative.ConnectedState || state == ZooKeeperNative.ReadOnlyState)
             {
+                Interlocked.Exchange(ref _disconnectedSince, 0);
                 var clientId = ZooKeeperNative.zoo_client_id(handle);
                 var newSession = clientId->SessionId != _sessionId;
                 _sessionId = clientId->SessionId;
@@ -430,11 +447,18 @@ internal sealed class ZooKeeperClient : IAsyncDisposable
             {
                 if (!_reconnecting)
                 {
-                    _reconnecting = true;
                     expired = true;
-                    sessionId = _sessionId;
-                    _handle = 0;
-                    _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    sessionId = AbandonSession();
+                }
+            }
+            else
+            {
+                // Connecting again: the C client retries the servers by itself, but only with the session it had.
+                lost = Interlocked.CompareExchange(ref _disconnectedSince, Stopwatch.GetTimestamp(), 0) == 0;
+                if (!_watchdogRunning)
+                {
+                    _watchdogRunning = true;
+                    _ = Task.Run(() => WatchDisconnectionAsync(handle), CancellationToken.None);
                 }
             }
         }
@@ -444,9 +468,72 @@ internal sealed class ZooKeeperClient : IAsyncDisposable
             ZooKeeperLog.SessionExpired(_logger, sessionId);
             _reconnect = Task.Run(() => ReconnectAsync(handle), CancellationToken.None);
         }
+        else if (lost)
+        {
+            ZooKeeperLog.ConnectionLost(_logger, _connectionString, _sessionTimeout.TotalSeconds);
+        }
         else
         {
             ZooKeeperLog.StateChanged(_logger, StateName(state));
+        }
+    }
+
+    /// <summary>Marks the current session as given up and the client as reconnecting (under the lock); returns the session id.</summary>
+    private long AbandonSession()
+    {
+        _reconnecting = true;
+        _handle = 0;
+        _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Interlocked.Exchange(ref _disconnectedSince, Stopwatch.GetTimestamp());
+        return _sessionId;
+    }
+
+    /// <summary>
+    /// Gives the session up when the connection has been lost for longer than the session timeout — by then the
+    /// ensemble has expired it anyway — and opens a new one. The C client alone would retry the old session for ever;
+    /// against an ensemble restored with an empty data directory it never gets in ("client has seen zxid 0x23, our
+    /// last zxid is 0x1"), since only a new session starts from zxid 0.
+    /// </summary>
+    private async Task WatchDisconnectionAsync(nint handle)
+    {
+        var token = _disposed.Token;
+        while (true)
+        {
+            TimeSpan wait;
+            lock (_gate)
+            {
+                var since = Interlocked.Read(ref _disconnectedSince);
+                if (handle != _handle || _reconnecting || since == 0 || token.IsCancellationRequested)
+                {
+                    _watchdogRunning = false;
+                    return;
+                }
+
+                var disconnected = Stopwatch.GetElapsedTime(since);
+                wait = _sessionTimeout - disconnected;
+                if (wait <= TimeSpan.Zero)
+                {
+                    var sessionId = AbandonSession();
+                    _watchdogRunning = false;
+                    ZooKeeperLog.SessionAbandoned(_logger, sessionId, disconnected.TotalSeconds, _connectionString);
+                    _reconnect = Task.Run(() => ReconnectAsync(handle), CancellationToken.None);
+                    return;
+                }
+            }
+
+            try
+            {
+                await Task.Delay(wait, token);
+            }
+            catch (OperationCanceledException)
+            {
+                lock (_gate)
+                {
+                    _watchdogRunning = false;
+                }
+
+                return;
+            }
         }
     }
 

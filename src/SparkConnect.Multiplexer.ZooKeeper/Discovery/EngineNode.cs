@@ -14,6 +14,7 @@ internal sealed class EngineNode
     public const string SparkConnectPort = "sparkConnectPort";
     public const string SparkConnectUri = "sparkConnectUri";
     public const string EngineIdAttribute = "engineId";
+    public const string RefIdAttribute = "refId";
     public const string Sequence = "sequence";
 
     private EngineNode(string path, string name, IReadOnlyDictionary<string, string> attributes, string? sparkConnectAddress, long sequence, string id)
@@ -42,11 +43,14 @@ internal sealed class EngineNode
     /// <summary>The engine id sessions are bound to: the <c>engineId</c> attribute, else <c>zookeeper:</c> + the node path.</summary>
     public string Id { get; }
 
-    /// <summary>Whether the node has enough to parse at all from its name (otherwise its data is read too).</summary>
-    public static bool NameHasAddress(string name)
+    /// <summary>
+    /// Whether the name alone has the engine's address and its <c>engineId</c>; otherwise the node's data is read too,
+    /// for the attributes the name lacks.
+    /// </summary>
+    public static bool NameIsComplete(string name)
     {
         var attributes = ParseAttributes(name);
-        return attributes.ContainsKey(SparkConnectPort) || attributes.ContainsKey(SparkConnectUri);
+        return (attributes.ContainsKey(SparkConnectPort) || attributes.ContainsKey(SparkConnectUri)) && attributes.ContainsKey(EngineIdAttribute);
     }
 
     /// <summary>Parses a child of an engine space; <paramref name="data"/> (when read) adds attributes the name lacks.</summary>
@@ -78,10 +82,27 @@ internal sealed class EngineNode
         }
 
         var path = spacePath + "/" + name;
-        var id = attributes.TryGetValue(EngineIdAttribute, out var engineId) && engineId.Length > 0
-            ? Uri.UnescapeDataString(engineId)
-            : "zookeeper:" + path;
-        return new EngineNode(path, name, attributes, address, SequenceOf(name), id);
+        return new EngineNode(path, name, attributes, address, SequenceOf(name), IdOf(spacePath, path, attributes, address));
+    }
+
+    /// <summary>
+    /// The engine's id, the same when the engine registers again (a new node, a new sequence number, after its ZooKeeper
+    /// session expired), so its sessions stay bound to it: its <c>engineId</c>, else Kyuubi's <c>refId</c> (one per
+    /// engine), else its Spark Connect address in the space; only a node with none of them is known by its path.
+    /// </summary>
+    private static string IdOf(string spacePath, string path, Dictionary<string, string> attributes, string? address)
+    {
+        if (attributes.TryGetValue(EngineIdAttribute, out var engineId) && engineId.Length > 0)
+        {
+            return Uri.UnescapeDataString(engineId);
+        }
+
+        if (attributes.TryGetValue(RefIdAttribute, out var refId) && refId.Length > 0)
+        {
+            return "kyuubi:" + refId;
+        }
+
+        return address is not null ? "zookeeper:" + spacePath + "/" + address : "zookeeper:" + path;
     }
 
     /// <summary>The node name prefix for an engine this gateway registers (ZooKeeper appends the sequence number).</summary>

@@ -144,7 +144,7 @@ internal sealed class EngineSpaces : IAsyncDisposable
                 {
                     if (!_parsed.TryGetValue(name, out var node))
                     {
-                        var data = EngineNode.NameHasAddress(name) ? null : await client.GetDataAsync(Path + "/" + name, null, cancellationToken);
+                        var data = EngineNode.NameIsComplete(name) ? null : await client.GetDataAsync(Path + "/" + name, null, cancellationToken);
                         node = EngineNode.Parse(Path, name, data);
                         _parsed[name] = node;
                     }

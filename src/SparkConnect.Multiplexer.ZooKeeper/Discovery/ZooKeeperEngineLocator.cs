@@ -17,15 +17,17 @@ namespace SparkConnect.Multiplexer.ZooKeeper.Discovery;
 internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
 {
     /// <summary>The message of the FAILED_PRECONDITION error for nodes without a Spark Connect endpoint.</summary>
-    public const string NoSparkConnectPortMessage = "engine registered without a Spark Connect port; start it with the Spark Connect plugin";
+    public const string NoSparkConnectPortMessage = "engine registered without a Spark Connect port: an administrator must start it with the Spark Connect plugin (spark.plugins=org.apache.spark.sql.connect.SparkConnectPlugin) and register its port as sparkConnectPort=P or sparkConnectUri=host:port in its ZooKeeper node";
 
     private static readonly TimeSpan MonitorInterval = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan OutagePollInterval = TimeSpan.FromMilliseconds(200);
 
     private readonly EngineSpaces _spaces;
     private readonly ZooKeeperClient _client;
     private readonly IOptionsMonitor<ZooKeeperOptions> _options;
     private readonly ISessionStore _store;
     private readonly ProcessEngineManager? _launcher;
+    private readonly EngineUseMarkers _use;
     private readonly ILogger<ZooKeeperEngineLocator> _logger;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _launchGates = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, OwnedNode> _launched = new(StringComparer.Ordinal);
@@ -39,8 +41,10 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
         IOptionsMonitor<ZooKeeperOptions> options,
         ISessionStore store,
         IServiceProvider services,
+        EngineUseMarkers use,
         ILogger<ZooKeeperEngineLocator> logger)
     {
+        _use = use;
         _spaces = spaces;
         _client = client;
         _options = options;
@@ -59,6 +63,15 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
     public static string LockPath(ZooKeeperOptions options, EngineKey key) => Root(options, key, "_lock") + "/" + Segment(key.Owner) + "/" + Segment(key.Subdomain);
 
     public async ValueTask<EngineEndpoint> LocateAsync(EngineRequest request, CancellationToken cancellationToken)
+    {
+        var endpoint = await LocateCoreAsync(request, cancellationToken);
+
+        // A session is about to be bound to it through this replica: the replica that launched it must not stop it.
+        await _use.MarkAsync(endpoint.Id, cancellationToken);
+        return endpoint;
+    }
+
+    private async ValueTask<EngineEndpoint> LocateCoreAsync(EngineRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var options = _options.CurrentValue;
@@ -165,7 +178,12 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
                 break;
         }
 
-        return new EngineEndpoint(chosen.Id, new Uri($"{options.EngineScheme}://{chosen.SparkConnectAddress}"));
+        // The node carries no credential: the launcher knows the token of an engine it runs, and derives that of an
+        // engine another replica launched from the secret every replica shares.
+        return new EngineEndpoint(chosen.Id, new Uri($"{options.EngineScheme}://{chosen.SparkConnectAddress}"))
+        {
+            AccessToken = _launcher?.AccessTokenFor(chosen.Id),
+        };
     }
 
     private async Task<EngineEndpoint> LaunchAsync(EngineRequest request, EngineSpaces.EngineSpace space, ZooKeeperOptions options, CancellationToken cancellationToken)
@@ -174,37 +192,51 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
         var gate = _launchGates.GetOrAdd(space.Path, static _ => new SemaphoreSlim(1, 1));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.LaunchTimeout);
+
+        // Without ZooKeeper no replica can take the lock or register an engine: say so within the connection timeout
+        // rather than after the launch timeout.
+        using var outage = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+        using var stopWatching = new CancellationTokenSource();
+        var watching = CancelOnOutageAsync(options.ConnectionTimeout, outage, stopWatching.Token);
         try
         {
+            ThrowIfOutage(request.Key, options);
+
             // One caller per key in this gateway goes on to the ZooKeeper lock; the others find its engine after it.
-            await gate.WaitAsync(timeout.Token);
+            await gate.WaitAsync(outage.Token);
             try
             {
-                if (await ChooseAsync(space, options, timeout.Token) is { } local)
+                if (await ChooseAsync(space, options, outage.Token) is { } local)
                 {
                     return local;
                 }
 
-                await using var held = await ZooKeeperLock.AcquireAsync(_client, lockPath, timeout.Token);
+                await using var held = await ZooKeeperLock.AcquireAsync(_client, lockPath, outage.Token);
 
                 // Authoritative re-check under the lock: another replica may have launched and registered it.
-                await space.RefreshAsync(timeout.Token);
-                if (await ChooseAsync(space, options, timeout.Token) is { } registered)
+                await space.RefreshAsync(outage.Token);
+                if (await ChooseAsync(space, options, outage.Token) is { } registered)
                 {
                     ZooKeeperLog.FoundAfterLock(_logger, request.Key, lockPath);
                     return registered;
                 }
 
                 ZooKeeperLog.LaunchLocked(_logger, lockPath, request.Key);
-                var endpoint = await _launcher!.LocateAsync(request, timeout.Token);
-                await RegisterLaunchedAsync(space.Path, request.Key, endpoint, options, timeout.Token);
-                await space.RefreshAsync(timeout.Token);
+
+                // A launch cut short by an outage goes on; once ZooKeeper is back, the next call registers it.
+                var endpoint = await _launcher!.LocateAsync(request, outage.Token);
+                await RegisterLaunchedAsync(space.Path, request.Key, endpoint, options, outage.Token);
+                await space.RefreshAsync(outage.Token);
                 return endpoint;
             }
             finally
             {
                 gate.Release();
             }
+        }
+        catch (OperationCanceledException) when (outage.IsCancellationRequested && !timeout.IsCancellationRequested)
+        {
+            throw Unreachable(request.Key, options);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -218,9 +250,50 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
         }
         catch (ZooKeeperException e)
         {
-            throw new EngineLocationException($"Coordinating the engine launch for {request.Key} in ZooKeeper failed ({e.Message}); retry.", StatusCode.Unavailable, e);
+            throw new EngineLocationException($"Coordinating the engine launch for {request.Key} in ZooKeeper ({options.ConnectionString}) failed ({e.Message}); retry.", StatusCode.Unavailable, e);
+        }
+        finally
+        {
+            await stopWatching.CancelAsync();
+            await watching;
         }
     }
+
+    /// <summary>Cancels <paramref name="outage"/> once the connection to ZooKeeper has been lost for <paramref name="limit"/>.</summary>
+    private async Task CancelOnOutageAsync(TimeSpan limit, CancellationTokenSource outage, CancellationToken stop)
+    {
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (_client.DisconnectedFor >= limit)
+                {
+                    await outage.CancelAsync();
+                    return;
+                }
+
+                await Task.Delay(OutagePollInterval, stop);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void ThrowIfOutage(EngineKey key, ZooKeeperOptions options)
+    {
+        if (_client.DisconnectedFor >= options.ConnectionTimeout)
+        {
+            throw Unreachable(key, options);
+        }
+    }
+
+    private EngineLocationException Unreachable(EngineKey key, ZooKeeperOptions options) => new(
+        $"ZooKeeper ({options.ConnectionString}) has been unreachable for {(_client.DisconnectedFor ?? options.ConnectionTimeout).TotalSeconds:0} s, longer than {ZooKeeperOptions.SectionName}:ConnectionTimeout ({options.ConnectionTimeout.TotalSeconds:0.#} s): no engine for {key} can be launched, since gateway replicas coordinate launches through it. Retry when ZooKeeper is back; an administrator should check the ensemble and {ZooKeeperOptions.SectionName}:ConnectionString.",
+        StatusCode.Unavailable)
+    {
+        RetryAfter = TimeSpan.FromSeconds(5),
+    };
 
     private async Task RegisterLaunchedAsync(string spacePath, EngineKey key, EngineEndpoint endpoint, ZooKeeperOptions options, CancellationToken cancellationToken)
     {

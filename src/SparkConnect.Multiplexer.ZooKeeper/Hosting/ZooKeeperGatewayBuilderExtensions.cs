@@ -2,9 +2,11 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Launching;
 using SparkConnect.Multiplexer.ZooKeeper;
 using SparkConnect.Multiplexer.ZooKeeper.Client;
 using SparkConnect.Multiplexer.ZooKeeper.Discovery;
+using SparkConnect.Multiplexer.ZooKeeper.Health;
 using SparkConnect.Multiplexer.ZooKeeper.Registration;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -31,6 +33,8 @@ public static class ZooKeeperGatewayBuilderExtensions
         AddZooKeeperDiscovery(builder, configure);
         builder.Services.TryAddSingleton<ZooKeeperEnginesMarker>();
         builder.Services.TryAddSingleton<EngineSpaces>();
+        builder.Services.TryAddSingleton<EngineUseMarkers>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IRemoteEngineUse, EngineUseMarkers>(static sp => sp.GetRequiredService<EngineUseMarkers>()));
         return builder.AddEngineLocator<ZooKeeperEngineLocator>();
     }
 
@@ -61,6 +65,7 @@ public static class ZooKeeperGatewayBuilderExtensions
             });
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ZooKeeperConnectionService>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, GatewayRegistrationService>());
+            services.AddHealthChecks().AddCheck<ZooKeeperHealthCheck>(ZooKeeperHealthCheck.Name);
         }
 
         if (configure is not null)

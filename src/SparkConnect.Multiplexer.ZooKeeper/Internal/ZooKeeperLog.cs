@@ -58,4 +58,19 @@ internal static partial class ZooKeeperLog
 
     [LoggerMessage(623, LogLevel.Warning, "Watching launched engines failed")]
     public static partial void LaunchMonitorFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(624, LogLevel.Warning, "Telling other replicas through ZooKeeper that this one uses engine {EngineId} failed; its launching replica may stop it as idle")]
+    public static partial void EngineUseMarkFailed(ILogger logger, string engineId, Exception exception);
+
+    [LoggerMessage(625, LogLevel.Warning, "Updating this replica's engine use in ZooKeeper failed; retrying at the next check")]
+    public static partial void EngineUseSweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(608, LogLevel.Warning, "Lost the connection to ZooKeeper {ConnectionString}; reconnecting. Until it is back no new engine can be found or launched, and after {SessionTimeoutSeconds:0.#} s a new session is opened")]
+    public static partial void ConnectionLost(ILogger logger, string connectionString, double sessionTimeoutSeconds);
+
+    [LoggerMessage(609, LogLevel.Warning, "No connection to ZooKeeper for {Seconds:0.#} s, longer than the session timeout: giving session 0x{SessionId:x} up and opening a new one at {ConnectionString} (this gateway's nodes and watches are restored when it connects)")]
+    public static partial void SessionAbandoned(ILogger logger, long sessionId, double seconds, string connectionString);
+
+    [LoggerMessage(626, LogLevel.Warning, "Engines this gateway launches listen on, and register in ZooKeeper {ConnectionString} as, {Host}, a loopback address: gateway replicas on other machines cannot reach them. With replicas on several hosts set SparkConnectGateway:ProcessEngines:Host to this machine's address (or SparkConnectGateway:ZooKeeper:LaunchedEngineHost to the name others reach it by)")]
+    public static partial void LaunchedEnginesOnLoopback(ILogger logger, string host, string connectionString);
 }

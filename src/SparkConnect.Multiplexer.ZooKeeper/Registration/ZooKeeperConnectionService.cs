@@ -1,6 +1,10 @@
+using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Engines;
+using SparkConnect.Multiplexer.Launching;
 using SparkConnect.Multiplexer.ZooKeeper.Client;
 using SparkConnect.Multiplexer.ZooKeeper.Discovery;
 
@@ -10,9 +14,18 @@ namespace SparkConnect.Multiplexer.ZooKeeper.Registration;
 /// Connects to ZooKeeper at start-up (a missing native library or an unreachable ensemble stops the host with a
 /// message that says the fix) and checks that the ZooKeeper locator is the one in use.
 /// </summary>
-internal sealed class ZooKeeperConnectionService(ZooKeeperClient client, IOptions<ZooKeeperOptions> options, IServiceProvider services) : IHostedService
+internal sealed class ZooKeeperConnectionService(ZooKeeperClient client, IOptions<ZooKeeperOptions> options, IServiceProvider services, ILogger<ZooKeeperConnectionService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        CheckDeployment();
+        await client.StartAsync(options.Value.ConnectionTimeout, cancellationToken);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Refuses combinations that work on one replica and fail on several, each with its fix.</summary>
+    private void CheckDeployment()
     {
         if (services.GetService<ZooKeeperEnginesMarker>() is not null && services.GetRequiredService<IEngineLocator>() is not ZooKeeperEngineLocator)
         {
@@ -20,10 +33,25 @@ internal sealed class ZooKeeperConnectionService(ZooKeeperClient client, IOption
                 "AddZooKeeperEngines() was called, but another engine locator replaced it: call AddZooKeeperEngines() after AddProcessEngines() (it then launches through the process launcher, coordinated by ZooKeeper), and do not call AddEngineLocator<T>() after it.");
         }
 
-        await client.StartAsync(options.Value.ConnectionTimeout, cancellationToken);
+        if (services.GetService<ZooKeeperEnginesMarker>() is not null && services.GetService<IOptions<ProcessEngineOptions>>() is { } launching
+            && services.GetService<ProcessEngineManager>() is not null
+            && EngineCommandLine.UsesEngineToken(launching.Value) && string.IsNullOrEmpty(launching.Value.EngineTokenSecret))
+        {
+            throw new InvalidOperationException(
+                $"{ProcessEngineOptions.SectionName} passes engines {EngineCommandLine.EngineTokenPlaceholder}, and engines are shared through ZooKeeper: a replica (or this one after a restart) must present the token of an engine it did not launch, and the engine's node does not carry it. Set {ProcessEngineOptions.SectionName}:EngineTokenSecret to the same secret (at least {EngineAccessToken.MinSecretLength} characters, e.g. 'openssl rand -hex 32') on every replica; the token is then derived from it and the engine id.");
+        }
+
+        if (services.GetService<ZooKeeperEnginesMarker>() is not null && options.Value.LaunchEngines
+            && services.GetService<ProcessEngineManager>() is not null && services.GetService<IOptions<ProcessEngineOptions>>() is { } launcher
+            && string.IsNullOrEmpty(options.Value.LaunchedEngineHost) && IsLoopback(launcher.Value.Host))
+        {
+            // Right for one machine (and the tests), wrong as soon as a replica on another host reads the node.
+            ZooKeeperLog.LaunchedEnginesOnLoopback(logger, launcher.Value.Host, client.ConnectionString);
+        }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    private static bool IsLoopback(string host)
+        => string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
 }
 
 /// <summary>Registered by <c>AddZooKeeperEngines()</c>.</summary>

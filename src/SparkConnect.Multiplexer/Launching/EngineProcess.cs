@@ -13,7 +13,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     public const string LogFileName = "engine.log";
     public const int TailLines = 20;
 
-    private const int SigTerm = 15;
+    public const int SigTerm = 15;
 
     private readonly Process _process;
     private readonly StreamWriter _log;
@@ -124,6 +124,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 
         return Kill(Id, SigTerm) == 0;
     }
+
+    /// <summary>Sends <paramref name="signal"/> to process <paramref name="processId"/>; false when it could not be signalled.</summary>
+    public static bool Signal(int processId, int signal) => Kill(processId, signal) == 0;
 
     /// <summary>Kills the process and every process it started.</summary>
     public void KillTree()

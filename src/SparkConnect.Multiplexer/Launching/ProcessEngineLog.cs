@@ -34,4 +34,13 @@ internal static partial class ProcessEngineLog
 
     [LoggerMessage(210, LogLevel.Information, "Stopping {Count} launched engine(s) as the gateway stops")]
     public static partial void StoppingAll(ILogger logger, int count);
+
+    [LoggerMessage(211, LogLevel.Warning, "Whether other gateway replicas use {Count} idle engine(s) cannot be told; keeping them until it can")]
+    public static partial void RemoteUseUnknown(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(212, LogLevel.Warning, "Stopping engine {EngineId} (process {ProcessId}) left running by gateway process {GatewayProcessId}, which is gone; its directory is {WorkDirectory}")]
+    public static partial void StoppingOrphan(ILogger logger, string engineId, int processId, int gatewayProcessId, string workDirectory);
+
+    [LoggerMessage(213, LogLevel.Warning, "The state file of engine {EngineId} could not be written in {WorkDirectory}; if this gateway dies, the next one will not stop the engine")]
+    public static partial void StateNotWritten(ILogger logger, string engineId, string workDirectory, Exception exception);
 }

@@ -25,6 +25,9 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     /// <summary>How much of each engine log line a failure message shows.</summary>
     private const int MaxTailLineLength = 1000;
 
+    /// <summary>How the ids of launched engines start (other replicas recognise them in ZooKeeper by it).</summary>
+    private const string EngineIdPrefix = "process:";
+
     private readonly IOptionsMonitor<ProcessEngineOptions> _options;
     private readonly EngineCaller _caller;
     private readonly EngineChannelPool _channels;
@@ -33,6 +36,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ProcessEngineMetrics _metrics;
     private readonly ILogger<ProcessEngineManager> _logger;
+    private readonly IRemoteEngineUse[] _remoteUse;
 
     private readonly Lock _gate = new();
     private readonly Dictionary<EngineKey, LaunchedEngine> _current = [];
@@ -40,6 +44,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     private readonly SemaphoreSlim _launchSlots;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ConcurrentQueue<int> _startedProcessIds = new();
+    private readonly Dictionary<EngineKey, LaunchFailures> _failures = [];
     private Task? _stopAll;
 
     public ProcessEngineManager(
@@ -50,8 +55,10 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         ISessionStore store,
         TimeProvider time,
         ProcessEngineMetrics metrics,
-        ILogger<ProcessEngineManager> logger)
+        ILogger<ProcessEngineManager> logger,
+        IEnumerable<IRemoteEngineUse>? remoteUse = null)
     {
+        _remoteUse = remoteUse?.ToArray() ?? [];
         _options = options;
         _caller = caller;
         _channels = channels;
@@ -128,6 +135,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
                     throw new EngineNotRunningException(request.Key);
                 }
 
+                ThrowWhenBackingOff(request.Key, options, now);
                 ThrowWhenAtCapacity(request, options);
                 current = new LaunchedEngine(NewEngineId(request.Key), request.Key, now, request.Principal.UserName);
                 _current[request.Key] = current;
@@ -151,8 +159,37 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     }
 
     /// <summary>
+    /// The token to present to engine <paramref name="engineId"/> when the launch templates pass engines one
+    /// (<c>{engineToken}</c>): the one this gateway made for an engine it runs, else, for an engine another replica
+    /// launched (its id made by <see cref="NewEngineId"/>), the one derived from
+    /// <see cref="ProcessEngineOptions.EngineTokenSecret"/>; null when engines get no token or no secret is set.
+    /// </summary>
+    public string? AccessTokenFor(string engineId)
+    {
+        var options = _options.CurrentValue;
+        if (!EngineCommandLine.UsesEngineToken(options))
+        {
+            return null;
+        }
+
+        lock (_gate)
+        {
+            if (_live.FirstOrDefault(e => e.Id == engineId) is { Endpoint: { } endpoint })
+            {
+                return endpoint.AccessToken;
+            }
+        }
+
+        return IsLaunchedEngineId(engineId) && options.EngineTokenSecret is { Length: > 0 } secret
+            ? EngineAccessToken.Derive(secret, engineId)
+            : null;
+    }
+
+    /// <summary>
     /// Stops engines that have had no session for <see cref="ProcessEngineOptions.EngineIdleTimeout"/>, retires
-    /// engines past their lifetime and stops retired ones without sessions, and stops engines reported lost.
+    /// engines past their lifetime and stops retired ones without sessions, and stops engines reported lost. An engine
+    /// another replica has sessions on (<see cref="IRemoteEngineUse"/>) counts as used, and so does one whose use
+    /// cannot be told.
     /// </summary>
     public async Task CheckIdleAsync(CancellationToken cancellationToken)
     {
@@ -165,6 +202,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
         var now = _time.GetUtcNow();
         var stops = new List<(LaunchedEngine Engine, string Reason, string Metric)>();
+        var unused = new List<(LaunchedEngine Engine, string Reason, string Metric)>();
         lock (_gate)
         {
             foreach (var engine in _live)
@@ -183,29 +221,61 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
                 if (_registry.IsLostFor(engine.Id, DateTimeOffset.MinValue, out var loss))
                 {
                     stops.Add((engine, "reported lost: " + loss.Reason, "lost"));
+                    continue;
                 }
-                else if (engine.State == LaunchedEngineState.Ready && IsPastLifetime(engine, options, now))
+
+                if (engine.State == LaunchedEngineState.Ready && IsPastLifetime(engine, options, now))
                 {
                     Retire(engine, options);
                 }
 
-                if (count > 0 || stops.Count > 0 && stops[^1].Engine == engine)
+                if (count > 0)
                 {
                     continue;
                 }
 
                 if (engine.State == LaunchedEngineState.Retired)
                 {
-                    stops.Add((engine, "maximum lifetime reached and no session left", "lifetime"));
+                    unused.Add((engine, "maximum lifetime reached and no session left", "lifetime"));
                 }
                 else if (now - engine.LastUsed >= options.EngineIdleTimeout)
                 {
-                    ProcessEngineLog.StoppingIdle(_logger, engine.Id, engine.Key, now - engine.LastUsed);
-                    stops.Add((engine, $"no session for {options.EngineIdleTimeout}", "idle"));
+                    unused.Add((engine, $"no session for {options.EngineIdleTimeout}", "idle"));
                 }
             }
+        }
 
-            // Taken out of service under the lock, so no new session is handed one of them.
+        var elsewhere = await InUseElsewhereAsync(unused.Select(u => u.Engine.Id).ToList(), cancellationToken);
+        lock (_gate)
+        {
+            foreach (var candidate in unused)
+            {
+                var engine = candidate.Engine;
+                if (elsewhere.Contains(engine.Id))
+                {
+                    // Sessions through another replica: as used as one of ours.
+                    engine.Touch(now);
+                    continue;
+                }
+
+                // Handed to a new session meanwhile (touched after this check began), or already stopping.
+                if (engine.State is not (LaunchedEngineState.Ready or LaunchedEngineState.Retired)
+                    || (candidate.Metric == "idle" && now - engine.LastUsed < options.EngineIdleTimeout))
+                {
+                    continue;
+                }
+
+                if (candidate.Metric == "idle")
+                {
+                    ProcessEngineLog.StoppingIdle(_logger, engine.Id, engine.Key, now - engine.LastUsed);
+                }
+
+                stops.Add(candidate);
+            }
+
+            // Taken out of service under the lock, so no new session is handed one of them; one that a concurrent
+            // check took out meanwhile is left to it.
+            stops.RemoveAll(s => s.Engine.State is not (LaunchedEngineState.Ready or LaunchedEngineState.Retired));
             foreach (var (engine, _, _) in stops)
             {
                 TakeOutOfService(engine);
@@ -213,6 +283,68 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         }
 
         await Task.WhenAll(stops.Select(s => StopTakenAsync(s.Engine, s.Reason, s.Metric, cancellationToken)));
+    }
+
+    /// <summary>Of the engines, those other replicas use; all of them when that cannot be told.</summary>
+    private async Task<IReadOnlySet<string>> InUseElsewhereAsync(List<string> engineIds, CancellationToken cancellationToken)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        if (engineIds.Count == 0)
+        {
+            return used;
+        }
+
+        foreach (var source in _remoteUse)
+        {
+            try
+            {
+                used.UnionWith(await source.InUseElsewhereAsync(engineIds, cancellationToken));
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // Stopping an engine users work on through another replica is worse than keeping an idle one a while.
+                ProcessEngineLog.RemoteUseUnknown(_logger, engineIds.Count, e);
+                return engineIds.ToHashSet(StringComparer.Ordinal);
+            }
+        }
+
+        return used;
+    }
+
+    /// <summary>
+    /// Stops the engines left running under <see cref="ProcessEngineOptions.WorkingDirectory"/> by a gateway that is
+    /// gone (killed before it could stop them): nothing would ever stop them, and this gateway launches its own.
+    /// </summary>
+    public async Task<int> StopOrphansAsync(CancellationToken cancellationToken)
+    {
+        var options = _options.CurrentValue;
+        var orphans = EngineWorkDirectories.FindOrphans(Path.GetFullPath(options.WorkingDirectory));
+        foreach (var (directory, state) in orphans)
+        {
+            ProcessEngineLog.StoppingOrphan(_logger, state.EngineId, state.ProcessId, state.GatewayProcessId, directory);
+            await EngineWorkDirectories.StopAsync(state, options.StopGracePeriod, cancellationToken);
+        }
+
+        return orphans.Count;
+    }
+
+    /// <summary>Deletes the working directories of ended engines older than <see cref="ProcessEngineOptions.WorkDirectoryRetention"/>.</summary>
+    public int DeleteExpiredWorkDirectories()
+    {
+        var options = _options.CurrentValue;
+        if (options.WorkDirectoryRetention is not { } retention)
+        {
+            return 0;
+        }
+
+        var root = Path.GetFullPath(options.WorkingDirectory);
+        HashSet<string> keep;
+        lock (_gate)
+        {
+            keep = [.. _live.Select(e => Path.Combine(root, DirectoryNameOf(e.Id)))];
+        }
+
+        return EngineWorkDirectories.DeleteExpired(root, retention, _time.GetUtcNow(), keep);
     }
 
     /// <summary>Stops every engine (gracefully, then killed) and launches no more. Idempotent.</summary>
@@ -251,7 +383,14 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         _ => request.Principal.UserName,
     };
 
-    private static string NewEngineId(EngineKey key) => $"process:{key}:{RandomNumberGenerator.GetHexString(8, lowercase: true)}";
+    private static string NewEngineId(EngineKey key) => $"{EngineIdPrefix}{key}:{RandomNumberGenerator.GetHexString(8, lowercase: true)}";
+
+    /// <summary>Whether the id is one a launching gateway made (so a derived token may be presented to it).</summary>
+    internal static bool IsLaunchedEngineId(string engineId) => engineId.StartsWith(EngineIdPrefix, StringComparison.Ordinal);
+
+    /// <summary>The engine's token: derived from the shared secret when one is set, else random.</summary>
+    private static string TokenOf(string engineId, ProcessEngineOptions options)
+        => options.EngineTokenSecret is { Length: > 0 } secret ? EngineAccessToken.Derive(secret, engineId) : EngineAccessToken.Create();
 
     /// <summary>
     /// The text shown for a launch failure (to the client and in the log): the engine's token and the values of
@@ -262,6 +401,42 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
     internal static SecretRedactor RedactorFor(ProcessEngineOptions options)
         => options.RedactedKeyPatterns is { } patterns ? new SecretRedactor(patterns) : SecretRedactor.Default;
+
+    /// <summary>Refuses a launch of a key whose last launches failed, until its back-off has passed (under the lock).</summary>
+    private void ThrowWhenBackingOff(EngineKey key, ProcessEngineOptions options, DateTimeOffset now)
+    {
+        if (!_failures.TryGetValue(key, out var failures) || now >= failures.RetryAt)
+        {
+            return;
+        }
+
+        var left = failures.RetryAt - now;
+        _metrics.LaunchRefused("backoff");
+        throw new EngineLocationException(
+            $"No engine is launched for {key} until {Math.Ceiling(left.TotalSeconds):0} s from now: its last {failures.Count} launch(es) in a row failed, and launches of a failing key are spaced out ({ProcessEngineOptions.SectionName}:LaunchFailureBackoff = {options.LaunchFailureBackoff}, doubling up to MaxLaunchFailureBackoff = {options.MaxLaunchFailureBackoff}). The last failure: {failures.Message}",
+            failures.StatusCode)
+        {
+            RetryAfter = failures.StatusCode == StatusCode.Unavailable ? left : null,
+        };
+    }
+
+    /// <summary>Counts a failed launch of the key and spaces out the next one (under the lock).</summary>
+    private void RecordFailure(EngineKey key, EngineLocationException failure, ProcessEngineOptions options)
+    {
+        if (options.LaunchFailureBackoff <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var count = _failures.TryGetValue(key, out var previous) ? previous.Count + 1 : 1;
+        var wait = options.LaunchFailureBackoff * Math.Pow(2, Math.Min(count - 1, 20));
+        if (wait > options.MaxLaunchFailureBackoff)
+        {
+            wait = options.MaxLaunchFailureBackoff;
+        }
+
+        _failures[key] = new LaunchFailures(count, _time.GetUtcNow() + wait, failure.Message, failure.StatusCode);
+    }
 
     /// <summary>Refuses a launch over the per-user or the total cap (under the lock).</summary>
     private void ThrowWhenAtCapacity(EngineRequest request, ProcessEngineOptions options)
@@ -359,7 +534,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
             var port = FreeTcpPort.Pick(options.Host);
             var workDirectory = Path.Combine(Path.GetFullPath(options.WorkingDirectory), DirectoryNameOf(engine.Id));
-            engineToken = EngineAccessToken.Create();
+            engineToken = TokenOf(engine.Id, options);
             var context = new EngineLaunchContext(engine.Id, engine.Key, UserOf(request), options.Host, port, workDirectory, request.Hints, engineToken);
             var commandLine = EngineCommandLine.Build(options, context);
             var endpoint = new EngineEndpoint(engine.Id, new UriBuilder(Uri.UriSchemeHttp, options.Host, port).Uri)
@@ -381,6 +556,16 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
                     StatusCode.FailedPrecondition,
                     e));
                 return;
+            }
+
+            try
+            {
+                // So that a gateway starting after this one died finds and stops the engine.
+                EngineWorkDirectories.WriteState(workDirectory, engine.Id, process.Id);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                ProcessEngineLog.StateNotWritten(_logger, engine.Id, workDirectory, e);
             }
 
             _startedProcessIds.Enqueue(process.Id);
@@ -426,6 +611,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
                 }
 
                 var now = _time.GetUtcNow();
+                _failures.Remove(engine.Key);
                 engine.State = LaunchedEngineState.Ready;
                 engine.ReadyAt = now;
                 engine.Touch(now);
@@ -494,6 +680,12 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         lock (_gate)
         {
             _live.Remove(engine);
+
+            // A launch ended by the shutdown says nothing about the command.
+            if (!_shutdown.IsCancellationRequested)
+            {
+                RecordFailure(engine.Key, failure, _options.CurrentValue);
+            }
         }
 
         if (process is not null)
@@ -601,3 +793,6 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         await Task.WhenAll(running.Select(e => StopTakenAsync(e, "the gateway is stopping", "shutdown", cancellationToken)).Concat(launches));
     }
 }
+
+/// <summary>A key's launches that failed in a row: how many, when the next may start, and the last failure.</summary>
+internal sealed record LaunchFailures(int Count, DateTimeOffset RetryAt, string Message, StatusCode StatusCode);

@@ -54,6 +54,17 @@ public sealed class ProcessEngineOptions
     /// </summary>
     public IDictionary<string, string> Confs { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The secret <c>{engineToken}</c> is derived from (HMAC-SHA256 of the engine id), instead of a random token per
+    /// engine. Required, and the same on every replica, when <c>{engineToken}</c> is used with <c>AddZooKeeperEngines()</c>:
+    /// a replica must present the token of an engine another replica launched, and the engine's node in ZooKeeper does
+    /// not carry it. At least 32 characters (<c>openssl rand -hex 32</c>); keep it out of source control (an
+    /// environment variable <c>SparkConnectGateway__ProcessEngines__EngineTokenSecret</c> or a secret store). Changing it
+    /// makes running engines refuse the gateway: restart them with it. Default <see langword="null"/>: a random token per
+    /// engine, known only to the gateway that launched it.
+    /// </summary>
+    public string? EngineTokenSecret { get; set; }
+
     /// <summary>The argument that precedes each conf. Default <c>--conf</c>.</summary>
     public string ConfArgumentName { get; set; } = "--conf";
 
@@ -75,6 +86,13 @@ public sealed class ProcessEngineOptions
     /// </summary>
     public string WorkingDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "spark-connect-engines");
 
+    /// <summary>
+    /// How long the working directory of an engine that no longer runs (its log, its <c>engine.json</c>) is kept after
+    /// it was last written; older ones are deleted by the idle check. Default 7 days; <see langword="null"/>: kept for
+    /// ever.
+    /// </summary>
+    public TimeSpan? WorkDirectoryRetention { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>The address engines listen on, and the gateway connects to. Default <c>127.0.0.1</c>.</summary>
     public string Host { get; set; } = "127.0.0.1";
 
@@ -84,6 +102,18 @@ public sealed class ProcessEngineOptions
     /// the last lines of the engine log. Default 180 s.
     /// </summary>
     public TimeSpan InitializationTimeout { get; set; } = TimeSpan.FromSeconds(180);
+
+    /// <summary>
+    /// How long new sessions of an engine key wait after its engine failed to start before the next launch is tried;
+    /// doubled for each further failure in a row, up to <see cref="MaxLaunchFailureBackoff"/>, and forgotten once one
+    /// starts. Meanwhile the sessions get <c>UNAVAILABLE</c> with the last failure and a <c>RetryInfo</c> of the time
+    /// left, so a broken command or template does not start a process on every client retry. Default 10 s;
+    /// <see cref="TimeSpan.Zero"/>: every session tries again at once.
+    /// </summary>
+    public TimeSpan LaunchFailureBackoff { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The longest wait between launches of a key whose engine keeps failing to start. Default 5 min.</summary>
+    public TimeSpan MaxLaunchFailureBackoff { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How often a starting engine is asked whether it is ready. Default 1 s.</summary>
     public TimeSpan ReadinessProbeInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -62,6 +62,11 @@ internal sealed class ProcessEngineOptionsValidator : IValidateOptions<ProcessEn
             errors.Add($"{Section}:Host is '{options.Host}', which the gateway cannot connect to; set the address of this machine engines listen on, for example 127.0.0.1.");
         }
 
+        if (options.EngineTokenSecret is { } secret && (secret.Length < Engines.EngineAccessToken.MinSecretLength || secret.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
+        {
+            errors.Add($"{Section}:EngineTokenSecret must be at least {Engines.EngineAccessToken.MinSecretLength} characters without spaces or control characters, the same on every gateway replica; for example the output of 'openssl rand -hex 32'.");
+        }
+
         if (string.IsNullOrWhiteSpace(options.WorkingDirectory))
         {
             errors.Add($"{Section}:WorkingDirectory is empty; set a directory the gateway may write engine logs to (default: spark-connect-engines under the temporary directory).");
@@ -137,6 +142,21 @@ internal sealed class ProcessEngineOptionsValidator : IValidateOptions<ProcessEn
         if (options.StopGracePeriod < TimeSpan.Zero)
         {
             errors.Add($"{Section}:StopGracePeriod is {options.StopGracePeriod}; set zero (kill at once) or a positive duration such as 00:00:15.");
+        }
+
+        if (options.WorkDirectoryRetention is { } retention && retention <= TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:WorkDirectoryRetention is {retention}; set a positive duration such as 7.00:00:00, or remove it to keep engine directories for ever.");
+        }
+
+        if (options.LaunchFailureBackoff < TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:LaunchFailureBackoff is {options.LaunchFailureBackoff}; set zero (no back-off) or a positive duration such as 00:00:10.");
+        }
+
+        if (options.MaxLaunchFailureBackoff < options.LaunchFailureBackoff)
+        {
+            errors.Add($"{Section}:MaxLaunchFailureBackoff ({options.MaxLaunchFailureBackoff}) is shorter than {Section}:LaunchFailureBackoff ({options.LaunchFailureBackoff}); set it at least as long, for example 00:05:00.");
         }
 
         if (options.MaxEngineLifetime is { } lifetime && lifetime <= TimeSpan.Zero)

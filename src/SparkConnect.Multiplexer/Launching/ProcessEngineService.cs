@@ -23,12 +23,22 @@ internal sealed class ProcessEngineService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        try
+        {
+            await engines.StopOrphansAsync(stoppingToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        {
+            ProcessEngineLog.IdleCheckFailed(logger, e);
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             await Task.Delay(options.CurrentValue.IdleCheckInterval, time, stoppingToken);
             try
             {
                 await engines.CheckIdleAsync(stoppingToken);
+                engines.DeleteExpiredWorkDirectories();
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {

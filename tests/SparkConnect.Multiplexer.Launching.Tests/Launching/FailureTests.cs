@@ -1,4 +1,6 @@
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
 using static SparkConnect.Multiplexer.Launching.Tests.Infrastructure.LaunchingGateway;
 
@@ -49,6 +51,7 @@ public sealed class FailureTests
             o.Arguments.Add("-c");
             o.Arguments.Add("echo boom >&2; exit 3");
             o.Arguments.Add("engine-{port}");
+            o.LaunchFailureBackoff = TimeSpan.Zero;
         });
         var watch = System.Diagnostics.Stopwatch.StartNew();
 
@@ -60,11 +63,63 @@ public sealed class FailureTests
         StringAssert.Contains(error.Status.Detail, "boom");
         Assert.IsTrue(watch.Elapsed < TimeSpan.FromSeconds(30), "not after the initialization timeout (60 s)");
 
-        // The next session tries again.
+        // Without a back-off the next session tries again.
         await Assert.ThrowsExactlyAsync<RpcException>(
             () => gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel).ResponseAsync);
         Assert.HasCount(2, gateway.Engines.StartedProcessIds);
     }
+
+    [TestMethod]
+    public async Task EngineAlwaysFails_RetriesWithinTheBackoff_NoNewProcessAndRetryInfo_ThenTriedAgain()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var gateway = await StartAsync(
+            o =>
+            {
+                o.Command = "/bin/sh";
+                o.Arguments.Clear();
+                o.Arguments.Add("-c");
+                o.Arguments.Add("echo broken template >&2; exit 3");
+                o.Arguments.Add("engine-{port}");
+                o.LaunchFailureBackoff = TimeSpan.FromSeconds(10);
+            },
+            services => services.AddSingleton<TimeProvider>(clock));
+        await Assert.ThrowsExactlyAsync<RpcException>(
+            () => gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel).ResponseAsync);
+
+        // A client retrying at once, as PySpark does after 50 ms, five times.
+        for (var retry = 0; retry < 5; retry++)
+        {
+            var refused = await Assert.ThrowsExactlyAsync<RpcException>(
+                () => gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel).ResponseAsync);
+            Assert.AreEqual(StatusCode.Unavailable, refused.StatusCode);
+            StringAssert.Contains(refused.Status.Detail, "LaunchFailureBackoff");
+            StringAssert.Contains(refused.Status.Detail, "exited with code 3");
+            Assert.IsTrue(HasRetryInfo(refused), "the wait is said with google.rpc.RetryInfo");
+        }
+
+        Assert.HasCount(1, gateway.Engines.StartedProcessIds, "no process forked per retry");
+
+        // Bob's key is not held back by alice's.
+        await Assert.ThrowsExactlyAsync<RpcException>(
+            () => gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Bob, cancellationToken: Cancel).ResponseAsync);
+        Assert.HasCount(2, gateway.Engines.StartedProcessIds);
+
+        // After the back-off the next session tries again, and the one after that waits twice as long.
+        clock.Advance(TimeSpan.FromSeconds(10));
+        await Assert.ThrowsExactlyAsync<RpcException>(
+            () => gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel).ResponseAsync);
+        Assert.HasCount(3, gateway.Engines.StartedProcessIds);
+        clock.Advance(TimeSpan.FromSeconds(10));
+        var doubled = await Assert.ThrowsExactlyAsync<RpcException>(
+            () => gateway.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Alice, cancellationToken: Cancel).ResponseAsync);
+        StringAssert.Contains(doubled.Status.Detail, "last 2 launch(es) in a row failed");
+        Assert.HasCount(3, gateway.Engines.StartedProcessIds);
+    }
+
+    private static bool HasRetryInfo(RpcException e)
+        => e.Trailers.GetValueBytes("grpc-status-details-bin") is { } details
+            && System.Text.Encoding.ASCII.GetString(details).Contains("type.googleapis.com/google.rpc.RetryInfo", StringComparison.Ordinal);
 
     [TestMethod]
     public async Task LauncherPrintsSecretsAndItsToken_ThenFails_ClientAndLogSeeThemMasked()

@@ -20,6 +20,20 @@ public sealed class ProcessEngineOptionsValidatorTests
     }
 
     [TestMethod]
+    [DataRow("too-short-secret")]
+    [DataRow("a secret with spaces that is long enough to pass")]
+    public void Validate_WeakEngineTokenSecret_FailsNamingTheKey(string secret)
+    {
+        var options = new ProcessEngineOptions { Command = "spark-submit", EngineTokenSecret = secret };
+        options.Arguments.Add("{port}");
+
+        var result = new ProcessEngineOptionsValidator().Validate(null, options);
+
+        Assert.IsTrue(result.Failed);
+        StringAssert.Contains(result.FailureMessage, "SparkConnectGateway:ProcessEngines:EngineTokenSecret must be at least 32 characters");
+    }
+
+    [TestMethod]
     public void Validate_EverythingWrong_ReportsEveryErrorWithItsKeyAndFix()
     {
         var options = new ProcessEngineOptions

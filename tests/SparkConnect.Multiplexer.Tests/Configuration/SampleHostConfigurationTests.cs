@@ -27,6 +27,20 @@ public sealed class SampleHostConfigurationTests
     }
 
     [TestMethod]
+    public async Task Start_WithZooKeeperConnectionString_TurnsZooKeeperOnAndValidatesItsSection()
+    {
+        var (exitCode, error) = await RunAsync(
+            "--SampleHost:EngineMode=Process",
+            "--SparkConnectGateway:ProcessEngines:Command=/bin/true",
+            "--SparkConnectGateway:ProcessEngines:Arguments:0={port}",
+            "--SparkConnectGateway:ZooKeeper:ConnectionString=127.0.0.1:1",
+            "--SparkConnectGateway:ZooKeeper:SessionTimeout=00:00:01");
+
+        Assert.AreEqual(1, exitCode, error);
+        StringAssert.Contains(error, "SparkConnectGateway:ZooKeeper:SessionTimeout 00:00:01 is out of range");
+    }
+
+    [TestMethod]
     public async Task Start_WithBadSampleHostValue_StopsNamingTheValidValues()
     {
         var (exitCode, error) = await RunAsync("--SampleHost:EngineMode=Remote");

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using SparkConnect.Multiplexer.TestEngine;
 using SparkConnect.Multiplexer.ZooKeeper.Discovery;
 using SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
@@ -19,6 +20,48 @@ public sealed class DiscoveryTests
 
         Assert.AreEqual("engine-a", await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString()));
         Assert.HasCount(1, engine.CallsTo("Config"));
+    }
+
+    [TestMethod]
+    public async Task LocateAsync_KyuubiEngineRegistersAgain_ItsSessionsStayWithIt()
+    {
+        // A Kyuubi engine re-creates its node (new sequence number, same refId) when its ZooKeeper session expires.
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var engine = await RecordingEngine.StartAsync("engine-k");
+        await using var zk = await ZooKeeperGateway.ConnectAsync(server);
+        var refId = Guid.NewGuid().ToString();
+        var first = await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", $"sparkConnectPort={engine.Address.Port}", refId: refId);
+        await using var gateway = await ZooKeeperGateway.StartAsync(server, o => o.LostEngineGracePeriod = TimeSpan.FromSeconds(2));
+        var spaces = gateway.Host.Services.GetRequiredService<EngineSpaces>();
+        const string path = "/kyuubi_1.10.0_USER_SPARK_SQL/alice/default";
+        var session = Guid.NewGuid().ToString();
+        Assert.AreEqual("engine-k", await gateway.ServerSideSessionIdAsync(session));
+        var before = (await spaces.GetAsync(path, CancellationToken.None)).Nodes.Single().Id;
+
+        await zk.DeleteAsync(first, CancellationToken.None);
+        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(async () => (await spaces.GetAsync(path, CancellationToken.None)).Nodes.Count == 0, TimeSpan.FromSeconds(10)), "the gateway saw the node go");
+        var second = await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", $"sparkConnectPort={engine.Address.Port}", refId: refId);
+        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(async () => (await spaces.GetAsync(path, CancellationToken.None)).Nodes.Count == 1, TimeSpan.FromSeconds(10)), "the gateway saw it come back");
+
+        Assert.AreNotEqual(first, second, "a new node");
+        // The same engine id, so the grace period's check finds it back and its sessions are never told "engine lost".
+        Assert.AreEqual(before, (await spaces.GetAsync(path, CancellationToken.None)).Nodes.Single().Id, "the same engine");
+        Assert.AreEqual("engine-k", await gateway.ServerSideSessionIdAsync(session), "the session goes on");
+    }
+
+    [TestMethod]
+    public async Task LocateAsync_EngineIdInNodeDataNameHasPort_EngineIdUsed()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var engine = await RecordingEngine.StartAsync("engine-d");
+        await using var zk = await ZooKeeperGateway.ConnectAsync(server);
+        await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", $"sparkConnectPort={engine.Address.Port}", data: "engineId=engine-from-data");
+        await using var gateway = await ZooKeeperGateway.StartAsync(server);
+
+        await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString());
+
+        var spaces = gateway.Host.Services.GetRequiredService<EngineSpaces>();
+        Assert.AreEqual("engine-from-data", (await spaces.GetAsync("/kyuubi_1.10.0_USER_SPARK_SQL/alice/default", CancellationToken.None)).Nodes.Single().Id);
     }
 
     [TestMethod]
@@ -51,7 +94,7 @@ public sealed class DiscoveryTests
         Assert.AreEqual("engine-new", await gateway.ServerSideSessionIdAsync(session));
         await zk.DeleteAsync(newerNode, CancellationToken.None);
 
-        var newerId = "zookeeper:" + newerNode;
+        var newerId = ZooKeeperGateway.EngineIdOf(newerNode);
         Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(() => Task.FromResult(gateway.Registry.IsLostFor(newerId, DateTimeOffset.MinValue, out _)), TimeSpan.FromSeconds(10)), "the removed engine was not marked lost");
         Assert.AreEqual("engine-old", await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString()));
         var lost = await Assert.ThrowsExactlyAsync<RpcException>(() => gateway.ServerSideSessionIdAsync(session));
@@ -93,6 +136,7 @@ public sealed class DiscoveryTests
 
         Assert.AreEqual(StatusCode.FailedPrecondition, error.StatusCode);
         Assert.Contains(ZooKeeperEngineLocator.NoSparkConnectPortMessage, error.Status.Detail);
+        StringAssert.Contains(error.Status.Detail, "spark.plugins=org.apache.spark.sql.connect.SparkConnectPlugin", "the setting that fixes it");
     }
 
     [TestMethod]

@@ -15,7 +15,26 @@ public sealed class EngineNodeTests
 
         Assert.AreEqual("10.0.0.5:15002", node.SparkConnectAddress);
         Assert.AreEqual(7, node.SequenceNumber);
-        Assert.AreEqual("zookeeper:" + Space + "/serverUri=10.0.0.5:10009;version=1.10.0;refId=abc;sparkConnectPort=15002;sequence=0000000007", node.Id);
+        Assert.AreEqual("kyuubi:abc", node.Id, "the engine's refId: the same when it registers again");
+    }
+
+    [TestMethod]
+    public void Parse_NoEngineIdNorRefId_IdIsTheAddressInTheSpaceWhateverTheSequence()
+    {
+        var first = EngineNode.Parse(Space, "serverUri=h:1;version=1.10.0;sparkConnectPort=15002;sequence=0000000001", null);
+        var again = EngineNode.Parse(Space, "serverUri=h:1;version=1.10.0;sparkConnectPort=15002;sequence=0000000009", null);
+
+        Assert.AreEqual("zookeeper:" + Space + "/h:15002", first.Id);
+        Assert.AreEqual(first.Id, again.Id);
+    }
+
+    [TestMethod]
+    public void Parse_EngineIdInDataNameHasPort_EngineIdUsed()
+    {
+        var node = EngineNode.Parse(Space, "serverUri=h:1;refId=r;sparkConnectPort=15002;sequence=0000000001", Encoding.UTF8.GetBytes("engineId=my-engine"));
+
+        Assert.AreEqual("my-engine", node.Id);
+        Assert.IsFalse(EngineNode.NameIsComplete("serverUri=h:1;refId=r;sparkConnectPort=15002;sequence=0000000001"), "the data is read");
     }
 
     [TestMethod]

@@ -57,6 +57,20 @@ public sealed class StartupTests
         Assert.HasCount(3, error.Failures, string.Join(Environment.NewLine, error.Failures));
     }
 
+    [TestMethod]
+    public async Task Start_LaunchedEnginesOnLoopbackWithoutAdvertisedHost_WarnsNamingTheSettings()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var loopback = await ZooKeeperGateway.StartAsync(server, launch: true);
+        await using var advertised = await ZooKeeperGateway.StartAsync(server, o => o.LaunchedEngineHost = "gateway-1.example.org", launch: true);
+
+        var warning = loopback.Host.Logs.Entries.SingleOrDefault(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains("loopback address", StringComparison.Ordinal));
+        Assert.IsNotNull(warning.Message, "warned");
+        StringAssert.Contains(warning.Message, "SparkConnectGateway:ProcessEngines:Host");
+        StringAssert.Contains(warning.Message, "SparkConnectGateway:ZooKeeper:LaunchedEngineHost");
+        Assert.IsFalse(advertised.Host.Logs.Entries.Any(e => e.Message.Contains("loopback address", StringComparison.Ordinal)), "no warning once the host is set");
+    }
+
     private static int UnusedPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -62,9 +62,9 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
         options.LaunchTimeout = TimeSpan.FromSeconds(90);
     }
 
-    public static async Task<ZooKeeperGateway> StartAsync(ZooKeeperServer server, Action<ZooKeeperOptions>? configure = null, bool launch = false)
+    public static async Task<ZooKeeperGateway> StartAsync(ZooKeeperServer server, Action<ZooKeeperOptions>? configure = null, bool launch = false, Action<ProcessEngineOptions>? launcher = null, string? workRoot = null, Action<IServiceCollection>? services = null)
     {
-        var workRoot = Path.Combine(Path.GetTempPath(), "zk-gateway-tests-" + Guid.NewGuid().ToString("N")[..12]);
+        workRoot ??= Path.Combine(Path.GetTempPath(), "zk-gateway-tests-" + Guid.NewGuid().ToString("N")[..12]);
         var host = await GatewayHost.StartAsync(
             static _ => { },
             gateway =>
@@ -84,6 +84,7 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
                         o.ReadinessProbeInterval = TimeSpan.FromMilliseconds(200);
                         o.StopGracePeriod = TimeSpan.FromSeconds(3);
                         o.WorkingDirectory = workRoot;
+                        launcher?.Invoke(o);
                     });
                 }
 
@@ -92,7 +93,8 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
                     UseZooKeeper(o, server);
                     configure?.Invoke(o);
                 });
-            });
+            },
+            services);
         return new ZooKeeperGateway(host, workRoot);
     }
 
@@ -114,11 +116,18 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
     }
 
     /// <summary>Registers an engine node the Kyuubi way; returns its path.</summary>
-    public static Task<string> RegisterEngineAsync(ZooKeeperClient client, string user, string name, string? extra = null, string subdomain = "default")
+    public static Task<string> RegisterEngineAsync(ZooKeeperClient client, string user, string name, string? extra = null, string subdomain = "default", string? refId = null, string? data = null)
     {
         var space = $"/kyuubi_1.10.0_USER_SPARK_SQL/{user}/{subdomain}";
-        var node = $"{space}/serverUri={name};version=1.10.0;refId={Guid.NewGuid()}{(extra is null ? "" : ";" + extra)};sequence=";
-        return client.CreateAsync(node, Encoding.UTF8.GetBytes(name), ZooKeeperNative.EphemeralSequential, createParents: true, CancellationToken.None);
+        var node = $"{space}/serverUri={name};version=1.10.0;refId={refId ?? Guid.NewGuid().ToString()}{(extra is null ? "" : ";" + extra)};sequence=";
+        return client.CreateAsync(node, Encoding.UTF8.GetBytes(data ?? name), ZooKeeperNative.EphemeralSequential, createParents: true, CancellationToken.None);
+    }
+
+    /// <summary>The engine id the gateway binds sessions to for a registered node.</summary>
+    public static string EngineIdOf(string nodePath)
+    {
+        var slash = nodePath.LastIndexOf('/');
+        return SparkConnect.Multiplexer.ZooKeeper.Discovery.EngineNode.Parse(nodePath[..slash], nodePath[(slash + 1)..], null).Id;
     }
 
     public static ConfigRequest GetAll(string sessionId) => new()

@@ -75,6 +75,14 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Empties the data directory of a killed server, as a restore from nothing (its transaction ids start over).</summary>
+    public void DeleteData()
+    {
+        var data = Path.Combine(Directory, "data");
+        System.IO.Directory.Delete(data, recursive: true);
+        System.IO.Directory.CreateDirectory(data);
+    }
+
     /// <summary>Starts the server on its port and data directory and waits until it answers <c>ruok</c>.</summary>
     public async Task RunAsync()
     {

@@ -1,4 +1,6 @@
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using SparkConnect.Multiplexer.TestEngine;
 using SparkConnect.Multiplexer.ZooKeeper.Client;
 using SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
@@ -89,6 +91,59 @@ public sealed class RecoveryTests
         await ZooKeeperGateway.RegisterEngineAsync(after, "alice", "127.0.0.1:1", $"sparkConnectPort={engine.Address.Port}");
         Assert.IsTrue(await ReachesAsync(gateway, "engine-after-restart"), "the engine space watch was not restored");
     }
+
+    [TestMethod]
+    public async Task Gateway_ZooKeeperRestoredWithEmptyData_NewSessionRegistrationAndWatchesRestored()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var engine = await RecordingEngine.StartAsync("engine-after-restore");
+        await using var gateway = await ZooKeeperGateway.StartAsync(server);
+        await using (var zk = await ZooKeeperGateway.ConnectAsync(server))
+        {
+            await WaitForGatewayNodesAsync(zk, 1);
+
+            // Transactions the gateway sees (in its own replies and pings), so its last zxid is well above a new
+            // server's: the restored ensemble refuses its old session ("client has seen zxid ..."), whatever else it does.
+            for (var i = 0; i < 30; i++)
+            {
+                await zk.CreateAsync("/filler-" + i, null, ZooKeeperNative.Persistent, createParents: false, CancellationToken.None);
+            }
+        }
+
+        await ArmAliceSpaceAsync(gateway);
+        var sessions = gateway.ZooKeeper.SessionCount;
+
+        await server.KillAsync();
+        server.DeleteData();
+        await server.RunAsync();
+
+        await using var after = await ZooKeeperGateway.ConnectAsync(server);
+        await WaitForGatewayNodesAsync(after, 1);
+        Assert.AreEqual(sessions + 1, gateway.ZooKeeper.SessionCount, "one new session");
+        Assert.IsTrue(gateway.Host.Logs.Entries.Any(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains("giving session", StringComparison.Ordinal)), "a warning says the session was given up");
+        await ZooKeeperGateway.RegisterEngineAsync(after, "alice", "127.0.0.1:1", $"sparkConnectPort={engine.Address.Port}");
+        Assert.IsTrue(await ReachesAsync(gateway, "engine-after-restore"), "the engine space watch was not restored");
+    }
+
+    [TestMethod]
+    public async Task Health_ZooKeeperLost_UnhealthyThenHealthyWhenBack()
+    {
+        await using var server = await ZooKeeperServer.StartAsync();
+        await using var gateway = await ZooKeeperGateway.StartAsync(server, o => o.ConnectionTimeout = TimeSpan.FromSeconds(2));
+        var health = gateway.Host.Services.GetRequiredService<HealthCheckService>();
+        Assert.AreEqual(HealthStatus.Healthy, await ZooKeeperStatusAsync(health));
+
+        await server.KillAsync();
+        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(async () => await ZooKeeperStatusAsync(health) == HealthStatus.Unhealthy, TimeSpan.FromSeconds(30)), "unhealthy without ZooKeeper");
+        var report = await health.CheckHealthAsync(CancellationToken.None);
+        StringAssert.Contains(report.Entries["zookeeper"].Description, "No connection to ZooKeeper");
+
+        await server.RunAsync();
+        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(async () => await ZooKeeperStatusAsync(health) == HealthStatus.Healthy, TimeSpan.FromSeconds(30)), "healthy again");
+    }
+
+    private static async Task<HealthStatus> ZooKeeperStatusAsync(HealthCheckService health)
+        => (await health.CheckHealthAsync(r => r.Name == "zookeeper", CancellationToken.None)).Entries["zookeeper"].Status;
 
     private static async Task ArmAliceSpaceAsync(ZooKeeperGateway gateway)
     {
