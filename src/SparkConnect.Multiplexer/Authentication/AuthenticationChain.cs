@@ -20,10 +20,12 @@ internal sealed class AuthenticationChain
     private readonly AuthenticationThrottle _throttle;
     private readonly bool _trialMode;
     private readonly ILogger<AuthenticationChain> _logger;
+    private readonly GatewayMetrics _metrics;
 
-    public AuthenticationChain(IEnumerable<IAuthenticator> hostAuthenticators, IOptionsMonitor<SparkConnectGatewayOptions> options, AuthenticationThrottle throttle, ILogger<AuthenticationChain> logger)
+    public AuthenticationChain(IEnumerable<IAuthenticator> hostAuthenticators, IOptionsMonitor<SparkConnectGatewayOptions> options, AuthenticationThrottle throttle, GatewayMetrics metrics, ILogger<AuthenticationChain> logger)
     {
         _throttle = throttle;
+        _metrics = metrics;
         var chain = new List<IAuthenticator> { new StaticTokenAuthenticator(options) };
         chain.AddRange(hostAuthenticators);
 
@@ -73,6 +75,7 @@ internal sealed class AuthenticationChain
                     throw Refused(context, result.Reason!);
                 case AuthenticationOutcome.Unavailable:
                     GatewayLog.AuthenticationUnavailable(_logger, peer, result.Reason!);
+                    _metrics.AuthenticationFailed("unavailable");
                     throw new GatewayException(StatusCode.Unavailable, result.Reason!);
             }
         }
@@ -85,10 +88,13 @@ internal sealed class AuthenticationChain
     private GatewayException Refused(AuthenticationContext context, string reason)
     {
         // Only a credential that was presented and refused is a guess; a call with none is a configuration mistake.
-        if (!_trialMode && HasCredential(context))
+        var presented = HasCredential(context);
+        if (!_trialMode && presented)
         {
             _throttle.RecordFailure(context.PeerAddress, context.ClaimedUserId);
         }
+
+        _metrics.AuthenticationFailed(presented ? "invalid_credential" : "missing_credential");
 
         GatewayLog.AuthenticationRefused(_logger, context.PeerAddress, reason);
         return new GatewayException(StatusCode.Unauthenticated, reason);
@@ -101,7 +107,10 @@ internal sealed class AuthenticationChain
             GatewayLog.AuthenticationThrottled(_logger, peer, retryAfter);
         }
 
-        return new GatewayException(StatusCode.Unauthenticated, $"Too many failed authentication attempts; retry in {Math.Ceiling(retryAfter.TotalSeconds)} s.");
+        return new GatewayException(StatusCode.Unauthenticated, $"Too many failed authentication attempts; retry in {Math.Ceiling(retryAfter.TotalSeconds)} s.")
+        {
+            Refusal = RefusalReasons.Throttle,
+        };
     }
 
     /// <summary>
