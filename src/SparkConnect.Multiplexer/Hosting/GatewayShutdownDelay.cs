@@ -9,13 +9,15 @@ namespace SparkConnect.Multiplexer.Hosting;
 /// Holds the host's stop for <see cref="SparkConnectGatewayOptions.ShutdownDelay"/> after shutdown starts, before
 /// any hosted service stops — the web server included, so its listeners stay open while readiness says not ready.
 /// </summary>
-internal sealed class GatewayShutdownDelay(IOptions<SparkConnectGatewayOptions> options, TimeProvider time, ILogger<GatewayShutdownDelay> logger) : IHostedLifecycleService
+internal sealed class GatewayShutdownDelay(GatewayShutdown shutdown, IOptions<SparkConnectGatewayOptions> options, TimeProvider time, ILogger<GatewayShutdownDelay> logger) : IHostedLifecycleService
 {
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         var delay = options.Value.ShutdownDelay;
         if (delay > TimeSpan.Zero)
         {
+            // Readiness must have turned before the wait, whichever of the host's stop signals came first.
+            shutdown.BeginStopping();
             GatewayLog.ShutdownDelayStarted(logger, delay);
             try
             {

@@ -43,10 +43,11 @@ public sealed class ConfigurationReloadTests
         memory.Set("SparkConnectGateway:DefaultShareLevel", "Cluster");
         configuration.Reload();
 
-        // The last good options stay in force; reading them does not throw (every call did). Health says degraded.
+        // The last good options stay in force; reading them does not throw (every call did). Readiness says not ready,
+        // so a rollout of the bad configuration stops here.
         var health = app.Services.GetRequiredService<HealthCheckService>();
         var report = await health.CheckHealthAsync(TestContext.CancellationToken);
-        Assert.AreEqual(HealthStatus.Degraded, report.Entries["spark_connect_gateway"].Status);
+        Assert.AreEqual(HealthStatus.Unhealthy, report.Entries["spark_connect_gateway"].Status);
         StringAssert.Contains(report.Entries["spark_connect_gateway"].Description, "refused with 1 problem(s)");
         CollectionAssert.AreEqual(new[] { "10.1.0.0/16" }, monitor.CurrentValue.Limits.DeniedClientAddresses.ToArray());
         Assert.AreEqual(0, changes);
