@@ -120,11 +120,17 @@ internal static class AdminApi
         IEngineLocator locator,
         CancellationToken cancellationToken)
     {
-        var sessions = new Dictionary<string, (int Count, string Key, string Address)>(StringComparer.Ordinal);
+        var sessions = new Dictionary<string, (int Count, SortedSet<string> Keys, string Address)>(StringComparer.Ordinal);
         await foreach (var session in store.ListAsync(cancellationToken))
         {
-            var count = sessions.TryGetValue(session.EngineId, out var seen) ? seen.Count : 0;
-            sessions[session.EngineId] = (count + 1, session.EngineKey.ToString(), session.EngineAddress.ToString());
+            if (!sessions.TryGetValue(session.EngineId, out var seen))
+            {
+                seen = (0, new SortedSet<string>(StringComparer.Ordinal), session.EngineAddress.ToString());
+            }
+
+            // A shared engine (static, GROUP or SERVER) serves several keys: all of them are shown.
+            seen.Keys.Add(session.EngineKey.ToString());
+            sessions[session.EngineId] = seen with { Count = seen.Count + 1 };
         }
 
         var launched = (locator as ILaunchedEngines)?.LaunchedEngines.ToDictionary(e => e.Id, StringComparer.Ordinal) ?? [];
@@ -145,7 +151,7 @@ internal static class AdminApi
                 : ("unknown", null);
             engines.Add(new AdminEngine(
                 id,
-                mine?.Key.ToString() ?? bound.Key,
+                mine?.Key.ToString() ?? (bound.Keys is { Count: > 0 } keys ? string.Join(", ", keys) : null),
                 endpoint?.Address.ToString() ?? mine?.Address?.ToString() ?? bound.Address,
                 bound.Count,
                 state,

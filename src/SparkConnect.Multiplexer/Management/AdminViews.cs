@@ -34,7 +34,7 @@ internal sealed record AdminSessionRelease(string SessionId, string User, bool R
 
 /// <summary>An engine as the admin API shows it.</summary>
 /// <param name="Id">The engine id.</param>
-/// <param name="Key">Its engine key, when known (launched engines, or from its sessions).</param>
+/// <param name="Key">Its engine key, when known (launched engines), else the keys of its sessions, comma-separated.</param>
 /// <param name="Address">Its address, when known.</param>
 /// <param name="Sessions">Sessions bound to it (in the session store: every gateway instance's, with a shared store).</param>
 /// <param name="Health">healthy, failing, lost, or unknown (not probed yet, or probing is off).</param>

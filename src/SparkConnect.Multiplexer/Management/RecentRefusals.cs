@@ -10,7 +10,7 @@ internal sealed class RecentRefusals(TimeProvider time)
 
     public void Add(string method, string? user, string? client, Grpc.Core.StatusCode status, string reason, string message)
     {
-        var refusal = new Refusal(time.GetUtcNow(), method, user, client, status.ToString(), reason, message);
+        var refusal = new Refusal(time.GetUtcNow(), method, user, client, Protocol.GrpcStatusResponder.Name(status), reason, message);
         lock (_gate)
         {
             if (_refusals.Count == Capacity)

@@ -187,6 +187,7 @@ public sealed class ManagementEndpointTests
         var refusal = list.EnumerateArray().First();
         Assert.AreEqual("bob", refusal.GetProperty("user").GetString());
         Assert.AreEqual("deny_list", refusal.GetProperty("reason").GetString());
+        Assert.AreEqual("PERMISSION_DENIED", refusal.GetProperty("status").GetString());
         Assert.AreEqual(HttpStatusCode.BadRequest, bad.StatusCode);
         StringAssert.Contains(await bad.Content.ReadAsStringAsync(Cancel), "neither an IP address nor a CIDR range");
     }
