@@ -15,7 +15,8 @@ public static class SparkConnectGatewayManagementExtensions
 {
     /// <summary>
     /// Maps, on the routes of <paramref name="endpoints"/>: <c>/healthz</c> (the process is alive), <c>/readyz</c>
-    /// (ready for calls: not shutting down, configuration valid, session store reachable), <c>/metrics</c> (the
+    /// (ready for calls: not shutting down, configuration valid, session store reachable; every health check, as the
+    /// gRPC health service counts them), <c>/metrics</c> (the
     /// gateway's instruments in Prometheus text format), the admin API under <c>/api/v1/admin</c> with its OpenAPI
     /// document at <c>/api/v1/admin/openapi/spark-connect-admin.json</c>, and the dashboard at <c>/</c>. Serve them
     /// on a port of their own (HTTP/1.1 is fine) with <c>RequireHost("*:port")</c> on the returned builder, and keep
@@ -36,7 +37,9 @@ public static class SparkConnectGatewayManagementExtensions
         group.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = static _ => false }).ExcludeFromDescription();
         group.MapHealthChecks("/readyz", new HealthCheckOptions
         {
-            Predicate = static check => check.Tags.Contains(GatewayReadinessCheck.ReadyTag),
+            // Every check, as the gRPC health service counts them: the gateway's own and any the host or a package
+            // adds (the Redis session store's, for one).
+            Predicate = static _ => true,
             ResponseWriter = WriteReadinessAsync,
         }).ExcludeFromDescription();
         group.MapPrometheusScrapingEndpoint("/metrics").ExcludeFromDescription();

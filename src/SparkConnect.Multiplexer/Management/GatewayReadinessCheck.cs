@@ -25,6 +25,7 @@ internal sealed class GatewayReadinessCheck(
     GatewayRegistrations registrations) : IHealthCheck
 {
     public const string Name = "spark_connect_gateway";
+    /// <summary>The tag of the gateway's readiness check, for hosts that filter their own health endpoints by tag.</summary>
     public const string ReadyTag = "ready";
 
     private static readonly TimeSpan StoreTimeout = TimeSpan.FromSeconds(5);
