@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Spark.Connect;
 using SparkConnect.Multiplexer.Redis.Tests.Infrastructure;
 using SparkConnect.Multiplexer.TestEngine;
@@ -32,13 +32,14 @@ public sealed class SharedAdminListTests
         await second.Client.ConfigAsync(new ConfigRequest { SessionId = onSecond }, GatewayHost.Bearer(GatewayHost.BobToken), cancellationToken: Cancel);
 
         // The gateway's port speaks HTTP/2 only: the admin request goes by prior knowledge.
-        using var http = new HttpClient { BaseAddress = first.Address, DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/admin/sessions");
+        using var http = new HttpClient { BaseAddress = first.Address };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/admin/sessions") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", GatewayHost.AliceToken);
         using var response = await http.SendAsync(request, Cancel);
-        var sessions = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        var body = await response.Content.ReadAsStringAsync(Cancel);
 
-        Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
+        Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, body);
+        var sessions = JsonDocument.Parse(body).RootElement;
         CollectionAssert.AreEquivalent(new[] { onFirst, onSecond }, sessions.EnumerateArray().Select(s => s.GetProperty("sessionId").GetString()).ToArray());
     }
 
