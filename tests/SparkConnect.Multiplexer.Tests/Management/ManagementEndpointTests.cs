@@ -71,9 +71,12 @@ public sealed class ManagementEndpointTests
     {
         await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
         await using var host = await ManagementHost.StartAsync(engine);
-        await host.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, GatewayHost.Bearer(GatewayHost.AliceToken), cancellationToken: Cancel);
+        var aliceSession = GatewayHost.NewSessionId();
+        await host.Client.ConfigAsync(new ConfigRequest { SessionId = aliceSession }, GatewayHost.Bearer(GatewayHost.AliceToken), cancellationToken: Cancel);
         await Assert.ThrowsExactlyAsync<RpcException>(async () =>
             await host.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, GatewayHost.Bearer("not-a-token-0123456789"), cancellationToken: Cancel));
+        await Assert.ThrowsExactlyAsync<RpcException>(async () =>
+            await host.Client.ConfigAsync(new ConfigRequest { SessionId = aliceSession }, GatewayHost.Bearer(GatewayHost.BobToken), cancellationToken: Cancel));
 
         using var response = await host.Http.GetAsync("/metrics", Cancel);
         var text = await response.Content.ReadAsStringAsync(Cancel);
@@ -86,6 +89,7 @@ public sealed class ManagementEndpointTests
         StringAssert.Contains(text, "spark_connect_gateway_sessions_opened_total");
         Assert.IsTrue(text.Split('\n').Any(l => l.StartsWith("spark_connect_gateway_authentication_failures_total{", StringComparison.Ordinal) && l.Contains("reason=\"invalid_credential\"", StringComparison.Ordinal)), text);
         StringAssert.Contains(text, "spark_connect_gateway_call_duration_seconds_bucket");
+        Assert.IsTrue(text.Split('\n').Any(l => l.StartsWith("spark_connect_gateway_refusals_total{", StringComparison.Ordinal) && l.Contains("reason=\"ownership\"", StringComparison.Ordinal)), text);
     }
 
     [TestMethod]
