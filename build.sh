@@ -14,8 +14,9 @@ start=$(date +%s)
 
 # Debian packages the tests start as real servers: slapd (+ the OpenLDAP client library that
 # System.DirectoryServices.Protocols loads) for the LDAP authenticator tests; ZooKeeper (run on Java 17) and its
-# C client library, which the ZooKeeper integration calls through P/Invoke; redis-server for the Redis session store.
-APT_PACKAGES=(slapd ldap-utils libldap-2.5-0 zookeeper libzookeeper-mt2 redis-server)
+# C client library, which the ZooKeeper integration calls through P/Invoke; redis-server for the Redis session store;
+# chromium and chromium-driver (driven by Selenium, never downloaded) for the dashboard test.
+APT_PACKAGES=(slapd ldap-utils libldap-2.5-0 zookeeper libzookeeper-mt2 redis-server chromium chromium-driver)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -1,3 +1,4 @@
+using OpenTelemetry;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -40,21 +41,42 @@ if (unauthenticatedRemoteAccess && !sample.AllowUnauthenticatedRemoteAccess)
     return 1;
 }
 
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, listen =>
+var managementPort = sample.ManagementPort;
+builder.WebHost.ConfigureKestrel(kestrel =>
 {
-    if (string.IsNullOrEmpty(certificatePath) || certificateProblem is not null)
+    kestrel.Listen(address, port, listen =>
     {
-        // Spark Connect clients speak HTTP/2 without TLS by prior knowledge (h2c).
-        listen.Protocols = HttpProtocols.Http2;
-    }
-    else
-    {
-        listen.Protocols = HttpProtocols.Http1AndHttp2;
-        listen.UseHttps(certificatePath, sample.CertificatePassword);
-    }
-}));
+        if (string.IsNullOrEmpty(certificatePath) || certificateProblem is not null)
+        {
+            // Spark Connect clients speak HTTP/2 without TLS by prior knowledge (h2c).
+            listen.Protocols = HttpProtocols.Http2;
+        }
+        else
+        {
+            listen.Protocols = HttpProtocols.Http1AndHttp2;
+            listen.UseHttps(certificatePath, sample.CertificatePassword);
+        }
+    });
 
-var gateway = builder.Services.AddSparkConnectGateway();
+    // Health, readiness, metrics, the admin API and the dashboard: plain HTTP/1.1 on the same address (loopback in
+    // trial mode), for probes, Prometheus and a browser. Keep this port off the public network.
+    if (managementPort > 0)
+    {
+        kestrel.Listen(address, managementPort, listen => listen.Protocols = HttpProtocols.Http1);
+    }
+});
+
+var gateway = builder.Services.AddSparkConnectGateway().AddManagement();
+
+// Traces and metrics to an OpenTelemetry collector when the standard variable names one (OTLP/gRPC by default;
+// OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME and the other OTEL_* variables apply as usual).
+if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+{
+    builder.Services.AddOpenTelemetry()
+        .WithTracing(tracing => tracing.AddSource("SparkConnect.Multiplexer", "SparkConnect.Multiplexer.*"))
+        .WithMetrics(metrics => metrics.AddMeter("SparkConnect.Multiplexer", "SparkConnect.Multiplexer.*"))
+        .UseOtlpExporter();
+}
 
 // The SampleHost section is checked like the gateway's own: a misspelt key or a bad value stops start-up.
 gateway.AddConfigurationSection<SampleHostOptions>(SampleHostOptions.SectionName);
@@ -129,7 +151,17 @@ if (unauthenticatedRemoteAccess)
     SampleHostLog.UnauthenticatedRemoteAccess(app.Logger, listenAddress, port);
 }
 
-app.MapSparkConnectGateway();
+if (managementPort > 0)
+{
+    app.MapSparkConnectGateway().RequireHost($"*:{port}");
+    app.MapSparkConnectGatewayManagement().RequireHost($"*:{managementPort}");
+    app.Lifetime.ApplicationStarted.Register(() => SampleHostLog.ManagementListening(app.Logger, listenAddress, managementPort));
+}
+else
+{
+    app.MapSparkConnectGateway();
+}
+
 app.Run();
 return 0;
 
@@ -166,6 +198,9 @@ internal static partial class SampleHostLog
 {
     [LoggerMessage(1, LogLevel.Critical, "UNAUTHENTICATED ACCESS FROM THE NETWORK: trial mode (no authentication) is listening on {Address}:{Port} (SampleHost:AllowUnauthenticatedRemoteAccess=true). Anyone who reaches this port can act as any user.")]
     public static partial void UnauthenticatedRemoteAccess(ILogger logger, string address, int port);
+
+    [LoggerMessage(2, LogLevel.Information, "Management endpoint on http://{Address}:{Port}/ (dashboard; /healthz, /readyz, /metrics, /api/v1/admin)")]
+    public static partial void ManagementListening(ILogger logger, string address, int port);
 }
 
 /// <summary>The sample host's own settings (the <c>SampleHost</c> configuration section).</summary>
@@ -187,6 +222,12 @@ internal sealed class SampleHostOptions
 
     /// <summary>The IP address to listen on; empty: 127.0.0.1 in trial mode, otherwise 0.0.0.0.</summary>
     public string? ListenAddress { get; set; }
+
+    /// <summary>
+    /// The HTTP/1.1 port of the management endpoint (health, readiness, metrics, admin API, dashboard), on the same
+    /// address as <see cref="Port"/>. Default 15080; 0 serves none.
+    /// </summary>
+    public int ManagementPort { get; set; } = 15080;
 
     /// <summary>Lets trial mode listen beyond loopback.</summary>
     public bool AllowUnauthenticatedRemoteAccess { get; set; }

@@ -66,6 +66,31 @@ public sealed class SparkConnectGatewayOptions
     /// cancelled with <c>UNAVAILABLE</c> (clients reattach elsewhere). Default 30 s.
     /// </summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// On shutdown, how long the gateway keeps its listeners open after readiness (<c>/readyz</c> and the gRPC health
+    /// service) has turned to not ready, so a load balancer that polls readiness takes the instance out of rotation
+    /// before it stops accepting connections; new calls in that time get <c>UNAVAILABLE</c>, which clients retry.
+    /// Default 0 (no delay): set it to a little more than the load balancer's readiness poll interval.
+    /// </summary>
+    public TimeSpan ShutdownDelay { get; set; }
+
+    /// <summary>Who may use the admin API and the dashboard of the management endpoint.</summary>
+    public GatewayAdminOptions Admin { get; set; } = new();
+}
+
+/// <summary>
+/// Administrators of the management endpoint (<c>SparkConnectGateway:Admin</c>): they authenticate as any user does
+/// (tokens, JWT, client certificates, host schemes) and must be named here, by user or by group. With neither list
+/// set nobody is an administrator, and the admin API answers 403 to everyone.
+/// </summary>
+public sealed class GatewayAdminOptions
+{
+    /// <summary>User names that are administrators.</summary>
+    public IList<string> Users { get; } = [];
+
+    /// <summary>Groups whose members are administrators.</summary>
+    public IList<string> Groups { get; } = [];
 }
 
 /// <summary>Engine key choices (<c>SparkConnectGateway:Routing</c>).</summary>

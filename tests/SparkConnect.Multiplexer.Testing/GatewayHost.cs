@@ -49,11 +49,13 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <param name="build">Builder calls (authenticators, locators, stores).</param>
     /// <param name="services">Runs before <c>AddSparkConnectGateway</c>, e.g. to register a TimeProvider.</param>
     /// <param name="protocols">What the port speaks; HTTP/2 cleartext unless a test needs HTTP/1.1 too.</param>
+    /// <param name="map">Maps more endpoints after the gateway's (for example the management endpoint).</param>
     public static async Task<GatewayHost> StartAsync(
         Action<SparkConnectGatewayOptions> configure,
         Action<ISparkConnectGatewayBuilder>? build = null,
         Action<IServiceCollection>? services = null,
-        HttpProtocols protocols = HttpProtocols.Http2)
+        HttpProtocols protocols = HttpProtocols.Http2,
+        Action<Microsoft.AspNetCore.Routing.IEndpointRouteBuilder>? map = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         var logs = new CapturingLoggerProvider();
@@ -73,6 +75,7 @@ public sealed class GatewayHost : IAsyncDisposable
         build?.Invoke(gateway);
         var app = builder.Build();
         app.MapSparkConnectGateway();
+        map?.Invoke(app);
         try
         {
             await app.StartAsync();

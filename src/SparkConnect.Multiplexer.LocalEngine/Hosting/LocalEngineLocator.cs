@@ -13,7 +13,7 @@ namespace SparkConnect.Multiplexer.LocalEngine.Hosting;
 /// launcher does), and all of them when the host disposes it. A stopped engine is forgotten everywhere: here, and
 /// in the gateway's endpoint registry, so that sessions still bound to it are told once that it is gone.
 /// </summary>
-internal sealed class LocalEngineLocator : IEngineLocator, IAsyncDisposable
+internal sealed class LocalEngineLocator : IEngineLocator, SparkConnect.Multiplexer.Management.ILaunchedEngines, IAsyncDisposable
 {
     private readonly IOptions<LocalEngineOptions> _options;
     private readonly ILoggerFactory _loggerFactory;
@@ -83,7 +83,7 @@ internal sealed class LocalEngineLocator : IEngineLocator, IAsyncDisposable
                         StatusCode.ResourceExhausted);
                 }
 
-                current = new Entry(request.Key, user, $"local:{request.Key}:{Guid.NewGuid().ToString("N")[..8]}");
+                current = new Entry(request.Key, user, $"local:{request.Key}:{Guid.NewGuid().ToString("N")[..8]}") { StartedAt = _time.GetUtcNow() };
                 _current[request.Key] = current;
                 _live.Add(current);
                 current.Start = Task.Run(() => StartAsync(current, options), CancellationToken.None);
@@ -101,6 +101,36 @@ internal sealed class LocalEngineLocator : IEngineLocator, IAsyncDisposable
         }
 
         return endpoint;
+    }
+
+    public IReadOnlyList<SparkConnect.Multiplexer.Management.LaunchedEngineInfo> LaunchedEngines
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _live.Select(e => new SparkConnect.Multiplexer.Management.LaunchedEngineInfo(
+                    e.Id, e.Key, e.Engine?.Address, e.Stopping ? "Stopping" : e.Start.IsCompletedSuccessfully ? "Ready" : "Starting", e.StartedAt, e.LastUsed, e.User))];
+            }
+        }
+    }
+
+    public async Task<bool> StopEngineAsync(string engineId, string reason, CancellationToken cancellationToken)
+    {
+        Entry? entry;
+        lock (_gate)
+        {
+            entry = _live.FirstOrDefault(e => e.Id == engineId && !e.Stopping && e.Start.IsCompletedSuccessfully);
+            if (entry is null)
+            {
+                return false;
+            }
+
+            TakeOutOfService(entry);
+        }
+
+        await StopAsync(entry, reason).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>
@@ -314,6 +344,8 @@ internal sealed class LocalEngineLocator : IEngineLocator, IAsyncDisposable
         public string? DataDirectory { get; set; }
 
         public DateTimeOffset LastUsed { get; set; }
+
+        public DateTimeOffset StartedAt { get; init; }
 
         public bool Stopping { get; set; }
     }

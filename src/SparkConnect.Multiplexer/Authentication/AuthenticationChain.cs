@@ -23,11 +23,13 @@ internal sealed class AuthenticationChain
     private readonly AuthenticationThrottle _throttle;
     private readonly bool _trialMode;
     private readonly ILogger<AuthenticationChain> _logger;
+    private readonly GatewayMetrics _metrics;
 
-    public AuthenticationChain(IEnumerable<IAuthenticator> hostAuthenticators, IOptionsMonitor<SparkConnectGatewayOptions> options, AuthenticationThrottle throttle, ILogger<AuthenticationChain> logger)
+    public AuthenticationChain(IEnumerable<IAuthenticator> hostAuthenticators, IOptionsMonitor<SparkConnectGatewayOptions> options, AuthenticationThrottle throttle, GatewayMetrics metrics, ILogger<AuthenticationChain> logger)
     {
         _throttle = throttle;
         _options = options;
+        _metrics = metrics;
         var chain = new List<IAuthenticator> { new StaticTokenAuthenticator(options) };
         chain.AddRange(hostAuthenticators);
 
@@ -79,6 +81,7 @@ internal sealed class AuthenticationChain
                 if (result.Outcome == AuthenticationOutcome.Unavailable)
                 {
                     GatewayLog.AuthenticationUnavailable(_logger, peer, result.Reason);
+                    _metrics.AuthenticationFailed("unavailable");
                     throw new GatewayException(StatusCode.Unavailable, result.Reason);
                 }
 
@@ -114,10 +117,13 @@ internal sealed class AuthenticationChain
     private GatewayException Refused(AuthenticationContext context, string reason)
     {
         // Only a credential that was presented and refused is a guess; a call with none is a configuration mistake.
-        if (!_trialMode && HasCredential(context))
+        var presented = HasCredential(context);
+        if (!_trialMode && presented)
         {
             _throttle.RecordFailure(context.PeerAddress, context.ClaimedUserId);
         }
+
+        _metrics.AuthenticationFailed(presented ? "invalid_credential" : "missing_credential");
 
         GatewayLog.AuthenticationRefused(_logger, context.PeerAddress, reason);
         return new GatewayException(StatusCode.Unauthenticated, reason);
@@ -130,7 +136,10 @@ internal sealed class AuthenticationChain
             GatewayLog.AuthenticationThrottled(_logger, peer, retryAfter);
         }
 
-        return new GatewayException(StatusCode.Unauthenticated, $"Too many failed authentication attempts; retry in {Math.Ceiling(retryAfter.TotalSeconds)} s.");
+        return new GatewayException(StatusCode.Unauthenticated, $"Too many failed authentication attempts; retry in {Math.Ceiling(retryAfter.TotalSeconds)} s.")
+        {
+            Refusal = RefusalReasons.Throttle,
+        };
     }
 
     /// <summary>

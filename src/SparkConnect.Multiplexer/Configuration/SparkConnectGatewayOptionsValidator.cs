@@ -95,6 +95,22 @@ internal sealed class SparkConnectGatewayOptionsValidator(GatewayRegistrations r
             errors.Add($"{Section}:DrainTimeout is negative; set a duration such as 00:00:30.");
         }
 
+        if (options.ShutdownDelay < TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:ShutdownDelay is negative; set a duration such as 00:00:10 (a little more than the load balancer's readiness poll interval), or 0.");
+        }
+
+        foreach (var (key, names) in new[] { ("Users", options.Admin.Users), ("Groups", options.Admin.Groups) })
+        {
+            foreach (var name in names)
+            {
+                if (!GatewayPrincipal.IsPlainUserName(name))
+                {
+                    errors.Add($"{Section}:Admin:{key} has {Protocol.ClientText.Quote(name)}, which is empty or has control characters or surrounding spaces; write the plain name.");
+                }
+            }
+        }
+
         var limits = options.Limits;
         foreach (var (key, value) in new[]
         {

@@ -5,7 +5,7 @@ namespace SparkConnect.Multiplexer.Diagnostics;
 
 /// <summary>
 /// Audit events under a logger category of their own, <c>SparkConnect.Multiplexer.Audit</c>, so a host can route
-/// them to an audit sink: sessions opened and closed, and calls refused, with user, client address and engine.
+/// them to an audit sink: sessions opened and closed, calls refused, and administrators' actions, with user, client address and engine.
 /// </summary>
 internal sealed partial class GatewayAudit(ILoggerFactory loggerFactory)
 {
@@ -21,4 +21,7 @@ internal sealed partial class GatewayAudit(ILoggerFactory loggerFactory)
 
     [LoggerMessage(1003, LogLevel.Warning, "call refused: method={Method} user={User} client={Client} status={StatusCode} reason={Reason}")]
     public partial void CallRefused(string method, string user, string? client, StatusCode statusCode, string reason);
+
+    [LoggerMessage(1004, LogLevel.Warning, "admin action: admin={Admin} client={Client} action={Action} target={Target} outcome={Outcome}")]
+    public partial void AdminAction(string admin, string? client, string action, string target, string outcome);
 }

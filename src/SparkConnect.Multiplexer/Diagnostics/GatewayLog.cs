@@ -81,4 +81,15 @@ internal static partial class GatewayLog
 
     [LoggerMessage(32, LogLevel.Debug, "HTTP/2 check of the bound addresses: {Answers}")]
     public static partial void Http2Checked(ILogger logger, string answers);
+    [LoggerMessage(23, LogLevel.Warning, "Engine {EngineId} is gone ({Reason}); {SessionCount} session(s) bound to it are told on their next call and released")]
+    public static partial void EngineLostDetected(ILogger logger, string engineId, string reason, int sessionCount);
+
+    [LoggerMessage(24, LogLevel.Warning, "Engine {EngineId} is gone ({Reason}); its sessions could not be counted")]
+    public static partial void EngineLostUncounted(ILogger logger, string engineId, string reason, Exception exception);
+
+    [LoggerMessage(25, LogLevel.Information, "Shutting down: readiness reports not ready; listeners stay open for {Delay} (SparkConnectGateway:ShutdownDelay) so load balancers stop sending calls")]
+    public static partial void ShutdownDelayStarted(ILogger logger, TimeSpan delay);
+
+    [LoggerMessage(26, LogLevel.Warning, "Admin request {Method} {Path} from {Peer} refused with {StatusCode}: {Reason}")]
+    public static partial void AdminRefused(ILogger logger, string method, string path, System.Net.IPAddress? peer, int statusCode, string reason);
 }

@@ -27,7 +27,8 @@ internal sealed class EngineEndpointRegistry
     /// </summary>
     public void MarkLost(string engineId, string reason, DateTimeOffset at)
     {
-        _losses[engineId] = new EngineLoss(reason, at);
+        var found = new EngineLoss(reason, at);
+        _losses[engineId] = found;
         _endpoints.TryRemove(engineId, out _);
         foreach (var (id, loss) in _losses)
         {
@@ -36,7 +37,15 @@ internal sealed class EngineEndpointRegistry
                 _losses.TryRemove(id, out _);
             }
         }
+
+        Lost?.Invoke(engineId, found);
     }
+
+    /// <summary>Raised when an engine is found gone (by a probe, its process, discovery or a stop), on the finder's thread.</summary>
+    public event Action<string, EngineLoss>? Lost;
+
+    /// <summary>The engines found gone in the last hours, with why and when.</summary>
+    public IReadOnlyDictionary<string, EngineLoss> Losses => _losses;
 
     /// <summary>Whether a session bound to the engine at <paramref name="boundAt"/> has lost it.</summary>
     public bool IsLostFor(string engineId, DateTimeOffset boundAt, [NotNullWhen(true)] out EngineLoss? loss)

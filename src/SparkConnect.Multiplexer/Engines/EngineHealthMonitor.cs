@@ -54,6 +54,7 @@ internal sealed class EngineHealthMonitor(
             // One probe session per engine, reused, so probing does not pile sessions up on the engine.
             var state = _states.GetOrAdd(engine.Id, static _ => new ProbeState(Guid.NewGuid().ToString()));
             var (healthy, reason) = await caller.ProbeAsync(engine, state.ProbeSessionId, health.ProbeTimeout, cancellationToken);
+            state.LastProbe = new EngineProbe(healthy, healthy ? 0 : state.Failures + 1, time.GetUtcNow(), healthy ? null : reason);
             if (healthy)
             {
                 state.Failures = 0;
@@ -75,10 +76,22 @@ internal sealed class EngineHealthMonitor(
         return [.. results.OfType<string>()];
     }
 
+    /// <summary>The last probe of an engine still in use; <see langword="false"/> when it has not been probed.</summary>
+    public bool TryGetLastProbe(string engineId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out EngineProbe? probe)
+    {
+        probe = _states.TryGetValue(engineId, out var state) ? state.LastProbe : null;
+        return probe is not null;
+    }
+
     private sealed class ProbeState(string probeSessionId)
     {
         public string ProbeSessionId { get; } = probeSessionId;
 
         public int Failures { get; set; }
+
+        public EngineProbe? LastProbe { get; set; }
     }
 }
+
+/// <summary>The outcome of an engine's last health probe: failures in a row, and the last failure's reason.</summary>
+internal sealed record EngineProbe(bool Healthy, int Failures, DateTimeOffset At, string? Reason);

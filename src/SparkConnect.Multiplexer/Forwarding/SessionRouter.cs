@@ -27,6 +27,7 @@ internal sealed class SessionRouter(
     GatewayAudit audit,
     TimeProvider time,
     GatewayMetrics metrics,
+    Management.ReleasedSessions released,
     ILogger<SessionRouter> logger)
 {
     /// <param name="context">The call.</param>
@@ -49,6 +50,16 @@ internal sealed class SessionRouter(
         var session = await FromStoreAsync(static (store, id, token) => store.GetAsync(id, token), sessionId, "look up", cancellationToken);
         if (session is null)
         {
+            if (released.TryGet(sessionId, principal.UserName, out var release))
+            {
+                // Released by an administrator: the owner is told so, once per call, rather than silently given a
+                // new session under the same id (the client would pin it to a new engine's server-side session).
+                throw new GatewayException(StatusCode.Internal, Management.ReleasedSessions.Message(sessionId, release))
+                {
+                    StatusDetails = Management.ReleasedSessions.StatusDetails(sessionId, release),
+                };
+            }
+
             var hints = RoutingHints.From(context.Request.Headers);
             var key = keys.Resolve(principal, sessionId, hints);
             authorization.AuthorizeSession(principal, key, engine: null);
@@ -104,7 +115,7 @@ internal sealed class SessionRouter(
             // Told once: the session is released, and the client's next session gets a fresh engine.
             var reason = $"Engine lost: session {session.SessionId} ran on engine '{session.EngineId}', which is gone ({loss.Reason}). The session has been released; start a new session.";
             GatewayLog.EngineLost(logger, session.SessionId, session.EngineId, loss.Reason);
-            await ForgetAsync(session.SessionId, "engine lost", cancellationToken);
+            await ForgetAsync(session.SessionId, SessionCloseReasons.EngineLost, cancellationToken);
             throw new GatewayException(StatusCode.Unavailable, reason);
         }
 
@@ -150,18 +161,27 @@ internal sealed class SessionRouter(
         return true;
     }
 
-    public async ValueTask ForgetAsync(string sessionId, string reason, CancellationToken cancellationToken)
+    /// <param name="sessionId">The session.</param>
+    /// <param name="reason">One of <see cref="SessionCloseReasons"/>.</param>
+    /// <param name="cancellationToken">Cancels the store call.</param>
+    /// <returns>The session forgotten, or <see langword="null"/> when the store had none.</returns>
+    public async ValueTask<SessionRecord?> ForgetAsync(string sessionId, string reason, CancellationToken cancellationToken)
     {
         if (await FromStoreAsync(static (store, id, token) => store.RemoveAsync(id, token), sessionId, "remove", cancellationToken) is { } session)
         {
             SessionForgotten(session, reason);
+            return session;
         }
+
+        return null;
     }
 
     /// <summary>Accounts for a session removed from the store (metrics, limits, log, audit).</summary>
+    /// <param name="session">The session removed.</param>
+    /// <param name="reason">One of <see cref="SessionCloseReasons"/>.</param>
     public void SessionForgotten(SessionRecord session, string reason)
     {
-        metrics.SessionClosed();
+        metrics.SessionClosed(reason);
         limits.SessionClosed(session.Owner, session.ClientAddress);
         GatewayLog.SessionReleased(logger, session.SessionId, session.Owner);
         audit.SessionClosed(session.SessionId, session.Owner, reason);
@@ -189,7 +209,10 @@ internal sealed class SessionRouter(
         if (!string.Equals(session.Owner, principal.UserName, StringComparison.Ordinal))
         {
             GatewayLog.SessionHijackRefused(logger, session.SessionId, principal.UserName, peer);
-            throw new GatewayException(StatusCode.PermissionDenied, $"Session {session.SessionId} belongs to another user; start a new session (a new session_id).");
+            throw new GatewayException(StatusCode.PermissionDenied, $"Session {session.SessionId} belongs to another user; start a new session (a new session_id).")
+            {
+                Refusal = RefusalReasons.Ownership,
+            };
         }
     }
 
@@ -229,7 +252,7 @@ internal sealed class SessionRouter(
 
         var reason = $"Engine lost: session {session.SessionId} ran on engine '{session.EngineId}', which is no longer available. The session has been released; start a new session.";
         GatewayLog.EngineLost(logger, session.SessionId, session.EngineId, reason);
-        await ForgetAsync(session.SessionId, "engine lost", cancellationToken);
+        await ForgetAsync(session.SessionId, SessionCloseReasons.EngineLost, cancellationToken);
         throw new GatewayException(StatusCode.Unavailable, reason);
     }
 

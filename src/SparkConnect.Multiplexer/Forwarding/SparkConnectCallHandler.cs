@@ -39,6 +39,8 @@ internal sealed class SparkConnectCallHandler(
     ISessionStore store,
     IOptionsMonitor<SparkConnectGatewayOptions> options,
     GatewayMetrics metrics,
+    Management.LiveDenyList liveDenyList,
+    Management.RecentRefusals recentRefusals,
     TimeProvider time,
     ILogger<SparkConnectCallHandler> logger)
 {
@@ -85,6 +87,9 @@ internal sealed class SparkConnectCallHandler(
             return;
         }
 
+        // The server span covers the whole call — authentication, routing and any engine launch included.
+        using var span = StartServerActivity(context, telemetryMethod);
+
         CallDeadline? deadline = null;
         CancellationTokenSource? firstMessagePhase = null;
         GrpcRequestReader? reader = null;
@@ -122,6 +127,7 @@ internal sealed class SparkConnectCallHandler(
             var requestReader = reader;
             var principal = await authentication.AuthenticateAsync(context, ct => ReadClaimedUserIdAsync(requestReader, ct), firstToken);
             user = principal.UserName;
+            span?.SetTag("enduser.id", user);
             if (!method.IsKnown && authorization.HasConfigDenyList && !authorization.AllowsUnknownMethod(method.Name))
             {
                 throw new GatewayException(StatusCode.PermissionDenied, $"The gateway does not know the method '{method.Name}' and cannot check whether it changes Spark confs, which SparkConnectGateway:Authorization:DeniedConfigKeys restricts; an administrator can allow it with SparkConnectGateway:Authorization:AllowedUnknownMethods.");
@@ -141,7 +147,16 @@ internal sealed class SparkConnectCallHandler(
             var envelope = RequestEnvelope.Parse(message, readCloneNewSessionId: method.ClonesSession);
             var sessionId = ValidSessionId(envelope.SessionId, "session_id");
 
-            limits.Admit(principal, context.Connection.RemoteIpAddress);
+            try
+            {
+                limits.Admit(principal, context.Connection.RemoteIpAddress);
+                liveDenyList.Check(principal, context.Connection.RemoteIpAddress);
+            }
+            catch (GatewayException denied) when (denied.StatusCode == StatusCode.PermissionDenied)
+            {
+                denied.Refusal ??= RefusalReasons.DenyList;
+                throw;
+            }
             if (method.ChangesConfig)
             {
                 authorization.AuthorizeConfigChange(ConfigMessages.ChangedKeys(message));
@@ -160,6 +175,8 @@ internal sealed class SparkConnectCallHandler(
 
             activeCalls.Started(sessionId);
             activeSession = sessionId;
+            span?.SetTag("spark_connect.session_id", sessionId)
+                .SetTag("spark_connect.engine.id", route.Engine.Id);
             if (method.StartsExecution)
             {
                 execution = limits.StartExecution(principal.UserName);
@@ -188,11 +205,11 @@ internal sealed class SparkConnectCallHandler(
             // The engine's answer has been relayed: a store failure from here on is logged (by the router), not sent.
             if (status == StatusCode.OK && method.ReleasesSession)
             {
-                await router.TryForgetAsync(sessionId, "released by the client");
+                await router.TryForgetAsync(sessionId, SessionCloseReasons.Released);
             }
             else if (status != StatusCode.OK && cloneClaimed)
             {
-                await router.TryForgetAsync(cloneId!, "clone failed");
+                await router.TryForgetAsync(cloneId!, SessionCloseReasons.CloneFailed);
             }
         }
         catch (GatewayException e)
@@ -203,10 +220,18 @@ internal sealed class SparkConnectCallHandler(
                 GatewayLog.CallRefused(logger, telemetryMethod, context.Connection.RemoteIpAddress, e.StatusCode, ClientText.Escape(e.Message));
                 if (e.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied or StatusCode.ResourceExhausted)
                 {
-                    audit.CallRefused(telemetryMethod, user ?? "-", SessionRouter.AddressOf(context.Connection.RemoteIpAddress), e.StatusCode, ClientText.Escape(e.Message));
+                    var client = SessionRouter.AddressOf(context.Connection.RemoteIpAddress);
+                    audit.CallRefused(telemetryMethod, user ?? "-", client, e.StatusCode, ClientText.Escape(e.Message));
+                    var refusal = RefusalReasons.Of(e);
+                    if (refusal is not null)
+                    {
+                        metrics.Refused(refusal, telemetryMethod);
+                    }
+
+                    recentRefusals.Add(telemetryMethod, user, client, e.StatusCode, refusal ?? "authentication", ClientText.Escape(e.Message));
                 }
 
-                EndCall(context, framing, e.StatusCode, e.Message, e.RetryAfter);
+                EndCall(context, framing, e.StatusCode, e.Message, e.RetryAfter, e.StatusDetails);
             }
         }
         catch (Exception e) when (deadline is not null && deadline.Shutdown.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
@@ -272,6 +297,10 @@ internal sealed class SparkConnectCallHandler(
             }
 
             metrics.CallEnded(telemetryMethod, status, startTimestamp);
+            if (span is not null)
+            {
+                SetStatus(span, status);
+            }
         }
     }
 
@@ -305,7 +334,7 @@ internal sealed class SparkConnectCallHandler(
     /// retry); the stream is reset instead — REFUSED_STREAM, which grpc-dotnet, grpc-java and grpc-core all map to
     /// UNAVAILABLE, so clients reattach, or CANCEL for any other status.
     /// </summary>
-    private void EndCall(HttpContext context, ResponseFraming? framing, StatusCode status, string message, TimeSpan? retryAfter = null)
+    private void EndCall(HttpContext context, ResponseFraming? framing, StatusCode status, string message, TimeSpan? retryAfter = null, byte[]? statusDetails = null)
     {
         if (context.Response.HasStarted && framing is { AtMessageBoundary: false }
             && context.Features.Get<IHttpResetFeature>() is { } reset)
@@ -315,7 +344,7 @@ internal sealed class SparkConnectCallHandler(
             return;
         }
 
-        GrpcStatusResponder.Write(context.Response, status, message, retryAfter is { } delay ? GrpcStatusResponder.RetryInfo(status, message, delay) : null);
+        GrpcStatusResponder.Write(context.Response, status, message, statusDetails ?? (retryAfter is { } delay ? GrpcStatusResponder.RetryInfo(status, message, delay) : null));
     }
 
     private static bool AcceptsTransport(HttpContext context)
@@ -382,7 +411,7 @@ internal sealed class SparkConnectCallHandler(
             Content = content,
         };
 
-        using var activity = StartActivity(context, method, route, principal);
+        using var activity = StartClientActivity(method, route);
         var inspectsResponse = method.InspectsResponse;
         CopyRequestHeaders(context.Request.Headers, request, forwardTraceHeaders: activity is null, allowCompressedResponse: !inspectsResponse);
         request.Headers.TE.Add(new TransferCodingWithQualityHeaderValue("trailers"));
@@ -429,7 +458,6 @@ internal sealed class SparkConnectCallHandler(
                 {
                     // Trailers-only (the engine refused the call outright): already copied as headers.
                     status = trailersOnly;
-                    activity?.SetTag("rpc.grpc.status_code", (int)status);
                     return status;
                 }
 
@@ -461,12 +489,17 @@ internal sealed class SparkConnectCallHandler(
                 }
 
                 status = TryReadStatus(response.TrailingHeaders, out var trailerStatus) ? trailerStatus : StatusCode.Unknown;
-                activity?.SetTag("rpc.grpc.status_code", (int)status);
                 return status;
             }
         }
         finally
         {
+            if (activity is not null)
+            {
+                // An engine that failed (no answer, a cut stream) leaves the status Unknown: UNAVAILABLE is what the client gets.
+                SetStatus(activity, status == StatusCode.Unknown ? StatusCode.Unavailable : status);
+            }
+
             metrics.Forwarded(content.BytesSent, responseBytes);
             metrics.EngineCallEnded(method.TelemetryName, engine.Id, engineStart);
         }
@@ -598,7 +631,12 @@ internal sealed class SparkConnectCallHandler(
             : $"{e.Message} ({innermost.Message})";
     }
 
-    private static Activity? StartActivity(HttpContext context, SparkConnectMethod method, RoutedSession route, GatewayPrincipal principal)
+    /// <summary>
+    /// The call's server span, named and tagged by OpenTelemetry's RPC semantic conventions
+    /// (<c>spark.connect.SparkConnectService/Method</c>; <c>_OTHER</c> for a method Spark has not released), the
+    /// child of the ASP.NET Core request span or, with no listener there, of the client's <c>traceparent</c>.
+    /// </summary>
+    private static Activity? StartServerActivity(HttpContext context, string method)
     {
         var source = GatewayActivitySource.Instance;
         if (!source.HasListeners())
@@ -606,26 +644,52 @@ internal sealed class SparkConnectCallHandler(
             return null;
         }
 
-        var name = "SparkConnectService/" + method.TelemetryName;
-        Activity? activity;
-        if (Activity.Current is null
+        var name = SparkConnectMethods.ServiceName + "/" + method;
+        var activity = Activity.Current is null
             && context.Request.Headers.TryGetValue("traceparent", out var traceparent)
-            && ActivityContext.TryParse(traceparent.ToString(), context.Request.Headers["tracestate"].ToString(), isRemote: true, out var parent))
+            && ActivityContext.TryParse(traceparent.ToString(), context.Request.Headers["tracestate"].ToString(), isRemote: true, out var parent)
+                ? source.StartActivity(name, ActivityKind.Server, parent)
+                : source.StartActivity(name, ActivityKind.Server);
+        return activity?.SetTag("rpc.system", "grpc")
+            .SetTag("rpc.service", SparkConnectMethods.ServiceName)
+            .SetTag("rpc.method", method);
+    }
+
+    /// <summary>The engine call's client span, a child of the server span: the same name, and the engine as <c>server.address</c>/<c>server.port</c>.</summary>
+    private static Activity? StartClientActivity(SparkConnectMethod method, RoutedSession route)
+    {
+        var source = GatewayActivitySource.Instance;
+        if (!source.HasListeners())
         {
-            activity = source.StartActivity(name, ActivityKind.Client, parent);
-        }
-        else
-        {
-            activity = source.StartActivity(name, ActivityKind.Client);
+            return null;
         }
 
-        activity?.SetTag("rpc.system", "grpc")
+        var activity = source.StartActivity(SparkConnectMethods.ServiceName + "/" + method.TelemetryName, ActivityKind.Client);
+        return activity?.SetTag("rpc.system", "grpc")
             .SetTag("rpc.service", SparkConnectMethods.ServiceName)
             .SetTag("rpc.method", method.TelemetryName)
-            .SetTag("enduser.id", principal.UserName)
+            .SetTag("server.address", route.Engine.Address.Host)
+            .SetTag("server.port", route.Engine.Address.Port)
             .SetTag("spark_connect.session_id", route.Session.SessionId)
             .SetTag("spark_connect.engine.id", route.Engine.Id);
-        return activity;
+    }
+
+    /// <summary>
+    /// The gRPC status on a span: <c>rpc.grpc.status_code</c>, and for a failure (per the conventions, every status
+    /// but OK for a client span; for a server span the ones that are the server's fault) an error status and
+    /// <c>error.type</c> = the status name.
+    /// </summary>
+    private static void SetStatus(Activity activity, StatusCode status)
+    {
+        activity.SetTag("rpc.grpc.status_code", (int)status);
+        var isError = activity.Kind == ActivityKind.Client
+            ? status != StatusCode.OK
+            : status is StatusCode.Unknown or StatusCode.DeadlineExceeded or StatusCode.Unimplemented or StatusCode.Internal or StatusCode.Unavailable or StatusCode.DataLoss;
+        if (isError)
+        {
+            activity.SetTag("error.type", GrpcStatusResponder.Name(status));
+            activity.SetStatus(ActivityStatusCode.Error);
+        }
     }
 
     private static void CopyRequestHeaders(IHeaderDictionary source, HttpRequestMessage request, bool forwardTraceHeaders, bool allowCompressedResponse)

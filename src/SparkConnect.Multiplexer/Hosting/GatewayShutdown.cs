@@ -18,24 +18,41 @@ internal sealed class GatewayShutdown : IDisposable
 
     private readonly ActiveCalls _activeCalls;
     private readonly TimeProvider _time;
+    private readonly IOptions<SparkConnectGatewayOptions> _options;
+    private readonly Lock _gate = new();
 
     public GatewayShutdown(IHostApplicationLifetime lifetime, IOptions<SparkConnectGatewayOptions> options, ActiveCalls activeCalls, TimeProvider time)
     {
         _activeCalls = activeCalls;
         _time = time;
-        _registration = lifetime.ApplicationStopping.Register(() =>
+        _options = options;
+        _registration = lifetime.ApplicationStopping.Register(BeginStopping);
+    }
+
+    /// <summary>
+    /// Starts the shutdown: new calls are refused, readiness says not ready, and the drain time starts. Called when
+    /// the host signals stopping, and by whatever runs first in the host's stop (the shutdown delay); idempotent.
+    /// </summary>
+    public void BeginStopping()
+    {
+        lock (_gate)
         {
+            if (_stopping)
+            {
+                return;
+            }
+
             Volatile.Write(ref _stopping, true);
-            var drain = options.Value.DrainTimeout;
+            var drain = _options.Value.DrainTimeout + _options.Value.ShutdownDelay;
             if (drain <= TimeSpan.Zero)
             {
                 _drainExpired.Cancel();
             }
             else
             {
-                _timer = time.CreateTimer(static state => ((CancellationTokenSource)state!).Cancel(), _drainExpired, drain, Timeout.InfiniteTimeSpan);
+                _timer = _time.CreateTimer(static state => ((CancellationTokenSource)state!).Cancel(), _drainExpired, drain, Timeout.InfiniteTimeSpan);
             }
-        });
+        }
     }
 
     public bool IsStopping => Volatile.Read(ref _stopping);

@@ -10,6 +10,7 @@ using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Forwarding;
 using SparkConnect.Multiplexer.Hosting;
+using SparkConnect.Multiplexer.Management;
 using SparkConnect.Multiplexer.Routing;
 using SparkConnect.Multiplexer.Sessions;
 
@@ -68,9 +69,11 @@ public static class SparkConnectGatewayServiceCollectionExtensions
         services.TryAddSingleton<GatewayAudit>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddGrpc();
-        // With no check registered the health service answers UNKNOWN; the gateway's own check says it is serving,
-        // degraded while a refused configuration reload leaves the previous configuration in force.
-        services.AddGrpcHealthChecks().AddCheck<GatewayHealthCheck>("spark_connect_gateway");
+        // With no check registered the health service answers UNKNOWN. The gateway's readiness check makes it, and
+        // /readyz of the management endpoint, say NOT_SERVING while shutting down, after a refused configuration
+        // reload, with the session store out of reach, or with every static engine failing its probes.
+        services.AddGrpcHealthChecks().AddCheck<GatewayReadinessCheck>(GatewayReadinessCheck.Name, tags: [GatewayReadinessCheck.ReadyTag]);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, EngineLossReporter>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, GatewayStartupReport>());
     }
 
@@ -94,7 +97,12 @@ public static class SparkConnectGatewayServiceCollectionExtensions
         services.TryAddSingleton<ActiveCalls>();
         services.TryAddSingleton<GatewayShutdown>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SessionExpiryService>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, EngineHealthMonitor>());
+        services.TryAddSingleton<EngineHealthMonitor>();
+        services.AddHostedService(static sp => sp.GetRequiredService<EngineHealthMonitor>());
+        services.TryAddSingleton<ReleasedSessions>();
+        services.TryAddSingleton<LiveDenyList>();
+        services.TryAddSingleton<RecentRefusals>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, GatewayShutdownDelay>());
 
         // The host must wait for the drain: running streams get DrainTimeout before they are cancelled.
         services.AddOptions<HostOptions>().PostConfigure<IOptions<SparkConnectGatewayOptions>>((host, gateway) =>
@@ -102,7 +110,7 @@ public static class SparkConnectGatewayServiceCollectionExtensions
             TimeSpan drain;
             try
             {
-                drain = gateway.Value.DrainTimeout;
+                drain = gateway.Value.DrainTimeout + gateway.Value.ShutdownDelay;
             }
             catch (OptionsValidationException)
             {

@@ -347,6 +347,24 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         return EngineWorkDirectories.DeleteExpired(root, retention, _time.GetUtcNow(), keep);
     }
 
+    /// <summary>Stops a running engine for an administrator; <see langword="false"/> when none runs with that id.</summary>
+    public async Task<bool> StopEngineAsync(string engineId, string reason, CancellationToken cancellationToken)
+    {
+        LaunchedEngine? engine;
+        lock (_gate)
+        {
+            engine = _live.FirstOrDefault(e => e.Id == engineId && e.State is LaunchedEngineState.Ready or LaunchedEngineState.Retired);
+        }
+
+        if (engine is null)
+        {
+            return false;
+        }
+
+        await StopAsync(engine, reason, "admin", cancellationToken);
+        return true;
+    }
+
     /// <summary>Stops every engine (gracefully, then killed) and launches no more. Idempotent.</summary>
     public Task StopAllAsync(CancellationToken cancellationToken)
     {

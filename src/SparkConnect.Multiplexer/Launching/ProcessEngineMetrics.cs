@@ -18,7 +18,7 @@ internal sealed class ProcessEngineMetrics
         _launched = meter.CreateCounter<long>("spark_connect.gateway.engines.launched", "{engine}", "Engine launches, by outcome (ready, failed, timeout, exited, refused; a refusal also by limit: user_limit, total_limit).");
         _launchDuration = meter.CreateHistogram<double>("spark_connect.gateway.engine.launch.duration", "s", "Time from an engine launch request until it was ready or failed, by outcome.");
         _running = meter.CreateUpDownCounter<long>("spark_connect.gateway.engines.running", "{engine}", "Engine processes this gateway runs, starting ones included.");
-        _stopped = meter.CreateCounter<long>("spark_connect.gateway.engines.stopped", "{engine}", "Launched engines that ended, by reason (idle, lifetime, exited, lost, shutdown).");
+        _stopped = meter.CreateCounter<long>("spark_connect.gateway.engines.stopped", "{engine}", "Launched engines that ended, by reason (idle, lifetime, exited, lost, admin, shutdown).");
     }
 
     public void LaunchEnded(string outcome, long startTimestamp)

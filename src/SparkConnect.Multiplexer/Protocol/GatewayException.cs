@@ -20,5 +20,14 @@ internal sealed class GatewayException : Exception
     /// </summary>
     public TimeSpan? RetryAfter { get; init; }
 
+    /// <summary>
+    /// For a refusal, why, as one of the bounded <see cref="Diagnostics.RefusalReasons"/> (a metric tag); when unset
+    /// it follows from <see cref="StatusCode"/>. Set where the rule that refused is known.
+    /// </summary>
+    public string? Refusal { get; set; }
+
+    /// <summary>A <c>google.rpc.Status</c> for <c>grpc-status-details-bin</c> (Spark's ErrorInfo), when the answer carries one.</summary>
+    public byte[]? StatusDetails { get; init; }
+
     public static GatewayException InvalidArgument(string message) => new(StatusCode.InvalidArgument, message);
 }

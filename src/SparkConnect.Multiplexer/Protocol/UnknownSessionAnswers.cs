@@ -31,21 +31,31 @@ internal static class UnknownSessionAnswers
         Reason, "java.sql.SQLException", "java.lang.Exception", "java.lang.Throwable", "java.lang.Object",
     });
 
+    /// <summary>Spark's error class for a session id that was used and then released.</summary>
+    public const string ClosedErrorClass = "INVALID_HANDLE.SESSION_CLOSED";
+
     /// <summary>The status message, as Spark formats the error class's message.</summary>
     public static string Message(string sessionId)
         => $"[{ErrorClass}] The handle {sessionId} is invalid. Session not found. SQLSTATE: {SqlState}";
 
+    /// <summary>Spark's message for a released session, then what the gateway adds.</summary>
+    public static string ClosedMessage(string sessionId, string addendum)
+        => $"[{ClosedErrorClass}] The handle {sessionId} is invalid. Session was closed. SQLSTATE: {SqlState} {addendum}";
+
     /// <summary>The <c>google.rpc.Status</c> for <c>grpc-status-details-bin</c> (code INTERNAL = 13).</summary>
-    public static byte[] StatusDetails(string sessionId)
+    public static byte[] StatusDetails(string sessionId) => StatusDetails(sessionId, ErrorClass, Message(sessionId));
+
+    /// <summary>The <c>google.rpc.Status</c> of an <c>INVALID_HANDLE</c> error of <paramref name="errorClass"/> for the session.</summary>
+    public static byte[] StatusDetails(string sessionId, string errorClass, string message)
     {
         var errorInfo = new ProtoWriter()
             .String(1, Reason)
             .String(2, Domain)
             .Message(3, new ProtoWriter().String(1, "classes").String(2, Classes))
             .Message(3, new ProtoWriter().String(1, "sqlState").String(2, SqlState))
-            .Message(3, new ProtoWriter().String(1, "errorClass").String(2, ErrorClass))
+            .Message(3, new ProtoWriter().String(1, "errorClass").String(2, errorClass))
             .Message(3, new ProtoWriter().String(1, "messageParameters").String(2, JsonSerializer.Serialize(new Dictionary<string, string> { ["handle"] = sessionId })));
-        return GrpcStatusResponder.StatusDetails(Grpc.Core.StatusCode.Internal, Message(sessionId), ErrorInfoTypeUrl, errorInfo);
+        return GrpcStatusResponder.StatusDetails(Grpc.Core.StatusCode.Internal, message, ErrorInfoTypeUrl, errorInfo);
     }
 
     /// <summary>A ReleaseSessionResponse with <c>session_id = 1</c> only, as a gRPC frame.</summary>

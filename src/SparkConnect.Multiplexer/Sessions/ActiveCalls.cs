@@ -9,6 +9,9 @@ internal sealed class ActiveCalls
 
     public bool IsActive(string sessionId) => _calls.ContainsKey(sessionId);
 
+    /// <summary>Calls in flight for a session on this gateway instance.</summary>
+    public int Count(string sessionId) => _calls.TryGetValue(sessionId, out var count) ? count : 0;
+
     /// <summary>Whether any call is in flight.</summary>
     public bool Any => !_calls.IsEmpty;
 

@@ -101,7 +101,7 @@ internal sealed class SessionExpiryService(
             }
 
             expiredCount++;
-            router.SessionForgotten(session, "expired");
+            router.SessionForgotten(session, SessionCloseReasons.Expired);
             GatewayLog.SessionExpired(logger, session.SessionId, session.Owner, now - session.LastActivity);
             if (engine is null)
             {

@@ -43,14 +43,16 @@ public sealed class ConfigurationReloadTests
         memory.Set("SparkConnectGateway:DefaultShareLevel", "Cluster");
         configuration.Reload();
 
-        // The last good options stay in force; reading them does not throw (every call did). Health says degraded.
+        // The last good options stay in force; reading them does not throw (every call did). Readiness says not ready,
+        // so a rollout of the bad configuration stops here.
         var health = app.Services.GetRequiredService<HealthCheckService>();
         var report = await health.CheckHealthAsync(TestContext.CancellationToken);
-        Assert.AreEqual(HealthStatus.Degraded, report.Entries["spark_connect_gateway"].Status);
+        Assert.AreEqual(HealthStatus.Unhealthy, report.Entries["spark_connect_gateway"].Status);
         StringAssert.Contains(report.Entries["spark_connect_gateway"].Description, "refused with 1 problem(s)");
         CollectionAssert.AreEqual(new[] { "10.1.0.0/16" }, monitor.CurrentValue.Limits.DeniedClientAddresses.ToArray());
         Assert.AreEqual(0, changes);
-        var errors = logs.Entries.Where(e => e.Level == LogLevel.Error).Select(e => e.Message).ToList();
+        // The monitor's own lines (the health check service also logs the unhealthy readiness, quoting the problem count).
+        var errors = logs.Entries.Where(e => e.Level == LogLevel.Error && e.Category.Contains("LastGoodOptionsMonitor", StringComparison.Ordinal)).Select(e => e.Message).ToList();
         Assert.AreEqual(1, errors.Count(m => m.Contains("refused with 1 problem(s)", StringComparison.Ordinal)), string.Join("\n", errors));
         Assert.IsTrue(errors.Any(m => m.Contains("SparkConnectGateway:DefaultShareLevel is 'Cluster'", StringComparison.Ordinal)), string.Join("\n", errors));
 

@@ -96,4 +96,52 @@ public sealed class DiagnosticsTests
             Assert.AreEqual(1, measurements.Where(m => m.Instrument == "spark_connect.gateway.sessions.active").Sum(m => m.Value));
         }
     }
+
+    [TestMethod]
+    public async Task Spans_FollowTheRpcConventions_ServerSpanCoversRouting_ClientSpanNamesTheEngine()
+    {
+        var stopped = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "SparkConnect.Multiplexer",
+            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                lock (stopped)
+                {
+                    stopped.Add(activity);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var gateway = await GatewayHost.StartAsync(engine);
+        var traceId = ActivityTraceId.CreateRandom();
+        var headers = GatewayHost.Bearer(GatewayHost.AliceToken);
+        headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
+        await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, headers, cancellationToken: Cancel);
+        var refused = await Assert.ThrowsExactlyAsync<RpcException>(async () =>
+            await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, cancellationToken: Cancel));
+
+        List<Activity> spans;
+        lock (stopped)
+        {
+            spans = [.. stopped];
+        }
+
+        var server = spans.Single(a => a.Kind == ActivityKind.Server && a.TraceId == traceId);
+        var client = spans.Single(a => a.Kind == ActivityKind.Client && a.TraceId == traceId);
+        Assert.AreEqual("spark.connect.SparkConnectService/Config", server.DisplayName);
+        Assert.AreEqual("spark.connect.SparkConnectService/Config", client.DisplayName);
+        Assert.AreEqual(server.SpanId, client.ParentSpanId, "the engine call is inside the call's span, which began before routing");
+        Assert.AreEqual("grpc", server.GetTagItem("rpc.system"));
+        Assert.AreEqual("spark.connect.SparkConnectService", server.GetTagItem("rpc.service"));
+        Assert.AreEqual("Config", server.GetTagItem("rpc.method"));
+        Assert.AreEqual(0, server.GetTagItem("rpc.grpc.status_code"));
+        Assert.AreEqual(engine.Address.Host, client.GetTagItem("server.address"));
+        Assert.AreEqual(engine.Address.Port, client.GetTagItem("server.port"));
+        Assert.AreEqual(StatusCode.Unauthenticated, refused.StatusCode);
+        var unauthenticated = spans.Single(a => a.Kind == ActivityKind.Server && a.TraceId != traceId && (int?)a.GetTagItem("rpc.grpc.status_code") == (int)StatusCode.Unauthenticated);
+        Assert.IsNull(unauthenticated.GetTagItem("error.type"), "a client's mistake is not the server's error");
+    }
 }

@@ -44,4 +44,48 @@ public sealed class EngineHealthTests
         StringAssert.Contains(lost.Status.Detail, "Engine lost");
         Assert.AreEqual("engine-b", again.ServerSideSessionId, "after being told once, the session starts anew on a live engine");
     }
+
+    [TestMethod]
+    public async Task DeadEngine_LossIsLoggedWhenFound_WithItsSessionCount()
+    {
+        var engineA = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var engineB = await RecordingEngine.StartAsync("engine-b", Cancel);
+        await using var gateway = await GatewayHost.StartAsync(o => o.Health.FailuresBeforeLost = 1, g => g.UseAlternatingEngines(engineA.Address, engineB.Address));
+        var monitor = gateway.Services.GetServices<IHostedService>().OfType<EngineHealthMonitor>().Single();
+        await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, Alice, cancellationToken: Cancel);
+
+        await engineA.DisposeAsync();
+        CollectionAssert.AreEqual(new[] { "alternating-0" }, (await monitor.ProbeAllAsync(Cancel)).ToArray());
+
+        // Reported off the prober's thread (counting reads the store): wait for the line, not for a time.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        string? line;
+        while ((line = gateway.Logs.Entries.Select(e => e.Message).FirstOrDefault(m => m.StartsWith("Engine alternating-0 is gone", StringComparison.Ordinal))) is null)
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+
+        StringAssert.Contains(line, "1 session(s) bound to it");
+    }
+
+    [TestMethod]
+    public async Task StaticEngine_FailingItsProbes_MakesTheGatewayNotReady()
+    {
+        var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var gateway = await GatewayHost.StartAsync(engine, o => o.Health.FailuresBeforeLost = 5);
+        var monitor = gateway.Services.GetServices<IHostedService>().OfType<EngineHealthMonitor>().Single();
+        var health = gateway.Services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>();
+        await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, Alice, cancellationToken: Cancel);
+        await monitor.ProbeAllAsync(Cancel);
+        var before = await health.CheckHealthAsync(Cancel);
+
+        await engine.DisposeAsync();
+        await monitor.ProbeAllAsync(Cancel);
+        var after = await health.CheckHealthAsync(Cancel);
+
+        Assert.AreEqual(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, before.Status);
+        Assert.AreEqual(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, after.Status);
+        StringAssert.Contains(after.Entries["spark_connect_gateway"].Description, "Every engine (1) fails its health probes");
+    }
 }

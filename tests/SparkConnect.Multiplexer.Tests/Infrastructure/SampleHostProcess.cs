@@ -22,6 +22,9 @@ internal static class SampleHostProcess
         };
         start.ArgumentList.Add(Dll);
         start.ArgumentList.Add($"--SampleHost:Port={port}");
+
+        // Never the default management port: tests run hosts side by side (a test that needs it passes its own).
+        start.ArgumentList.Add($"--SampleHost:ManagementPort={FreePort.Pick()}");
         start.ArgumentList.Add("--SparkConnectGateway:Authentication:Mode=None");
         foreach (var argument in arguments)
         {
