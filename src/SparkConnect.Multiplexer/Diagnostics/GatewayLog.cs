@@ -72,4 +72,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(22, LogLevel.Warning, "The Spark Connect gateway is registered (AddSparkConnectGateway) but not mapped: call app.MapSparkConnectGateway(), or clients get HTTP 404 for every call")]
     public static partial void NotMapped(ILogger logger);
+
+    [LoggerMessage(40, LogLevel.Warning, "At the drain's end a stream could not be ended with UNAVAILABLE within {Grace} (its client reads slowly, or the response stopped inside a message); the stream was reset with REFUSED_STREAM, which gRPC clients see as UNAVAILABLE")]
+    public static partial void DrainedStreamCut(ILogger logger, TimeSpan grace);
 }
