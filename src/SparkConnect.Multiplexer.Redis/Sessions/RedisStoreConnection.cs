@@ -45,6 +45,7 @@ internal sealed partial class RedisStoreConnection : IAsyncDisposable
     private Task? _probe;
     private string? _epoch;
     private DateTimeOffset? _stateLostAt;
+    private int _disposeStarted;
 
     public RedisStoreConnection(RedisSessionStoreOptions options, ILogger logger, TimeProvider time)
     {
@@ -133,6 +134,12 @@ internal sealed partial class RedisStoreConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Once: the container disposes the store both as the session store and as the shared limits.
+        if (Interlocked.Exchange(ref _disposeStarted, 1) == 1)
+        {
+            return;
+        }
+
         await _disposed.CancelAsync();
         if (Volatile.Read(ref _probe) is { } probe)
         {
