@@ -48,9 +48,10 @@ internal sealed class KeyedTokenBuckets(TimeProvider time)
         var dropped = 0;
         foreach (var (key, bucket) in _buckets)
         {
+            // Not disposed: a call may still be taking from it (the take then counts against a bucket that is gone,
+            // which costs at most one call), and a limiter without a timer or a queue holds nothing to release.
             if (bucket.IsFull() && _buckets.TryRemove(new KeyValuePair<string, Bucket>(key, bucket)))
             {
-                bucket.Dispose();
                 dropped++;
             }
         }
@@ -81,7 +82,7 @@ internal sealed class KeyedTokenBuckets(TimeProvider time)
         }
     }
 
-    private sealed class Bucket : IDisposable
+    private sealed class Bucket
     {
         private readonly TokenBucketRateLimiter _limiter;
 
@@ -124,7 +125,5 @@ internal sealed class KeyedTokenBuckets(TimeProvider time)
             _limiter.TryReplenish();
             return _limiter.IdleDuration is not null;
         }
-
-        public void Dispose() => _limiter.Dispose();
     }
 }
