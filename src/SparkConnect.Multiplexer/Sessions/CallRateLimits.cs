@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Protocol;
 
 namespace SparkConnect.Multiplexer.Sessions;
@@ -11,7 +12,7 @@ namespace SparkConnect.Multiplexer.Sessions;
 /// RESOURCE_EXHAUSTED with google.rpc.RetryInfo saying when the next call fits: Spark clients wait that long and
 /// retry instead of failing the query. Counted in this instance, or across instances with <see cref="ISharedLimits"/>.
 /// </summary>
-internal sealed class CallRateLimits(IOptionsMonitor<SparkConnectGatewayOptions> options, TimeProvider time, ISharedLimits? shared = null)
+internal sealed class CallRateLimits(IOptionsMonitor<SparkConnectGatewayOptions> options, TimeProvider time, GatewayMetrics metrics, ISharedLimits? shared = null)
 {
     /// <summary>The highest rate that can be set; configuration above it is refused at start-up.</summary>
     public const int MaxCallsPerSecond = 1_000_000;
@@ -33,7 +34,7 @@ internal sealed class CallRateLimits(IOptionsMonitor<SparkConnectGatewayOptions>
         }
 
         var address = (peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer).ToString();
-        return TakeAsync(_addresses, "a:" + address, limits.CallsPerSecondPerClientAddress, limits.CallBurstPerClientAddress, $"Client address {address}", cancellationToken);
+        return TakeAsync(_addresses, "a:" + address, limits.CallsPerSecondPerClientAddress, limits.CallBurstPerClientAddress, $"Client address {address}", "client_address", cancellationToken);
     }
 
     /// <exception cref="GatewayException">RESOURCE_EXHAUSTED with a retry delay, over the user's rate.</exception>
@@ -42,20 +43,20 @@ internal sealed class CallRateLimits(IOptionsMonitor<SparkConnectGatewayOptions>
         var limits = UserLimits.For(options.CurrentValue.Limits, principal);
         return limits.CallsPerSecond <= 0
             ? ValueTask.CompletedTask
-            : TakeAsync(_users, "u:" + principal.UserName, limits.CallsPerSecond, limits.CallBurst, $"User '{principal.UserName}'", cancellationToken);
+            : TakeAsync(_users, "u:" + principal.UserName, limits.CallsPerSecond, limits.CallBurst, $"User '{principal.UserName}'", "user", cancellationToken);
     }
 
-    private ValueTask TakeAsync(KeyedTokenBuckets local, string key, int perSecond, int burst, string who, CancellationToken cancellationToken)
+    private ValueTask TakeAsync(KeyedTokenBuckets local, string key, int perSecond, int burst, string who, string limit, CancellationToken cancellationToken)
     {
         if (shared is not { IsEnabled: true })
         {
-            return local.TryTake(key, perSecond, burst) is { } wait ? throw Refusal(who, perSecond, burst, wait) : ValueTask.CompletedTask;
+            return local.TryTake(key, perSecond, burst) is { } wait ? throw Refusal(who, perSecond, burst, wait, limit) : ValueTask.CompletedTask;
         }
 
-        return TakeSharedAsync(local, key, perSecond, burst, who, cancellationToken);
+        return TakeSharedAsync(local, key, perSecond, burst, who, limit, cancellationToken);
     }
 
-    private async ValueTask TakeSharedAsync(KeyedTokenBuckets local, string key, int perSecond, int burst, string who, CancellationToken cancellationToken)
+    private async ValueTask TakeSharedAsync(KeyedTokenBuckets local, string key, int perSecond, int burst, string who, string limit, CancellationToken cancellationToken)
     {
         TimeSpan? wait;
         try
@@ -71,12 +72,13 @@ internal sealed class CallRateLimits(IOptionsMonitor<SparkConnectGatewayOptions>
 
         if (wait is { } delay)
         {
-            throw Refusal(who, perSecond, burst, delay);
+            throw Refusal(who, perSecond, burst, delay, limit);
         }
     }
 
-    private static GatewayException Refusal(string who, int perSecond, int burst, TimeSpan wait)
+    private GatewayException Refusal(string who, int perSecond, int burst, TimeSpan wait, string limit)
     {
+        metrics.RateLimited(limit);
         // Whole milliseconds, rounded up: a client told to wait 0 ms would come straight back.
         var delay = TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(wait.TotalMilliseconds)));
         var message = string.Create(CultureInfo.InvariantCulture, $"{who} is over the call rate allowed ({perSecond} per second, bursts of {(burst > 0 ? burst : perSecond)}); retry in {delay.TotalMilliseconds:0} ms.");

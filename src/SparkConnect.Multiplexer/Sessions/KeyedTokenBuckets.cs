@@ -48,8 +48,8 @@ internal sealed class KeyedTokenBuckets(TimeProvider time)
         var dropped = 0;
         foreach (var (key, bucket) in _buckets)
         {
-            // Not disposed: a call may still be taking from it (the take then counts against a bucket that is gone,
-            // which costs at most one call), and a limiter without a timer or a queue holds nothing to release.
+            // Not disposed (see Bucket): a call may still be taking from it, which then counts against a bucket that
+            // is gone, at most one call.
             if (bucket.IsFull() && _buckets.TryRemove(new KeyValuePair<string, Bucket>(key, bucket)))
             {
                 dropped++;
@@ -82,6 +82,7 @@ internal sealed class KeyedTokenBuckets(TimeProvider time)
         }
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "The limiter has no timer (AutoReplenishment off) and no queue (QueueLimit 0): disposing it frees nothing, and would fail a call still taking from a bucket the sweep dropped.")]
     private sealed class Bucket
     {
         private readonly TokenBucketRateLimiter _limiter;

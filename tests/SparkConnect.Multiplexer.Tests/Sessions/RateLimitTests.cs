@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Grpc.Core;
 using Spark.Connect;
 using SparkConnect.Multiplexer.Sessions;
@@ -32,6 +33,27 @@ public sealed class RateLimitTests
         });
         var session = GatewayHost.NewSessionId();
 
+        var meterFactory = (IMeterFactory)gateway.Services.GetService(typeof(IMeterFactory))!;
+        var rateLimited = new List<(long Value, object? Limit)>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == "spark_connect.gateway.calls.rate_limited" && instrument.Meter.Scope == meterFactory.Create("SparkConnect.Multiplexer").Scope)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            lock (rateLimited)
+            {
+                rateLimited.Add((value, tags.ToArray().Single(t => t.Key == "spark_connect.limit").Value));
+            }
+        });
+        listener.Start();
+
         var outcomes = await RunAsync(gateway, session, Alice);
         await Config(gateway, GatewayHost.NewSessionId(), Bob);
 
@@ -48,6 +70,11 @@ public sealed class RateLimitTests
         }
 
         Assert.AreEqual(Calls - refused.Count + 1, engine.Calls.Count, "refused calls never reach the engine; bob's call does");
+        lock (rateLimited)
+        {
+            Assert.AreEqual(refused.Count, rateLimited.Sum(m => m.Value), "each refusal is counted");
+            Assert.IsTrue(rateLimited.All(m => (string?)m.Limit == "user"));
+        }
     }
 
     [TestMethod]
