@@ -43,7 +43,7 @@ internal static class Hosts
     public static BenchPath Direct(SyntheticEngine engine) => new("direct", engine.Address);
 
     /// <summary>The gateway as the tests host it: slim builder, Kestrel HTTP/2 on loopback, static token, static engine.</summary>
-    public static async Task<BenchPath> GatewayAsync(Uri engine, string name = "gateway", Action<ISparkConnectGatewayBuilder>? build = null)
+    public static async Task<BenchPath> GatewayAsync(Uri engine, string name = "gateway", Action<ISparkConnectGatewayBuilder>? build = null, Action<SparkConnectGatewayOptions>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -58,10 +58,12 @@ internal static class Hosts
                 o.Authentication.Tokens.Add(new StaticTokenOptions { Token = LaunchToken(i), User = "launch" + i.ToString(CultureInfo.InvariantCulture) });
             }
 
-            if (build is null)
+            if (build is null || configure is not null)
             {
                 o.Engines.Default = new StaticEngineOptions { Address = engine.ToString() };
             }
+
+            configure?.Invoke(o);
         });
         build?.Invoke(gateway);
         var app = builder.Build();

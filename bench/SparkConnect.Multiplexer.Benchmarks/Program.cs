@@ -6,6 +6,7 @@ using SparkConnect.Multiplexer.Benchmarks;
 
 // dotnet run -c Release --project bench/SparkConnect.Multiplexer.Benchmarks [-- --quick] [--out <repo root>]
 // Hostile load (issue 11), the gateway in its own process: ... -- --hostile [--out <repo root>] (docs/benchmarks-hostile.md)
+// Redis:ShareLimits on against off (issue 14), one real redis-server: ... -- --redis-limits [--quick]
 if (args.Length == 2 && args[0] is "--serve-engine" or "--serve-gateway")
 {
     var port = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
@@ -21,6 +22,12 @@ var repoRoot = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] 
 if (args.Contains("--hostile"))
 {
     return await Hostile.RunAsync(repoRoot);
+}
+
+// Limits shared across replicas through Redis (issue 14): ... -- --redis-limits [--quick]
+if (args.Contains("--redis-limits"))
+{
+    return await RedisLimits.RunAsync(quick);
 }
 
 var total = Stopwatch.StartNew();

@@ -25,4 +25,20 @@ public sealed class RedisSessionStoreOptions
 
     /// <summary>The Redis database number; default -1, the connection's default database.</summary>
     public int Database { get; set; } = -1;
+
+    /// <summary>
+    /// Counts the session limits and call rates of <c>SparkConnectGateway:Limits</c> across every replica sharing this
+    /// Redis, instead of in each replica. Default <see langword="false"/>. Costs one Redis round trip per call that a
+    /// call rate applies to (a token bucket in Redis) and one per new session while a session limit is set; while Redis
+    /// is out of reach each replica falls back to its own counts. Session counts follow the sessions Redis holds,
+    /// whichever replica opened or closed them (sessions opened before this was turned on are not counted).
+    /// </summary>
+    public bool ShareLimits { get; set; }
+
+    /// <summary>
+    /// A PEM file of the certificate authorities that sign Redis's TLS certificate, for a Redis whose certificate the
+    /// machine does not trust (a private CA); optional, and only with <c>ssl=true</c> in <see cref="Configuration"/>.
+    /// The certificate's chain must lead to one of them, and its name must still match the host Redis is reached by.
+    /// </summary>
+    public string? CertificateAuthorityPath { get; set; }
 }

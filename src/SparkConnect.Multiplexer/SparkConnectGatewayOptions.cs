@@ -157,9 +157,10 @@ public sealed class EngineHealthOptions
 }
 
 /// <summary>
-/// Limits (<c>SparkConnectGateway:Limits</c>); 0 means unlimited. Counted per gateway instance. Over a limit the
-/// client gets <c>RESOURCE_EXHAUSTED</c>, a denied user or address <c>PERMISSION_DENIED</c> — never
-/// <c>UNAVAILABLE</c>, which clients would retry.
+/// Limits (<c>SparkConnectGateway:Limits</c>); 0 means unlimited. Counted per gateway instance (a shared session store
+/// may count them across instances instead). Over a limit the client gets <c>RESOURCE_EXHAUSTED</c>, a denied user or
+/// address <c>PERMISSION_DENIED</c> — never <c>UNAVAILABLE</c>, which clients would retry. The per-user limits can
+/// differ by user or group (<see cref="Users"/>, <see cref="Groups"/>).
 /// </summary>
 public sealed class GatewayLimitOptions
 {
@@ -175,11 +176,61 @@ public sealed class GatewayLimitOptions
     /// <summary>Running ExecutePlan and ReattachExecute calls per user.</summary>
     public int MaxConcurrentExecutionsPerUser { get; set; }
 
+    /// <summary>
+    /// Calls per second per user, as a token bucket that refills at this rate and holds <see cref="CallBurstPerUser"/>
+    /// calls. Over it a call gets <c>RESOURCE_EXHAUSTED</c> with <c>google.rpc.RetryInfo</c> saying when the next call
+    /// fits, which Spark clients honour by waiting and retrying.
+    /// </summary>
+    public int CallsPerSecondPerUser { get; set; }
+
+    /// <summary>How many calls a user may make at once, above the rate (the bucket's size); 0 (default): one second's worth.</summary>
+    public int CallBurstPerUser { get; set; }
+
+    /// <summary>
+    /// Calls per second per client IP address, all users together, checked before authentication (so it also bounds
+    /// what unauthenticated clients cost); a token bucket like <see cref="CallsPerSecondPerUser"/>.
+    /// </summary>
+    public int CallsPerSecondPerClientAddress { get; set; }
+
+    /// <summary>How many calls one client address may make at once, above the rate; 0 (default): one second's worth.</summary>
+    public int CallBurstPerClientAddress { get; set; }
+
+    /// <summary>
+    /// Per-user limits for particular users, by user name: what an entry sets replaces the general per-user limit
+    /// for that user; what it leaves unset stays general. Checked before <see cref="Groups"/>.
+    /// </summary>
+    public IDictionary<string, UserLimitOptions> Users { get; } = new Dictionary<string, UserLimitOptions>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Per-user limits for the members of a group, by group name: a user without an entry in <see cref="Users"/>
+    /// takes the entry of the first of its groups (in the order the authenticator lists them) that has one.
+    /// </summary>
+    public IDictionary<string, UserLimitOptions> Groups { get; } = new Dictionary<string, UserLimitOptions>(StringComparer.Ordinal);
+
     /// <summary>Users refused outright.</summary>
     public IList<string> DeniedUsers { get; } = [];
 
     /// <summary>Client addresses refused outright: IP addresses or CIDR ranges such as <c>10.1.0.0/16</c>.</summary>
     public IList<string> DeniedClientAddresses { get; } = [];
+}
+
+/// <summary>
+/// The per-user limits of one user or group (<c>SparkConnectGateway:Limits:Users:&lt;name&gt;</c> or
+/// <c>...:Groups:&lt;name&gt;</c>); an unset value keeps the general limit, 0 means unlimited.
+/// </summary>
+public sealed class UserLimitOptions
+{
+    /// <summary>Open sessions; replaces <see cref="GatewayLimitOptions.MaxSessionsPerUser"/>.</summary>
+    public int? MaxSessions { get; set; }
+
+    /// <summary>Running executions; replaces <see cref="GatewayLimitOptions.MaxConcurrentExecutionsPerUser"/>.</summary>
+    public int? MaxConcurrentExecutions { get; set; }
+
+    /// <summary>Calls per second; replaces <see cref="GatewayLimitOptions.CallsPerSecondPerUser"/>.</summary>
+    public int? CallsPerSecond { get; set; }
+
+    /// <summary>Calls at once above the rate; replaces <see cref="GatewayLimitOptions.CallBurstPerUser"/>.</summary>
+    public int? CallBurst { get; set; }
 }
 
 /// <summary>Settings of the built-in authenticators (<c>SparkConnectGateway:Authentication</c>).</summary>

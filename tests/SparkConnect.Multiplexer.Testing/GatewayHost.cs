@@ -102,6 +102,9 @@ public sealed class GatewayHost : IAsyncDisposable
 
     public static string NewSessionId() => Guid.NewGuid().ToString();
 
+    /// <summary>Stops the host as a SIGTERM does (drain, then Kestrel's shutdown), leaving the client channel open.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => _app.StopAsync(cancellationToken);
+
     public async ValueTask DisposeAsync()
     {
         Channel.Dispose();

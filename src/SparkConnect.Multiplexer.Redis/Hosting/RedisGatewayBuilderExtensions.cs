@@ -1,8 +1,10 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer;
 using SparkConnect.Multiplexer.Redis;
 using SparkConnect.Multiplexer.Redis.Options;
 using SparkConnect.Multiplexer.Redis.Sessions;
+using SparkConnect.Multiplexer.Sessions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -30,6 +32,10 @@ public static class RedisGatewayBuilderExtensions
 
             // Part of the gateway's gRPC health: NOT_SERVING while Redis is out of reach.
             builder.Services.AddHealthChecks().AddCheck<RedisSessionStoreHealthCheck>(RedisSessionStoreHealthCheck.Name);
+
+            // Limits shared across replicas (RedisSessionStoreOptions.ShareLimits) come from the store itself, so they
+            // count the sessions it holds; a host that replaces the store gets per-replica limits again.
+            builder.Services.Replace(ServiceDescriptor.Singleton<ISharedLimits>(sp => sp.GetRequiredService<ISessionStore>() as ISharedLimits ?? NoSharedLimits.Instance));
         }
 
         if (configure is not null)

@@ -1,4 +1,5 @@
 using SparkConnect.Multiplexer.Authentication;
+using SparkConnect.Multiplexer.Sessions;
 using Microsoft.Extensions.Options;
 
 namespace SparkConnect.Multiplexer.Configuration;
@@ -118,11 +119,49 @@ internal sealed class SparkConnectGatewayOptionsValidator(GatewayRegistrations r
             (nameof(limits.MaxSessionsPerClientAddress), limits.MaxSessionsPerClientAddress),
             (nameof(limits.MaxSessionsPerUserAndAddress), limits.MaxSessionsPerUserAndAddress),
             (nameof(limits.MaxConcurrentExecutionsPerUser), limits.MaxConcurrentExecutionsPerUser),
+            (nameof(limits.CallsPerSecondPerUser), limits.CallsPerSecondPerUser),
+            (nameof(limits.CallBurstPerUser), limits.CallBurstPerUser),
+            (nameof(limits.CallsPerSecondPerClientAddress), limits.CallsPerSecondPerClientAddress),
+            (nameof(limits.CallBurstPerClientAddress), limits.CallBurstPerClientAddress),
         })
         {
             if (value < 0)
             {
                 errors.Add($"{Section}:Limits:{key} is {value}; set 0 (unlimited) or a positive number.");
+            }
+        }
+
+        ValidateCallRate($"{Section}:Limits:CallsPerSecondPerUser", limits.CallsPerSecondPerUser, $"{Section}:Limits:CallBurstPerUser", limits.CallBurstPerUser, errors);
+        ValidateCallRate($"{Section}:Limits:CallsPerSecondPerClientAddress", limits.CallsPerSecondPerClientAddress, $"{Section}:Limits:CallBurstPerClientAddress", limits.CallBurstPerClientAddress, errors);
+        foreach (var (kind, entries) in new[] { ("Users", limits.Users), ("Groups", limits.Groups) })
+        {
+            foreach (var (name, entry) in entries)
+            {
+                var path = $"{Section}:Limits:{kind}:{name}";
+                if (entry is null)
+                {
+                    continue;
+                }
+
+                foreach (var (key, value) in new[]
+                {
+                    (nameof(entry.MaxSessions), entry.MaxSessions),
+                    (nameof(entry.MaxConcurrentExecutions), entry.MaxConcurrentExecutions),
+                    (nameof(entry.CallsPerSecond), entry.CallsPerSecond),
+                    (nameof(entry.CallBurst), entry.CallBurst),
+                })
+                {
+                    if (value < 0)
+                    {
+                        errors.Add($"{path}:{key} is {value}; set 0 (unlimited) or a positive number, or leave it out to keep the general limit.");
+                    }
+                }
+
+                // Only what the entry itself sets can be wrong here; the general values are checked above.
+                if (entry.CallsPerSecond is not null || entry.CallBurst is not null)
+                {
+                    ValidateCallRate($"{path}:CallsPerSecond", entry.CallsPerSecond ?? limits.CallsPerSecondPerUser, $"{path}:CallBurst", entry.CallBurst ?? 0, errors);
+                }
             }
         }
 
@@ -132,6 +171,19 @@ internal sealed class SparkConnectGatewayOptionsValidator(GatewayRegistrations r
             {
                 errors.Add($"{Section}:Limits:DeniedClientAddresses has '{address}', which is neither an IP address nor a CIDR range such as 10.1.0.0/16.");
             }
+        }
+    }
+
+    /// <summary>A burst only means something with a rate, and must hold at least one call.</summary>
+    private static void ValidateCallRate(string rateKey, int rate, string burstKey, int burst, List<string> errors)
+    {
+        if (burst > 0 && rate == 0)
+        {
+            errors.Add($"{burstKey} is {burst} but {rateKey} is 0 (unlimited), so the burst limits nothing; set {rateKey} (calls per second), or remove the burst.");
+        }
+        else if (rate > CallRateLimits.MaxCallsPerSecond)
+        {
+            errors.Add($"{rateKey} is {rate}; the highest rate the gateway limits is {CallRateLimits.MaxCallsPerSecond} calls per second: set 0 for no limit.");
         }
     }
 

@@ -92,4 +92,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(26, LogLevel.Warning, "Admin request {Method} {Path} from {Peer} refused with {StatusCode}: {Reason}")]
     public static partial void AdminRefused(ILogger logger, string method, string path, System.Net.IPAddress? peer, int statusCode, string reason);
+
+    [LoggerMessage(40, LogLevel.Warning, "At the drain's end a stream could not be ended with UNAVAILABLE within {Grace} (its client reads slowly, or the response stopped inside a message); the stream was reset with REFUSED_STREAM, which gRPC clients see as UNAVAILABLE")]
+    public static partial void DrainedStreamCut(ILogger logger, TimeSpan grace);
 }

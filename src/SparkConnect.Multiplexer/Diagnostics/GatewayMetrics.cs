@@ -25,6 +25,7 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _authenticationFailures;
     private readonly Counter<long> _refusals;
     private readonly Counter<long> _enginesLost;
+    private readonly Counter<long> _rateLimited;
 
     public GatewayMetrics(IMeterFactory meterFactory)
     {
@@ -33,6 +34,7 @@ internal sealed class GatewayMetrics
         _callDuration = meter.CreateHistogram<double>("spark_connect.gateway.call.duration", "s", "Time from a call's arrival to its end, by method and gRPC status.");
         _engineDuration = meter.CreateHistogram<double>("spark_connect.gateway.engine.duration", "s", "Time an engine took for a forwarded call, by method and engine.");
         _bytes = meter.CreateCounter<long>("spark_connect.gateway.forwarded.bytes", "By", "Bytes forwarded, by direction (request, response).");
+        _rateLimited = meter.CreateCounter<long>("spark_connect.gateway.calls.rate_limited", "{call}", "Calls refused over a call rate, by limit (user, client_address).");
         _activeSessions = meter.CreateUpDownCounter<long>("spark_connect.gateway.sessions.active", "{session}", "Sessions bound to an engine by this gateway instance.");
         _sessionsOpened = meter.CreateCounter<long>("spark_connect.gateway.sessions.opened", "{session}", "Sessions opened (bound to an engine) by this gateway instance.");
         _sessionsClosed = meter.CreateCounter<long>("spark_connect.gateway.sessions.closed", "{session}", "Sessions this gateway instance forgot, by reason (released, expired, engine_lost, clone_failed, admin).");
@@ -71,6 +73,9 @@ internal sealed class GatewayMetrics
             _bytes.Add(responseBytes, new KeyValuePair<string, object?>("direction", "response"));
         }
     }
+
+    /// <param name="limit"><c>user</c> or <c>client_address</c>: which rate refused the call (not who, to keep the tag's values few).</param>
+    public void RateLimited(string limit) => _rateLimited.Add(1, new KeyValuePair<string, object?>("spark_connect.limit", limit));
 
     public void SessionOpened()
     {

@@ -78,7 +78,7 @@ internal sealed class SessionRouter(
             }
 
             // Counted before locating, so a user over a limit never makes an engine launch.
-            limits.OpenSession(principal.UserName, address);
+            var counted = await limits.OpenSessionAsync(sessionId, principal, address, cancellationToken);
             SessionClaim claim;
             EngineEndpoint engine;
             try
@@ -92,12 +92,13 @@ internal sealed class SessionRouter(
             }
             catch
             {
-                limits.SessionClosed(principal.UserName, address);
+                Uncount(counted, sessionId);
                 throw;
             }
 
             if (claim.IsNew)
             {
+                limits.SessionClaimed(sessionId);
                 metrics.SessionOpened();
                 GatewayLog.SessionOpened(logger, sessionId, principal.UserName, peer, engine.Id, key);
                 audit.SessionOpened(sessionId, principal.UserName, address, engine.Id, key);
@@ -105,7 +106,7 @@ internal sealed class SessionRouter(
             }
 
             // Another call claimed the id first; the checks below apply to it as to any existing session.
-            limits.SessionClosed(principal.UserName, address);
+            Uncount(counted, sessionId);
             session = claim.Session;
         }
 
@@ -130,7 +131,7 @@ internal sealed class SessionRouter(
     {
         var now = time.GetUtcNow();
         var address = AddressOf(context.Connection.RemoteIpAddress);
-        limits.OpenSession(principal.UserName, address);
+        var counted = await limits.OpenSessionAsync(newSessionId, principal, address, cancellationToken);
         SessionClaim claim;
         try
         {
@@ -139,13 +140,13 @@ internal sealed class SessionRouter(
         }
         catch
         {
-            limits.SessionClosed(principal.UserName, address);
+            Uncount(counted, newSessionId);
             throw;
         }
 
         if (!claim.IsNew)
         {
-            limits.SessionClosed(principal.UserName, address);
+            Uncount(counted, newSessionId);
             EnsureOwner(claim.Session, principal, context.Connection.RemoteIpAddress);
             if (claim.Session.EngineId != source.Engine.Id)
             {
@@ -155,6 +156,7 @@ internal sealed class SessionRouter(
             return false;
         }
 
+        limits.SessionClaimed(newSessionId);
         metrics.SessionOpened();
         GatewayLog.SessionOpened(logger, newSessionId, principal.UserName, context.Connection.RemoteIpAddress, source.Engine.Id, source.Session.EngineKey);
         audit.SessionOpened(newSessionId, principal.UserName, address, source.Engine.Id, source.Session.EngineKey);
@@ -182,7 +184,7 @@ internal sealed class SessionRouter(
     public void SessionForgotten(SessionRecord session, string reason)
     {
         metrics.SessionClosed(reason);
-        limits.SessionClosed(session.Owner, session.ClientAddress);
+        limits.SessionClosed(session.SessionId);
         GatewayLog.SessionReleased(logger, session.SessionId, session.Owner);
         audit.SessionClosed(session.SessionId, session.Owner, reason);
     }
@@ -197,6 +199,15 @@ internal sealed class SessionRouter(
         catch (GatewayException)
         {
             // Logged by FromStoreAsync; the session expires when idle, or a later release removes it.
+        }
+    }
+
+    private void Uncount(bool counted, string sessionId)
+    {
+        // Only the call that counted the id frees it: a concurrent call for the same new id may hold the count.
+        if (counted)
+        {
+            limits.SessionClosed(sessionId);
         }
     }
 
@@ -218,7 +229,8 @@ internal sealed class SessionRouter(
 
     /// <summary>
     /// A session store call; a store that fails (a shared store out of reach) gives the client UNAVAILABLE, which it
-    /// retries, rather than INTERNAL.
+    /// retries, rather than INTERNAL. The client is told only that the store is unreachable: the store's own message
+    /// (addresses, client-library internals, often a kilobyte) goes to the log.
     /// </summary>
     private async ValueTask<TResult> FromStoreAsync<TState, TResult>(Func<ISessionStore, TState, CancellationToken, ValueTask<TResult>> call, TState state, string operation, CancellationToken cancellationToken)
     {
@@ -229,7 +241,7 @@ internal sealed class SessionRouter(
         catch (Exception e) when (e is not GatewayException && (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
         {
             GatewayLog.SessionStoreFailed(logger, operation, store.GetType().Name, e);
-            throw new GatewayException(StatusCode.Unavailable, $"The gateway's session store could not {operation} the session ({e.Message}); retry the call.", e);
+            throw new GatewayException(StatusCode.Unavailable, $"The gateway's session store is unreachable (it could not {operation} the session); retry the call.", e);
         }
     }
 

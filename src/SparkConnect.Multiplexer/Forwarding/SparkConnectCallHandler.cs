@@ -32,6 +32,7 @@ internal sealed class SparkConnectCallHandler(
     SessionRouter router,
     EngineChannelPool channels,
     GatewayLimits limits,
+    CallRateLimits rateLimits,
     AuthorizationPolicy authorization,
     GatewayAudit audit,
     ActiveCalls activeCalls,
@@ -73,6 +74,9 @@ internal sealed class SparkConnectCallHandler(
     /// first hundred bytes; the bound keeps an unauthenticated client from making the gateway hold more.
     /// </summary>
     internal const int ClaimedUserPrefixLimit = 64 * 1024;
+
+    /// <summary>How long, at the end of the drain, a stream's UNAVAILABLE trailers may wait behind data the client has not read.</summary>
+    internal static readonly TimeSpan DrainedStreamGrace = TimeSpan.FromSeconds(1);
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -122,12 +126,16 @@ internal sealed class SparkConnectCallHandler(
             var firstToken = firstMessagePhase.Token;
             reader = new GrpcRequestReader(context.Request.BodyReader, gatewayOptions.MaxMessageSize, context.Request.Headers["grpc-encoding"].ToString() is { Length: > 0 } e ? e : null);
 
+            // The address's call rate first: it bounds what even unauthenticated clients cost.
+            await rateLimits.AdmitAddressAsync(context.Connection.RemoteIpAddress, firstToken);
+
             // Credentials in headers and the TLS handshake are checked before any request byte is read; only an
             // authenticator that needs the claimed user id reads a bounded prefix of the first message.
             var requestReader = reader;
             var principal = await authentication.AuthenticateAsync(context, ct => ReadClaimedUserIdAsync(requestReader, ct), firstToken);
             user = principal.UserName;
             span?.SetTag("enduser.id", user);
+            await rateLimits.AdmitUserAsync(principal, firstToken);
             if (!method.IsKnown && authorization.HasConfigDenyList && !authorization.AllowsUnknownMethod(method.Name))
             {
                 throw new GatewayException(StatusCode.PermissionDenied, $"The gateway does not know the method '{method.Name}' and cannot check whether it changes Spark confs, which SparkConnectGateway:Authorization:DeniedConfigKeys restricts; an administrator can allow it with SparkConnectGateway:Authorization:AllowedUnknownMethods.");
@@ -179,7 +187,7 @@ internal sealed class SparkConnectCallHandler(
                 .SetTag("spark_connect.engine.id", route.Engine.Id);
             if (method.StartsExecution)
             {
-                execution = limits.StartExecution(principal.UserName);
+                execution = limits.StartExecution(principal);
             }
 
             string? cloneId = null;
@@ -238,7 +246,7 @@ internal sealed class SparkConnectCallHandler(
         {
             _ = e;
             status = StatusCode.Unavailable;
-            EndCall(context, framing, status, "The gateway is shutting down and the drain time is over; reattach or retry to reach another instance.");
+            await EndDrainedCallAsync(context, framing);
         }
         catch (Exception e) when (deadline is { IsExpired: true })
         {
@@ -334,17 +342,53 @@ internal sealed class SparkConnectCallHandler(
     /// retry); the stream is reset instead — REFUSED_STREAM, which grpc-dotnet, grpc-java and grpc-core all map to
     /// UNAVAILABLE, so clients reattach, or CANCEL for any other status.
     /// </summary>
-    private void EndCall(HttpContext context, ResponseFraming? framing, StatusCode status, string message, TimeSpan? retryAfter = null, byte[]? statusDetails = null)
+    /// <returns>True when the stream was reset rather than ended with trailers.</returns>
+    private bool EndCall(HttpContext context, ResponseFraming? framing, StatusCode status, string message, TimeSpan? retryAfter = null, byte[]? statusDetails = null)
     {
         if (context.Response.HasStarted && framing is { AtMessageBoundary: false }
             && context.Features.Get<IHttpResetFeature>() is { } reset)
         {
             GatewayLog.StreamResetMidMessage(logger, status, ClientText.Escape(message));
             reset.Reset(status == StatusCode.Unavailable ? RefusedStreamErrorCode : CancelErrorCode);
-            return;
+            return true;
         }
 
         GrpcStatusResponder.Write(context.Response, status, message, statusDetails ?? (retryAfter is { } delay ? GrpcStatusResponder.RetryInfo(status, message, delay) : null));
+        return false;
+    }
+
+    /// <summary>
+    /// Ends a call the drain cut short with UNAVAILABLE, so the client reattaches elsewhere. The trailers queue behind
+    /// response data the client has not read yet; a client that reads slowly or not at all would only meet them once
+    /// the host stops, when Kestrel resets the stream with INTERNAL_ERROR (INTERNAL to clients, which Spark clients do
+    /// not retry). So the trailers get <see cref="DrainedStreamGrace"/> to get through, and the stream is then reset
+    /// with REFUSED_STREAM, which gRPC clients report as UNAVAILABLE. A response cut inside a message is reset at once.
+    /// </summary>
+    private async Task EndDrainedCallAsync(HttpContext context, ResponseFraming? framing)
+    {
+        const string Message = "The gateway is shutting down and the drain time is over; reattach or retry to reach another instance.";
+        if (!context.Response.HasStarted)
+        {
+            GrpcStatusResponder.Write(context.Response, StatusCode.Unavailable, Message);
+            return;
+        }
+
+        if (framing is not { AtMessageBoundary: false })
+        {
+            GrpcStatusResponder.Write(context.Response, StatusCode.Unavailable, Message);
+            try
+            {
+                await context.Response.CompleteAsync().WaitAsync(DrainedStreamGrace, time);
+                return;
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException or IOException or InvalidOperationException)
+            {
+                // Still queued behind unread data (or the response pipe was left mid-flush): close below.
+            }
+        }
+
+        GatewayLog.DrainedStreamCut(logger, DrainedStreamGrace);
+        context.Features.Get<IHttpResetFeature>()?.Reset(RefusedStreamErrorCode);
     }
 
     private static bool AcceptsTransport(HttpContext context)
@@ -519,8 +563,15 @@ internal sealed class SparkConnectCallHandler(
     /// Copies the engine's response body to the client as it arrives, straight into the client's send buffer,
     /// following the gRPC framing so a failure can tell whether the client holds a partial message.
     /// </summary>
+    /// <remarks>
+    /// The flush is stopped with <see cref="PipeWriter.CancelPendingFlush"/>, never with the token: Kestrel answers a
+    /// flush cancelled by its token by resetting the stream with INTERNAL_ERROR at once, which clients report as
+    /// INTERNAL (not retried), and the call could no longer end with the status it should (UNAVAILABLE at the drain's
+    /// end).
+    /// </remarks>
     private static async Task<long> RelayAsync(Stream source, PipeWriter destination, ResponseFraming framing, CancellationToken cancellationToken)
     {
+        using var stopFlush = cancellationToken.UnsafeRegister(static state => ((PipeWriter)state!).CancelPendingFlush(), destination);
         long total = 0;
         while (true)
         {
@@ -534,8 +585,13 @@ internal sealed class SparkConnectCallHandler(
             framing.Observe(buffer.Span[..read]);
             destination.Advance(read);
             total += read;
-            var flushed = await destination.FlushAsync(cancellationToken);
-            if (flushed.IsCanceled || flushed.IsCompleted)
+            var flushed = await destination.FlushAsync(CancellationToken.None);
+            if (flushed.IsCanceled)
+            {
+                throw new OperationCanceledException("The call was cancelled while its response was being sent.", cancellationToken);
+            }
+
+            if (flushed.IsCompleted)
             {
                 throw new OperationCanceledException("The client stopped reading the response.");
             }

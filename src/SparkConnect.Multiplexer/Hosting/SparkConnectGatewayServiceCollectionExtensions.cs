@@ -94,6 +94,7 @@ public static class SparkConnectGatewayServiceCollectionExtensions
         services.TryAddSingleton<SessionRouter>();
         services.TryAddSingleton<EngineKeyResolver>();
         services.TryAddSingleton<GatewayLimits>();
+        services.TryAddSingleton<CallRateLimits>();
         services.TryAddSingleton<ActiveCalls>();
         services.TryAddSingleton<GatewayShutdown>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SessionExpiryService>());

@@ -1,18 +1,24 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Grpc.Core;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Protocol;
 
 namespace SparkConnect.Multiplexer.Sessions;
 
 /// <summary>
-/// Deny lists and per-user / per-address limits, counted in this gateway instance. Refusals are PERMISSION_DENIED
+/// Deny lists and per-user / per-address limits, counted in this gateway instance (the sessions it opened that still
+/// exist in the store). Refusals are PERMISSION_DENIED
 /// or RESOURCE_EXHAUSTED: never UNAVAILABLE, which Spark clients would retry for minutes.
 /// </summary>
-internal sealed class GatewayLimits(IOptionsMonitor<SparkConnectGatewayOptions> options)
+internal sealed partial class GatewayLimits(IOptionsMonitor<SparkConnectGatewayOptions> options, ISessionStore store, ILogger<GatewayLimits> logger, ISharedLimits? shared = null)
 {
-    private readonly ConcurrentDictionary<string, int> _sessions = new(StringComparer.Ordinal);
+    // Sessions this instance opened, by id and by limit key ("u:alice", "a:10.0.0.1", "ua:alice@10.0.0.1"): the count
+    // of a key is the sessions that hold a slot, so a slot is freed by the session's id whichever way it goes.
+    private readonly Lock _sessionsLock = new();
+    private readonly Dictionary<string, CountedSession> _counted = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _sessionsByKey = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _executions = new(StringComparer.Ordinal);
     private ParsedDenyList? _deniedNetworks;
 
@@ -59,41 +65,211 @@ internal sealed class GatewayLimits(IOptionsMonitor<SparkConnectGatewayOptions> 
 
     private sealed record ParsedDenyList(GatewayLimitOptions Source, IPNetwork[] Networks);
 
-    /// <summary>Counts a session about to open; undo with <see cref="SessionClosed"/>.</summary>
+    /// <summary>
+    /// Counts session <paramref name="sessionId"/>, about to be claimed; confirm it with <see cref="SessionClaimed"/>
+    /// once claimed, undo with <see cref="SessionClosed"/>. At a limit, the sessions counted against it are first
+    /// checked against the store: one released or expired through another gateway instance, or lost by the store,
+    /// no longer holds a slot here.
+    /// </summary>
+    /// <returns>False when a concurrent call already counts this session id (the caller then must not undo it).</returns>
     /// <exception cref="GatewayException">RESOURCE_EXHAUSTED over a session limit.</exception>
-    public void OpenSession(string user, string? address)
+    public async ValueTask<bool> OpenSessionAsync(string sessionId, GatewayPrincipal principal, string? address, CancellationToken cancellationToken)
     {
         var limits = options.CurrentValue.Limits;
-        var opened = new List<string>(3);
+        var user = principal.UserName;
+        var keys = SessionKeys(user, address);
+        var maxima = new[] { UserLimits.For(limits, principal).MaxSessions, limits.MaxSessionsPerClientAddress, limits.MaxSessionsPerUserAndAddress };
+        if (shared is { IsEnabled: true } && (maxima[0] > 0 || maxima[1] > 0 || maxima[2] > 0))
+        {
+            await CheckSharedSessionCountsAsync(keys, maxima, user, address, cancellationToken);
+        }
+
+        for (var attempt = 0; ; attempt++)
+        {
+            List<(string SessionId, string Owner)>? toVerify = null;
+            var full = -1;
+            lock (_sessionsLock)
+            {
+                if (_counted.ContainsKey(sessionId))
+                {
+                    return false;
+                }
+
+                for (var i = 0; i < keys.Length; i++)
+                {
+                    if (maxima[i] > 0 && _sessionsByKey.TryGetValue(keys[i], out var counted) && counted.Count >= maxima[i])
+                    {
+                        full = i;
+                        toVerify = attempt == 0 ? ClaimedSessions(counted) : null;
+                        break;
+                    }
+                }
+
+                if (full < 0)
+                {
+                    _counted.Add(sessionId, new CountedSession(user, keys));
+                    foreach (var key in keys)
+                    {
+                        if (!_sessionsByKey.TryGetValue(key, out var set))
+                        {
+                            _sessionsByKey[key] = set = new HashSet<string>(StringComparer.Ordinal);
+                        }
+
+                        set.Add(sessionId);
+                    }
+
+                    return true;
+                }
+            }
+
+            if (toVerify is null || toVerify.Count == 0 || !await UncountVanishedAsync(toVerify, cancellationToken))
+            {
+                throw SessionLimitRefusal(full, maxima[full], user, address);
+            }
+        }
+    }
+
+    /// <summary>
+    /// With limits shared across instances, the sessions the store holds for each key, whoever opened them. Checked
+    /// before this instance's own count (which still guards its concurrent claims); two instances opening a user's
+    /// last allowed session at the same moment may both pass, so a shared limit can be exceeded by the number of
+    /// instances racing, never more.
+    /// </summary>
+    private async ValueTask CheckSharedSessionCountsAsync(string[] keys, int[] maxima, string user, string? address, CancellationToken cancellationToken)
+    {
+        long[] counts;
         try
         {
-            Take(_sessions, "u:" + user, limits.MaxSessionsPerUser, (user, address), static (s, max) => $"User '{s.user}' has the most sessions allowed ({max}); release a session (spark.stop()) and retry.", opened);
-            if (address is not null)
-            {
-                Take(_sessions, "a:" + address, limits.MaxSessionsPerClientAddress, (user, address), static (s, max) => $"Client address {s.address} has the most sessions allowed ({max}); release a session and retry.", opened);
-                Take(_sessions, "ua:" + user + "@" + address, limits.MaxSessionsPerUserAndAddress, (user, address), static (s, max) => $"User '{s.user}' from {s.address} has the most sessions allowed ({max}); release a session and retry.", opened);
-            }
+            counts = await shared!.CountSessionsAsync(keys, cancellationToken);
         }
-        catch
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            foreach (var key in opened)
-            {
-                Release(_sessions, key);
-            }
+            // The store is out of reach: the claim that follows fails with UNAVAILABLE, and this instance's count stands meanwhile.
+            return;
+        }
 
-            throw;
+        for (var i = 0; i < keys.Length && i < counts.Length; i++)
+        {
+            if (maxima[i] > 0 && counts[i] >= maxima[i])
+            {
+                throw SessionLimitRefusal(i, maxima[i], user, address);
+            }
         }
     }
 
-    public void SessionClosed(string user, string? address)
+    private static GatewayException SessionLimitRefusal(int limit, int max, string user, string? address) => new(StatusCode.ResourceExhausted, limit switch
     {
-        Release(_sessions, "u:" + user);
-        if (address is not null)
+        0 => $"User '{user}' has the most sessions allowed ({max}); release a session (spark.stop()) and retry.",
+        1 => $"Client address {address} has the most sessions allowed ({max}); release a session and retry.",
+        _ => $"User '{user}' from {address} has the most sessions allowed ({max}); release a session and retry.",
+    });
+
+    /// <summary>The session is in the store now: from here on a check at the limit may find it gone.</summary>
+    public void SessionClaimed(string sessionId)
+    {
+        lock (_sessionsLock)
         {
-            Release(_sessions, "a:" + address);
-            Release(_sessions, "ua:" + user + "@" + address);
+            if (_counted.TryGetValue(sessionId, out var counted))
+            {
+                counted.Claimed = true;
+            }
         }
     }
+
+    /// <summary>Frees the slots of a session this instance counted; does nothing for one it did not.</summary>
+    public void SessionClosed(string sessionId)
+    {
+        lock (_sessionsLock)
+        {
+            if (!_counted.Remove(sessionId, out var counted))
+            {
+                return;
+            }
+
+            foreach (var key in counted.Keys)
+            {
+                if (_sessionsByKey.TryGetValue(key, out var set) && set.Remove(sessionId) && set.Count == 0)
+                {
+                    _sessionsByKey.Remove(key);
+                }
+            }
+        }
+    }
+
+    /// <summary>How many sessions this instance counts for a user (for tests and diagnostics).</summary>
+    internal int SessionsCountedFor(string user)
+    {
+        lock (_sessionsLock)
+        {
+            return _sessionsByKey.TryGetValue("u:" + user, out var set) ? set.Count : 0;
+        }
+    }
+
+    /// <summary>The limit keys a session counts against; a shared store keeps its sessions' counts under the same keys.</summary>
+    internal static string[] SessionKeys(string user, string? address)
+        => address is null ? ["u:" + user] : ["u:" + user, "a:" + address, "ua:" + user + "@" + address];
+
+    /// <summary>Claimed sessions of a full limit; those still being claimed are left out (the store does not have them yet).</summary>
+    private List<(string SessionId, string Owner)> ClaimedSessions(HashSet<string> sessionIds)
+    {
+        var claimed = new List<(string, string)>(sessionIds.Count);
+        foreach (var id in sessionIds)
+        {
+            var counted = _counted[id];
+            if (counted.Claimed)
+            {
+                claimed.Add((id, counted.Owner));
+            }
+        }
+
+        return claimed;
+    }
+
+    /// <summary>
+    /// Looks the sessions up in the store, all at once; only a refused call pays for it (at most the limit's number of
+    /// look-ups, and the call rate limits bound how often).
+    /// </summary>
+    /// <returns>Whether any counted session had vanished from the store (and was uncounted).</returns>
+    private async ValueTask<bool> UncountVanishedAsync(List<(string SessionId, string Owner)> candidates, CancellationToken cancellationToken)
+    {
+        SessionRecord?[] stored;
+        try
+        {
+            stored = await Task.WhenAll(candidates.Select(c => store.GetAsync(c.SessionId, cancellationToken).AsTask()));
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The store cannot say: the counts stand, and the limit refuses as it would have.
+            return false;
+        }
+
+        var any = false;
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            // Gone, or the id now belongs to someone else (the store lost it and another user claimed it afresh).
+            var (sessionId, owner) = candidates[i];
+            if (stored[i] is not { } session || !string.Equals(session.Owner, owner, StringComparison.Ordinal))
+            {
+                SessionClosed(sessionId);
+                SessionUncounted(logger, sessionId, owner);
+                any = true;
+            }
+        }
+
+        return any;
+    }
+
+    private sealed class CountedSession(string owner, string[] keys)
+    {
+        public string Owner { get; } = owner;
+
+        public string[] Keys { get; } = keys;
+
+        public bool Claimed { get; set; }
+    }
+
+    [LoggerMessage(30, LogLevel.Information, "Session {SessionId} of {User} is no longer in the session store (released or expired through another gateway instance, or lost by the store); its limit slots are freed")]
+    private static partial void SessionUncounted(ILogger logger, string sessionId, string user);
 
     /// <summary>
     /// How long a client over the execution limit is told to wait (google.rpc.RetryInfo): running queries end, so
@@ -104,16 +280,17 @@ internal sealed class GatewayLimits(IOptionsMonitor<SparkConnectGatewayOptions> 
 
     /// <summary>Counts a running execution until the returned lease is disposed.</summary>
     /// <exception cref="GatewayException">RESOURCE_EXHAUSTED over the execution limit.</exception>
-    public IDisposable StartExecution(string user)
+    public IDisposable StartExecution(GatewayPrincipal principal)
     {
-        var max = options.CurrentValue.Limits.MaxConcurrentExecutionsPerUser;
+        var max = UserLimits.For(options.CurrentValue.Limits, principal).MaxConcurrentExecutions;
+        var user = principal.UserName;
         var key = user;
-        Take(_executions, key, max, user, static (u, m) => $"User '{u}' has the most running executions allowed ({m}); wait for one to finish or interrupt it.", null, ExecutionRetryAfter);
+        Take(_executions, key, max, user, static (u, m) => $"User '{u}' has the most running executions allowed ({m}); wait for one to finish or interrupt it.", ExecutionRetryAfter);
         return new Lease(this, key);
     }
 
     /// <summary>Counts one more for <paramref name="key"/>; the refusal message is only formatted when it is sent.</summary>
-    private static void Take<TState>(ConcurrentDictionary<string, int> counts, string key, int max, TState state, Func<TState, int, string> refusal, List<string>? taken, TimeSpan? retryAfter = null)
+    private static void Take<TState>(ConcurrentDictionary<string, int> counts, string key, int max, TState state, Func<TState, int, string> refusal, TimeSpan retryAfter)
     {
         while (true)
         {
@@ -125,7 +302,6 @@ internal sealed class GatewayLimits(IOptionsMonitor<SparkConnectGatewayOptions> 
 
             if (current == 0 ? counts.TryAdd(key, 1) : counts.TryUpdate(key, current + 1, current))
             {
-                taken?.Add(key);
                 return;
             }
         }

@@ -16,30 +16,65 @@ internal sealed class RedisServer : IAsyncDisposable
     private const string Executable = "/usr/bin/redis-server";
     private ServerProcess? _process;
 
-    private RedisServer(string directory, int port)
+    private readonly string[] _extraArguments;
+
+    private RedisServer(string directory, int port, string[] extraArguments, string configurationSuffix)
     {
         Directory = directory;
         Port = port;
+        _extraArguments = extraArguments;
+        ConfigurationSuffix = configurationSuffix;
     }
+
+    private string ConfigurationSuffix { get; }
 
     public string Directory { get; }
 
     public int Port { get; }
 
     /// <summary>The StackExchange.Redis configuration string of this server.</summary>
-    public string Configuration => $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)},connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000";
+    public string Configuration => $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)},connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000{ConfigurationSuffix}";
 
-    public static async Task<RedisServer> StartAsync()
+    /// <param name="extraArguments">More redis-server arguments, e.g. <c>--requirepass</c>.</param>
+    public static async Task<RedisServer> StartAsync(params string[] extraArguments)
+    {
+        var server = Create(extraArguments, "", static _ => []);
+        await server.RunAsync();
+        return server;
+    }
+
+    /// <summary>
+    /// A server that speaks only TLS, with a certificate for 127.0.0.1 issued by a CA made for the test; the CA's PEM
+    /// file is <c>ca.pem</c> in <see cref="Directory"/>, and <see cref="Configuration"/> has <c>ssl=true</c>.
+    /// </summary>
+    public static async Task<RedisServer> StartTlsAsync()
+    {
+        var server = Create([], ",ssl=true", directory =>
+        {
+            using var ca = TestCertificates.CreateCa("redis test CA");
+            using var certificate = TestCertificates.CreateServer(ca);
+            File.WriteAllText(Path.Combine(directory, "ca.pem"), TestCertificates.Pem(ca));
+            File.WriteAllText(Path.Combine(directory, "server.pem"), TestCertificates.Pem(certificate));
+            File.WriteAllText(Path.Combine(directory, "server.key"), TestCertificates.PrivateKeyPem(certificate));
+            return ["--tls-cert-file", "server.pem", "--tls-key-file", "server.key", "--tls-ca-cert-file", "ca.pem", "--tls-auth-clients", "no"];
+        });
+        await server.RunAsync();
+        return server;
+    }
+
+    private static RedisServer Create(string[] extraArguments, string configurationSuffix, Func<string, string[]> prepare)
     {
         if (!File.Exists(Executable))
         {
             Assert.Fail($"{Executable} is missing: install the Debian package redis-server (.ci/run does).");
         }
 
-        var server = new RedisServer(System.IO.Directory.CreateTempSubdirectory("redis-test-").FullName, FreePort.Pick());
-        await server.RunAsync();
-        return server;
+        var directory = System.IO.Directory.CreateTempSubdirectory("redis-test-").FullName;
+        var tls = prepare(directory);
+        return new RedisServer(directory, FreePort.Pick(), [.. tls, .. extraArguments], configurationSuffix);
     }
+
+    private bool Tls => ConfigurationSuffix.Contains("ssl=true", StringComparison.Ordinal);
 
     /// <summary>Starts the server (again, after <see cref="KillAsync"/>) and waits until it answers PING.</summary>
     public async Task RunAsync()
@@ -47,14 +82,14 @@ internal sealed class RedisServer : IAsyncDisposable
         var start = new ProcessStartInfo(Executable) { WorkingDirectory = Directory };
         foreach (var argument in new[]
         {
-            "--bind", "127.0.0.1", "--port", Port.ToString(CultureInfo.InvariantCulture), "--dir", Directory,
+            "--bind", "127.0.0.1", "--dir", Directory,
             "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning",
-        })
+        }.Concat(Tls ? ["--port", "0", "--tls-port", Port.ToString(CultureInfo.InvariantCulture)] : ["--port", Port.ToString(CultureInfo.InvariantCulture)]).Concat(_extraArguments))
         {
             start.ArgumentList.Add(argument);
         }
 
-        _process = await ServerProcess.StartAsync(start, "redis-server", PingAsync, TimeSpan.FromSeconds(20), CancellationToken.None);
+        _process = await ServerProcess.StartAsync(start, "redis-server", Tls ? ListeningAsync : PingAsync, TimeSpan.FromSeconds(20), CancellationToken.None);
     }
 
     /// <summary>Kills the server, as a crash or a network cut would take it away.</summary>
@@ -72,6 +107,32 @@ internal sealed class RedisServer : IAsyncDisposable
         ServerProcess.DeleteDirectory(Directory);
     }
 
+    /// <summary>Sends one command over plain TCP (not for a TLS server); returns Redis's first reply line.</summary>
+    public async Task<string> CommandAsync(string command, CancellationToken cancellationToken)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, Port, cancellationToken);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(command + "\r\n"), cancellationToken);
+        var buffer = new byte[256];
+        var read = await stream.ReadAsync(buffer, cancellationToken);
+        return Encoding.ASCII.GetString(buffer, 0, read).TrimEnd();
+    }
+
+    private async Task<bool> ListeningAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, Port, cancellationToken);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     private async Task<bool> PingAsync(CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -84,7 +145,10 @@ internal sealed class RedisServer : IAsyncDisposable
             await stream.WriteAsync("PING\r\n"u8.ToArray(), timeout.Token);
             var buffer = new byte[16];
             var read = await stream.ReadAsync(buffer, timeout.Token);
-            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+            var reply = Encoding.ASCII.GetString(buffer, 0, read);
+
+            // A server with a password answers NOAUTH: it is up all the same.
+            return reply.StartsWith("+PONG", StringComparison.Ordinal) || reply.StartsWith("-NOAUTH", StringComparison.Ordinal);
         }
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {

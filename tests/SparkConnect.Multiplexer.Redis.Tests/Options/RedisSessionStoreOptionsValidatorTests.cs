@@ -29,6 +29,38 @@ public sealed class RedisSessionStoreOptionsValidatorTests
         => Assert.IsTrue(new RedisSessionStoreOptionsValidator().Validate(null, new RedisSessionStoreOptions { Configuration = "redis-1:6379,redis-2:6379,ssl=true,password=x" }).Succeeded);
 
     [TestMethod]
+    public void CertificateAuthorityPath_Missing_NotPem_OrWithoutTls_IsReportedWithItsFix()
+    {
+        var directory = Directory.CreateTempSubdirectory("redis-ca-");
+        try
+        {
+            var notPem = Path.Combine(directory.FullName, "not.pem");
+            File.WriteAllText(notPem, "not a certificate");
+            var ca = Path.Combine(directory.FullName, "ca.pem");
+            using (var certificate = SparkConnect.Multiplexer.Testing.TestCertificates.CreateCa("redis test CA"))
+            {
+                File.WriteAllText(ca, SparkConnect.Multiplexer.Testing.TestCertificates.Pem(certificate));
+            }
+
+            var validator = new RedisSessionStoreOptionsValidator();
+            var missing = validator.Validate(null, new RedisSessionStoreOptions { Configuration = "redis:6380,ssl=true", CertificateAuthorityPath = Path.Combine(directory.FullName, "absent.pem") });
+            var empty = validator.Validate(null, new RedisSessionStoreOptions { Configuration = "redis:6380,ssl=true", CertificateAuthorityPath = notPem });
+            var plain = validator.Validate(null, new RedisSessionStoreOptions { Configuration = "redis:6379", CertificateAuthorityPath = ca });
+            var good = validator.Validate(null, new RedisSessionStoreOptions { Configuration = "redis:6380,ssl=true", CertificateAuthorityPath = ca });
+
+            StringAssert.Contains(missing.FailureMessage, "CertificateAuthorityPath");
+            StringAssert.Contains(missing.FailureMessage, "does not exist");
+            StringAssert.Contains(empty.FailureMessage, "holds no certificate");
+            StringAssert.Contains(plain.FailureMessage, "ssl=true");
+            Assert.IsTrue(good.Succeeded, good.FailureMessage);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [TestMethod]
     public async Task HostWithoutConfiguration_FailsAtStartUp_NamingTheKey()
     {
         var builder = WebApplication.CreateSlimBuilder();

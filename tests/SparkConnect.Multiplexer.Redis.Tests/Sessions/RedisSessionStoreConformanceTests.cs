@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Logging.Abstractions;
 using SparkConnect.Multiplexer.Redis.Sessions;
 using SparkConnect.Multiplexer.Redis.Tests.Infrastructure;
@@ -36,6 +37,8 @@ public sealed class RedisSessionStoreConformanceTests : SessionStoreConformanceT
     {
         var store = new RedisSessionStore(
             Microsoft.Extensions.Options.Options.Create(new RedisSessionStoreOptions { Configuration = s_server.Configuration + ConformanceTimeouts, KeyPrefix = "test-" + Guid.NewGuid().ToString("N") }),
+            new OptionsMonitor<SparkConnectGatewayOptions>(new OptionsFactory<SparkConnectGatewayOptions>([], []), [], new OptionsCache<SparkConnectGatewayOptions>()),
+            TimeProvider.System,
             NullLogger<RedisSessionStore>.Instance);
         _stores.Add(store);
         return store;

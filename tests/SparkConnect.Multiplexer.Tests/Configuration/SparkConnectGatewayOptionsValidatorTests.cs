@@ -92,4 +92,32 @@ public sealed class SparkConnectGatewayOptionsValidatorTests
         StringAssert.Contains(messages, "SparkConnectGateway:Limits:MaxSessionsPerUser is -1; set 0 (unlimited) or a positive number.");
         Assert.AreEqual(3, error.Failures.Count(), messages);
     }
+
+    [TestMethod]
+    public async Task Start_WithBadCallRates_NamesEachKeyWithItsFix()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SparkConnectGateway:Authentication:Mode"] = "None",
+            ["SparkConnectGateway:Engines:Default:Address"] = "http://127.0.0.1:15003",
+            ["SparkConnectGateway:Limits:CallsPerSecondPerUser"] = "-5",
+            ["SparkConnectGateway:Limits:CallBurstPerClientAddress"] = "20",
+            ["SparkConnectGateway:Limits:Users:carol:CallsPerSecond"] = "2000000",
+            ["SparkConnectGateway:Limits:Groups:etl:MaxSessions"] = "-1",
+            ["SparkConnectGateway:Limits:Groups:analysts:CallsPerSecond"] = "10",
+            ["SparkConnectGateway:Limits:Groups:analysts:CallBurst"] = "40",
+        });
+        builder.Services.AddSparkConnectGateway();
+        await using var app = builder.Build();
+
+        var error = await Assert.ThrowsExactlyAsync<OptionsValidationException>(() => app.StartAsync(TestContext.CancellationToken));
+
+        var messages = string.Join("\n", error.Failures);
+        StringAssert.Contains(messages, "SparkConnectGateway:Limits:CallsPerSecondPerUser is -5; set 0 (unlimited) or a positive number.");
+        StringAssert.Contains(messages, "SparkConnectGateway:Limits:CallBurstPerClientAddress is 20 but SparkConnectGateway:Limits:CallsPerSecondPerClientAddress is 0 (unlimited)");
+        StringAssert.Contains(messages, "SparkConnectGateway:Limits:Users:carol:CallsPerSecond is 2000000; the highest rate the gateway limits is 1000000");
+        StringAssert.Contains(messages, "SparkConnectGateway:Limits:Groups:etl:MaxSessions is -1; set 0 (unlimited) or a positive number, or leave it out");
+        Assert.AreEqual(4, error.Failures.Count(), "the analysts' entry is valid: " + messages);
+    }
 }

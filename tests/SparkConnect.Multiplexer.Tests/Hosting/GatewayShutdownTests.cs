@@ -66,4 +66,34 @@ public sealed class GatewayShutdownTests
         StringAssert.Contains(cut.Status.Detail, "shutting down");
         await engine.Calls.First(c => c.Method == "ExecutePlan").Cancelled.WaitAsync(TimeSpan.FromSeconds(20), Cancel);
     }
+
+    [TestMethod]
+    public async Task Stop_SlowReaderOutlivingDrain_IsCutWithUnavailableNotInternal()
+    {
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var gateway = await GatewayHost.StartAsync(engine, o => o.DrainTimeout = TimeSpan.FromSeconds(1));
+        var payload = new byte[256 * 1024];
+        engine.Script = async (call, context, write) =>
+        {
+            // Far more than the HTTP/2 windows hold: the client, which stops reading, leaves data queued in the gateway.
+            for (var i = 0; !context.CancellationToken.IsCancellationRequested; i++)
+            {
+                await write(DefaultResponses.ExecutionResponse("s", engine.Name, "op", i, 1, payload));
+            }
+        };
+
+        using var stream = gateway.Client.ExecutePlan(new ExecutePlanRequest { SessionId = GatewayHost.NewSessionId() }, Alice, cancellationToken: Cancel);
+        Assert.IsTrue(await stream.ResponseStream.MoveNext(Cancel));
+
+        // The host stops as on SIGTERM, all the way; the client reads nothing meanwhile, then reads what is left.
+        await gateway.StopAsync(Cancel).WaitAsync(TimeSpan.FromSeconds(60), Cancel);
+        var cut = await Assert.ThrowsExactlyAsync<RpcException>(async () =>
+        {
+            while (await stream.ResponseStream.MoveNext(Cancel).WaitAsync(TimeSpan.FromSeconds(20), Cancel))
+            {
+            }
+        });
+
+        Assert.AreEqual(StatusCode.Unavailable, cut.StatusCode, "Spark clients reattach after UNAVAILABLE; INTERNAL would fail the query: " + cut.Status.Detail + string.Join("\n", gateway.Logs.Entries.Select(e => e.Level + " " + e.Category + " " + e.Message)));
+    }
 }
