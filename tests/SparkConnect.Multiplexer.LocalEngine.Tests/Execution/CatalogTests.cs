@@ -7,14 +7,17 @@ namespace SparkConnect.Multiplexer.LocalEngine.Tests.Execution;
 
 /// <summary>spark.catalog calls, CloneSession and progress reports, on a direct engine.</summary>
 [TestClass]
-public sealed class CatalogTests
+public class CatalogTests
 {
+    /// <summary>A client on the direct path; <see cref="CatalogTestsThroughGateway"/> runs every test through the gateway.</summary>
+    internal virtual SparkClient Client(string user = "alice") => SharedEngine.Client(user);
+
     private static Relation Catalog(Catalog catalog) => new() { Catalog = catalog };
 
     [TestMethod]
     public async Task Catalog_DatabasesTablesColumns_InSparksShape()
     {
-        var client = SharedEngine.Client();
+        var client = Client();
         var table = Unique("cat");
         var view = Unique("tmp");
         await client.QueryAsync(Sql($"CREATE TABLE {table} (id BIGINT, name VARCHAR)"));
@@ -69,19 +72,19 @@ public sealed class CatalogTests
     [TestMethod]
     public async Task Catalog_SetCurrentDatabase_IsPerSession()
     {
-        var client = SharedEngine.Client();
+        var client = Client();
         var schema = Unique("db");
         await client.QueryAsync(Sql($"CREATE SCHEMA {schema}"));
         var (fields, _, _) = await client.QueryAsync(Catalog(new Catalog { SetCurrentDatabase = new SetCurrentDatabase { DbName = schema } }));
         Assert.IsEmpty(fields);
         Assert.AreEqual(schema, (await client.QueryAsync(Catalog(new Catalog { CurrentDatabase = new CurrentDatabase() }))).Rows.Text().Single());
-        Assert.AreEqual("default", (await SharedEngine.Client().QueryAsync(Catalog(new Catalog { CurrentDatabase = new CurrentDatabase() }))).Rows.Text().Single());
+        Assert.AreEqual("default", (await Client().QueryAsync(Catalog(new Catalog { CurrentDatabase = new CurrentDatabase() }))).Rows.Text().Single());
     }
 
     [TestMethod]
     public async Task CloneSession_CopiesConfigAndTemporaryViews_AndNeedsAnExistingSource()
     {
-        var client = SharedEngine.Client();
+        var client = Client();
         await client.Raw.ConfigAsync(new ConfigRequest { SessionId = client.SessionId, UserContext = client.UserContext, Operation = new() { Set = new() { Pairs = { new KeyValue { Key = "my.key", Value = "42" } } } } }, client.Headers);
         await client.QueryAsync(Sql("CREATE TEMP VIEW cloned_view AS SELECT 'kept' AS v"));
         var newId = Guid.NewGuid().ToString();
@@ -107,7 +110,7 @@ public sealed class CatalogTests
     [TestMethod]
     public async Task LongStatement_ReportsExecutionProgress()
     {
-        var client = SharedEngine.Client();
+        var client = Client();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
 
         // Runs far longer than the first report comes (1 s); interrupted once a report arrived.
@@ -133,4 +136,11 @@ public sealed class CatalogTests
         var interrupt = await client.Raw.InterruptAsync(new InterruptRequest { SessionId = client.SessionId, UserContext = client.UserContext, InterruptType = InterruptRequest.Types.InterruptType.OperationId, OperationId = operationId }, client.Headers);
         CollectionAssert.Contains(interrupt.InterruptedIds, operationId);
     }
+}
+
+/// <summary>The same tests through a real gateway that routes each user to an embedded local engine.</summary>
+[TestClass]
+public sealed class CatalogTestsThroughGateway : CatalogTests
+{
+    internal override SparkClient Client(string user = "alice") => SharedGateway.Host.Client(user);
 }

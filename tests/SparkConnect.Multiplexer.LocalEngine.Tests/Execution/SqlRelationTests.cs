@@ -7,12 +7,15 @@ namespace SparkConnect.Multiplexer.LocalEngine.Tests.Execution;
 
 /// <summary>SQL sent as a root <c>sql</c> relation (how Scala, Go and .NET clients send spark.sql) and Spark SQL functions.</summary>
 [TestClass]
-public sealed class SqlRelationTests
+public class SqlRelationTests
 {
+    /// <summary>A client on the direct path; <see cref="SqlRelationTestsThroughGateway"/> runs every test through the gateway.</summary>
+    internal virtual SparkClient Client(string user = "alice") => SharedEngine.Client(user);
+
     [TestMethod]
     public async Task RootSql_Commands_RunEagerlyWithEmptyResult()
     {
-        var client = SharedEngine.Client();
+        var client = Client();
         var table = Unique("t");
         var view = Unique("v");
         foreach (var command in new[]
@@ -42,7 +45,7 @@ public sealed class SqlRelationTests
     [TestMethod]
     public async Task NestedSql_Command_RunsOnceUnderShowAndLimit()
     {
-        var client = SharedEngine.Client();
+        var client = Client();
         var table = Unique("t");
         await client.QueryAsync(Sql($"CREATE TABLE {table} (a INT)"));
 
@@ -57,7 +60,7 @@ public sealed class SqlRelationTests
     [TestMethod]
     public async Task RootSql_Command_AnalyzeSchemaIsEmptyAndDoesNotRunIt()
     {
-        var client = SharedEngine.Client();
+        var client = Client();
         var table = Unique("t");
         var response = await client.Raw.AnalyzePlanAsync(new AnalyzePlanRequest { SessionId = client.SessionId, UserContext = client.UserContext, Schema = new() { Plan = new Plan { Root = Sql($"CREATE TABLE {table} AS SELECT 1 AS a") } } }, client.Headers);
         Assert.AreEqual(0, response.Schema.Schema_.Struct.Fields.Count);
@@ -70,7 +73,7 @@ public sealed class SqlRelationTests
     [TestMethod]
     public async Task RootSql_QueryEndingInLineComment_Works()
     {
-        var (_, rows, _) = await SharedEngine.Client().QueryAsync(Sql("SELECT 42 AS answer -- the answer"));
+        var (_, rows, _) = await Client().QueryAsync(Sql("SELECT 42 AS answer -- the answer"));
         Assert.AreEqual("42", rows.Text().Single());
     }
 
@@ -82,7 +85,7 @@ public sealed class SqlRelationTests
     [DataRow("SELECT id * 2 AS twice FROM range(3) WHERE id > 0", "2,4")]
     public async Task SparkSqlRange_HasColumnIdAndSparkArguments(string sql, string expected)
     {
-        var client = SharedEngine.Client();
+        var client = Client();
         var (fields, rows, _) = await client.QueryAsync(await client.SqlAsync(sql));
         Assert.AreEqual(sql.StartsWith("SELECT *", StringComparison.Ordinal) ? "id" : "twice", fields.Single().Name);
         Assert.AreEqual(TypeKind.Long, fields.Single().Type.Kind);
@@ -93,7 +96,7 @@ public sealed class SqlRelationTests
     public async Task ListRangeFunction_StillDuckDbs()
     {
         // range() as a scalar (a list) is DuckDB's and untouched by the table macro.
-        var (_, rows, _) = await SharedEngine.Client().QueryAsync(Sql("SELECT range(1, 4) AS l"));
+        var (_, rows, _) = await Client().QueryAsync(Sql("SELECT range(1, 4) AS l"));
         Assert.AreEqual("[1,2,3]", rows.Text().Single());
     }
 
@@ -102,7 +105,7 @@ public sealed class SqlRelationTests
     {
         foreach (var user in new[] { "alice", "o'brien" })
         {
-            var client = SharedEngine.Client(user);
+            var client = Client(user);
             var (_, rows, _) = await client.QueryAsync(await client.SqlAsync("SELECT current_user() AS a, current_user AS b, user() AS c, session_user() AS d"));
             Assert.AreEqual($"{user}|{user}|{user}|{user}", rows.Text().Single());
         }
@@ -119,7 +122,7 @@ public sealed class SqlRelationTests
     [TestMethod]
     public async Task Aggregate_AliasedGroupingExpression_GroupsByExpressionAndNamesByAlias()
     {
-        var client = SharedEngine.Client();
+        var client = Client();
         var aggregate = new Aggregate { Input = Range(10), GroupType = Aggregate.Types.GroupType.Groupby };
         aggregate.GroupingExpressions.Add(Expr("id % 3").As("k"));
         aggregate.AggregateExpressions.Add(Fn("count", Col("id")).As("n"));
@@ -127,4 +130,11 @@ public sealed class SqlRelationTests
         CollectionAssert.AreEqual(new[] { "k", "n" }, fields.Select(f => f.Name).ToArray());
         CollectionAssert.AreEqual(new[] { "0|4", "1|3", "2|3" }, rows.Text());
     }
+}
+
+/// <summary>The same tests through a real gateway that routes each user to an embedded local engine.</summary>
+[TestClass]
+public sealed class SqlRelationTestsThroughGateway : SqlRelationTests
+{
+    internal override SparkClient Client(string user = "alice") => SharedGateway.Host.Client(user);
 }

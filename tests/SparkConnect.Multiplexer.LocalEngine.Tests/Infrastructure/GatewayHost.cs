@@ -42,6 +42,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             o.Authentication.Tokens.Add(new SparkConnect.Multiplexer.StaticTokenOptions { Token = "alice-token-0123456789abcdef", User = "alice" });
             o.Authentication.Tokens.Add(new SparkConnect.Multiplexer.StaticTokenOptions { Token = "bob-token-0123456789abcdef", User = "bob" });
+            o.Authentication.Tokens.Add(new SparkConnect.Multiplexer.StaticTokenOptions { Token = "o'brien-token-0123456789abcdef", User = "o'brien" });
             configureGateway?.Invoke(o);
         }).AddLocalEngines(configure);
         var app = builder.Build();

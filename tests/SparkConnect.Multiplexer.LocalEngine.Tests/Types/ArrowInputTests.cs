@@ -10,8 +10,11 @@ namespace SparkConnect.Multiplexer.LocalEngine.Tests.Types;
 
 /// <summary>local_relation data in the Arrow layouts real clients send (Spark 4 sends large strings and binaries).</summary>
 [TestClass]
-public sealed class ArrowInputTests
+public class ArrowInputTests
 {
+    /// <summary>A client on the direct path; <see cref="ArrowInputTestsThroughGateway"/> runs every test through the gateway.</summary>
+    internal virtual SparkClient Client(string user = "alice") => SharedEngine.Client(user);
+
     private static ByteString Ipc(Schema schema, RecordBatch batch)
     {
         using var stream = new MemoryStream();
@@ -42,7 +45,7 @@ public sealed class ArrowInputTests
             .Build();
         using var batch = new RecordBatch(schema, [large, largeBinary, view, binaryView, dictionary], 3);
 
-        var client = SharedEngine.Client();
+        var client = Client();
         var (fields, rows, _) = await client.QueryAsync(new Relation { LocalRelation = new LocalRelation { Data = Ipc(schema, batch) } });
 
         CollectionAssert.AreEqual(new[] { TypeKind.String, TypeKind.Binary, TypeKind.String, TypeKind.Binary, TypeKind.String }, fields.Select(f => f.Type.Kind).ToArray());
@@ -59,7 +62,14 @@ public sealed class ArrowInputTests
     {
         var schema = new Schema.Builder().Field(f => f.Name("t").DataType(new Time64Type(TimeUnit.Microsecond))).Build();
         using var batch = new RecordBatch(schema, [new Time64Array.Builder(new Time64Type(TimeUnit.Microsecond)).Append(1L).Build()], 1);
-        var error = await Assert.ThrowsExactlyAsync<Grpc.Core.RpcException>(() => SharedEngine.Client().QueryAsync(new Relation { LocalRelation = new LocalRelation { Data = Ipc(schema, batch) } }));
+        var error = await Assert.ThrowsExactlyAsync<Grpc.Core.RpcException>(() => Client().QueryAsync(new Relation { LocalRelation = new LocalRelation { Data = Ipc(schema, batch) } }));
         Assert.AreEqual("UNSUPPORTED_DATATYPE", ErrorDetails.Read(error).Metadata["errorClass"]);
     }
+}
+
+/// <summary>The same tests through a real gateway that routes each user to an embedded local engine.</summary>
+[TestClass]
+public sealed class ArrowInputTestsThroughGateway : ArrowInputTests
+{
+    internal override SparkClient Client(string user = "alice") => SharedGateway.Host.Client(user);
 }
