@@ -173,6 +173,28 @@ public sealed class ManagementEndpointTests
     }
 
     [TestMethod]
+    public async Task StopEngine_NotLaunchedHere_Is409_Unknown_Is404_NonAdministrator_Is403()
+    {
+        await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
+        await using var host = await ManagementHost.StartAsync(engine);
+        await host.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, GatewayHost.Bearer(GatewayHost.BobToken), cancellationToken: Cancel);
+        using var engines = await host.SendAsync(HttpMethod.Get, "/api/v1/admin/engines", GatewayHost.AliceToken, cancellationToken: Cancel);
+        var staticEngine = (await engines.Content.ReadFromJsonAsync<JsonElement>(Cancel)).EnumerateArray().Single().GetProperty("id").GetString()!;
+
+        using var byBob = await host.SendAsync(HttpMethod.Delete, $"/api/v1/admin/engines/{Uri.EscapeDataString(staticEngine)}", GatewayHost.BobToken, cancellationToken: Cancel);
+        using var notLaunched = await host.SendAsync(HttpMethod.Delete, $"/api/v1/admin/engines/{Uri.EscapeDataString(staticEngine)}", GatewayHost.AliceToken, cancellationToken: Cancel);
+        using var unknown = await host.SendAsync(HttpMethod.Delete, "/api/v1/admin/engines/no-such-engine", GatewayHost.AliceToken, cancellationToken: Cancel);
+        await host.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, GatewayHost.Bearer(GatewayHost.BobToken), cancellationToken: Cancel);
+
+        Assert.AreEqual(HttpStatusCode.Forbidden, byBob.StatusCode);
+        Assert.AreEqual(HttpStatusCode.Conflict, notLaunched.StatusCode);
+        StringAssert.Contains(await notLaunched.Content.ReadAsStringAsync(Cancel), "stop it where it runs");
+        Assert.AreEqual(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.AreEqual(2, engine.CallsTo("Config").Count, "the engine still serves calls");
+        Assert.IsTrue(host.Logs.Entries.Any(e => e.Category == "SparkConnect.Multiplexer.Audit" && e.Message.Contains("stop_engine", StringComparison.Ordinal) && e.Message.Contains("refused", StringComparison.Ordinal)));
+    }
+
+    [TestMethod]
     public async Task DenyUsers_SetLive_RefusesTheUsersNextCallAtOnce()
     {
         await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
