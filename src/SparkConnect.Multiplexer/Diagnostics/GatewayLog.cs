@@ -19,8 +19,8 @@ internal static partial class GatewayLog
     [LoggerMessage(4, LogLevel.Warning, "Authentication could not be checked for a call from {Peer}: {Reason}")]
     public static partial void AuthenticationUnavailable(ILogger logger, IPAddress? peer, string reason);
 
-    [LoggerMessage(5, LogLevel.Information, "{Method} from {Peer} refused with {StatusCode}: {Reason}")]
-    public static partial void CallRefused(ILogger logger, string method, IPAddress? peer, StatusCode statusCode, string reason);
+    [LoggerMessage(5, LogLevel.Information, "{Method} of {User} from {Peer} refused with {StatusCode}: {Reason}")]
+    public static partial void CallRefused(ILogger logger, string method, string user, IPAddress? peer, StatusCode statusCode, string reason);
 
     [LoggerMessage(6, LogLevel.Warning, "Engine {EngineId} failed {Method} for session {SessionId}: {Reason}")]
     public static partial void EngineFailed(ILogger logger, string engineId, string method, string sessionId, string reason, Exception? exception);

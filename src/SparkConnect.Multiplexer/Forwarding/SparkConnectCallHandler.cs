@@ -225,10 +225,18 @@ internal sealed class SparkConnectCallHandler(
             status = e.StatusCode;
             if (!context.RequestAborted.IsCancellationRequested)
             {
-                GatewayLog.CallRefused(logger, telemetryMethod, context.Connection.RemoteIpAddress, e.StatusCode, ClientText.Escape(e.Message));
+                GatewayLog.CallRefused(logger, telemetryMethod, user ?? "-", context.Connection.RemoteIpAddress, e.StatusCode, ClientText.Escape(e.Message));
+                var client = SessionRouter.AddressOf(context.Connection.RemoteIpAddress);
+
+                // Refusals an operator answers for — no engine, an engine that cannot serve, a denial or a limit —
+                // are audited with the user, not only logged.
+                if (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.Unavailable or StatusCode.NotFound)
+                {
+                    audit.CallRefused(telemetryMethod, user ?? "-", client, e.StatusCode, ClientText.Escape(e.Message));
+                }
+
                 if (e.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied or StatusCode.ResourceExhausted)
                 {
-                    var client = SessionRouter.AddressOf(context.Connection.RemoteIpAddress);
                     audit.CallRefused(telemetryMethod, user ?? "-", client, e.StatusCode, ClientText.Escape(e.Message));
                     var refusal = RefusalReasons.Of(e);
                     if (refusal is not null)
@@ -259,7 +267,7 @@ internal sealed class SparkConnectCallHandler(
             _ = e;
             status = StatusCode.DeadlineExceeded;
             var message = $"The request message did not arrive within {options.CurrentValue.FirstMessageTimeout} of the call's start (SparkConnectGateway:FirstMessageTimeout); send the request with its headers.";
-            GatewayLog.CallRefused(logger, telemetryMethod, context.Connection.RemoteIpAddress, status, message);
+            GatewayLog.CallRefused(logger, telemetryMethod, user ?? "-", context.Connection.RemoteIpAddress, status, message);
             EndCall(context, framing, status, message);
         }
         catch (Exception e) when (context.RequestAborted.IsCancellationRequested)
