@@ -162,7 +162,17 @@ else
     app.MapSparkConnectGateway();
 }
 
-app.Run();
+try
+{
+    app.Run();
+}
+catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+{
+    // Kestrel has already logged the failure with its stack; say in one line what to change.
+    Console.Error.WriteLine($"Cannot listen: {e.Message} Another process uses the port: stop it, or choose another with --SampleHost:Port (and --SampleHost:ManagementPort).");
+    return 1;
+}
+
 return 0;
 
 static string? CertificateProblem(string path, string? password)

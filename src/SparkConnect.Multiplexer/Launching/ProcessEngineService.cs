@@ -34,7 +34,17 @@ internal sealed class ProcessEngineService(
 
         while (!stoppingToken.IsCancellationRequested)
         {
-            await Task.Delay(options.CurrentValue.IdleCheckInterval, time, stoppingToken);
+            try
+            {
+                await Task.Delay(options.CurrentValue.IdleCheckInterval, time, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                // Stopping, also when the host failed to start (a port in use): the host reports a cancelled
+                // background service as a crash unless its own stop was called, so end quietly instead.
+                return;
+            }
+
             try
             {
                 await engines.CheckIdleAsync(stoppingToken);

@@ -109,6 +109,27 @@ public sealed class SampleHostConfigurationTests
         }
     }
 
+    [TestMethod]
+    public async Task Start_OnAPortInUse_SaysSoInOneLine_AndNoBackgroundServiceCrashes()
+    {
+        using var occupied = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        occupied.Start();
+        var port = ((System.Net.IPEndPoint)occupied.LocalEndpoint).Port;
+
+        // Process engines: their launcher's background service is running when Kestrel fails to bind.
+        var (exitCode, output) = await RunAsync(
+            $"--SampleHost:Port={port}",
+            "--SampleHost:EngineMode=Process",
+            "--SparkConnectGateway:ProcessEngines:Command=/bin/true",
+            "--SparkConnectGateway:ProcessEngines:Arguments:0={port}");
+
+        Assert.AreEqual(1, exitCode, output);
+        StringAssert.Contains(output, $"Cannot listen: Failed to bind to address http://127.0.0.1:{port}: address already in use.");
+        StringAssert.Contains(output, "--SampleHost:Port");
+        Assert.DoesNotContain("BackgroundService failed", output);
+        Assert.DoesNotContain("Unhandled exception", output);
+    }
+
     private Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
         => SampleHostProcess.RunToExitAsync(TestContext.CancellationToken, arguments);
 }
