@@ -228,16 +228,17 @@ internal sealed class SparkConnectCallHandler(
                 GatewayLog.CallRefused(logger, telemetryMethod, user ?? "-", context.Connection.RemoteIpAddress, e.StatusCode, ClientText.Escape(e.Message));
                 var client = SessionRouter.AddressOf(context.Connection.RemoteIpAddress);
 
-                // Refusals an operator answers for — no engine, an engine that cannot serve, a denial or a limit —
+                var isRefusal = e.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied or StatusCode.ResourceExhausted;
+
+                // Refusals an operator answers for — a denial or a limit, no engine, an engine that cannot serve —
                 // are audited with the user, not only logged.
-                if (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.Unavailable or StatusCode.NotFound)
+                if (isRefusal || e.StatusCode is StatusCode.FailedPrecondition or StatusCode.Unavailable or StatusCode.NotFound)
                 {
                     audit.CallRefused(telemetryMethod, user ?? "-", client, e.StatusCode, ClientText.Escape(e.Message));
                 }
 
-                if (e.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied or StatusCode.ResourceExhausted)
+                if (isRefusal)
                 {
-                    audit.CallRefused(telemetryMethod, user ?? "-", client, e.StatusCode, ClientText.Escape(e.Message));
                     var refusal = RefusalReasons.Of(e);
                     if (refusal is not null)
                     {

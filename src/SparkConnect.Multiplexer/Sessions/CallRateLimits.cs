@@ -14,6 +14,10 @@ namespace SparkConnect.Multiplexer.Sessions;
 /// </summary>
 internal sealed class CallRateLimits(IOptionsMonitor<SparkConnectGatewayOptions> options, TimeProvider time, GatewayMetrics metrics, ISharedLimits? shared = null)
 {
+    // Values of the metric's limit tag, and which subject a refusal names.
+    private const string UserLimit = "user";
+    private const string ClientAddressLimit = "client_address";
+
     /// <summary>The highest rate that can be set; configuration above it is refused at start-up.</summary>
     public const int MaxCallsPerSecond = 1_000_000;
 
@@ -34,7 +38,7 @@ internal sealed class CallRateLimits(IOptionsMonitor<SparkConnectGatewayOptions>
         }
 
         var address = (peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer).ToString();
-        return TakeAsync(_addresses, "a:" + address, limits.CallsPerSecondPerClientAddress, limits.CallBurstPerClientAddress, $"Client address {address}", "client_address", cancellationToken);
+        return TakeAsync(_addresses, "a:" + address, limits.CallsPerSecondPerClientAddress, limits.CallBurstPerClientAddress, ClientAddressLimit, address, cancellationToken);
     }
 
     /// <exception cref="GatewayException">RESOURCE_EXHAUSTED with a retry delay, over the user's rate.</exception>
@@ -43,20 +47,20 @@ internal sealed class CallRateLimits(IOptionsMonitor<SparkConnectGatewayOptions>
         var limits = UserLimits.For(options.CurrentValue.Limits, principal);
         return limits.CallsPerSecond <= 0
             ? ValueTask.CompletedTask
-            : TakeAsync(_users, "u:" + principal.UserName, limits.CallsPerSecond, limits.CallBurst, $"User '{principal.UserName}'", "user", cancellationToken);
+            : TakeAsync(_users, "u:" + principal.UserName, limits.CallsPerSecond, limits.CallBurst, UserLimit, principal.UserName, cancellationToken);
     }
 
-    private ValueTask TakeAsync(KeyedTokenBuckets local, string key, int perSecond, int burst, string who, string limit, CancellationToken cancellationToken)
+    private ValueTask TakeAsync(KeyedTokenBuckets local, string key, int perSecond, int burst, string limit, string subject, CancellationToken cancellationToken)
     {
         if (shared is not { IsEnabled: true })
         {
-            return local.TryTake(key, perSecond, burst) is { } wait ? throw Refusal(who, perSecond, burst, wait, limit) : ValueTask.CompletedTask;
+            return local.TryTake(key, perSecond, burst) is { } wait ? throw Refusal(limit, subject, perSecond, burst, wait) : ValueTask.CompletedTask;
         }
 
-        return TakeSharedAsync(local, key, perSecond, burst, who, limit, cancellationToken);
+        return TakeSharedAsync(local, key, perSecond, burst, limit, subject, cancellationToken);
     }
 
-    private async ValueTask TakeSharedAsync(KeyedTokenBuckets local, string key, int perSecond, int burst, string who, string limit, CancellationToken cancellationToken)
+    private async ValueTask TakeSharedAsync(KeyedTokenBuckets local, string key, int perSecond, int burst, string limit, string subject, CancellationToken cancellationToken)
     {
         TimeSpan? wait;
         try
@@ -72,12 +76,14 @@ internal sealed class CallRateLimits(IOptionsMonitor<SparkConnectGatewayOptions>
 
         if (wait is { } delay)
         {
-            throw Refusal(who, perSecond, burst, delay, limit);
+            throw Refusal(limit, subject, perSecond, burst, delay);
         }
     }
 
-    private GatewayException Refusal(string who, int perSecond, int burst, TimeSpan wait, string limit)
+    // The refusal's text is made only when a call is refused, never on the path of an admitted one.
+    private GatewayException Refusal(string limit, string subject, int perSecond, int burst, TimeSpan wait)
     {
+        var who = limit == UserLimit ? $"User '{subject}'" : $"Client address {subject}";
         metrics.RateLimited(limit);
         // Whole milliseconds, rounded up: a client told to wait 0 ms would come straight back.
         var delay = TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(wait.TotalMilliseconds)));

@@ -44,16 +44,11 @@ public sealed class SharedAdminListTests
     }
 
     private static Task<GatewayHost> StartReplicaAsync(RedisServer redis, RecordingEngine engine, string prefix)
-        => GatewayHost.StartAsync(
-            o =>
-            {
-                o.Engines.Default = new StaticEngineOptions { Address = engine.Address.ToString() };
-                o.Admin.Users.Add("alice");
-            },
-            g => g.AddRedisSessionStore(o =>
-            {
-                o.Configuration = redis.Configuration;
-                o.KeyPrefix = prefix;
-            }).AddManagement(),
+        => RedisReplica.StartAsync(
+            redis.Configuration,
+            engine,
+            prefix,
+            o => o.Admin.Users.Add("alice"),
+            build: g => g.AddManagement(),
             map: endpoints => endpoints.MapSparkConnectGatewayManagement());
 }

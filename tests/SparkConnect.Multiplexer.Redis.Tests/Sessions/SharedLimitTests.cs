@@ -81,16 +81,5 @@ public sealed class SharedLimitTests
         => gateway.Client.ConfigAsync(new ConfigRequest { SessionId = session }, Alice, cancellationToken: Cancel).ResponseAsync;
 
     private static Task<GatewayHost> StartReplicaAsync(RedisServer redis, RecordingEngine engine, string prefix, Action<GatewayLimitOptions> limits)
-        => GatewayHost.StartAsync(
-            o =>
-            {
-                o.Engines.Default = new StaticEngineOptions { Address = engine.Address.ToString() };
-                limits(o.Limits);
-            },
-            g => g.AddRedisSessionStore(o =>
-            {
-                o.Configuration = redis.Configuration;
-                o.KeyPrefix = prefix;
-                o.ShareLimits = true;
-            }));
+        => RedisReplica.StartAsync(redis.Configuration, engine, prefix, o => limits(o.Limits), o => o.ShareLimits = true);
 }

@@ -129,17 +129,14 @@ public sealed class SharedSessionTests
         => gateway.Services.GetServices<IHostedService>().OfType<SessionExpiryService>().Single();
 
     private static Task<GatewayHost> StartReplicaAsync(RedisServer redis, RecordingEngine engine, string prefix, TimeProvider? clock = null)
-        => GatewayHost.StartAsync(
+        => RedisReplica.StartAsync(
+            redis.Configuration,
+            engine,
+            prefix,
             o =>
             {
-                o.Engines.Default = new StaticEngineOptions { Address = engine.Address.ToString() };
                 o.Sessions.IdleTimeout = TimeSpan.FromMinutes(10);
                 o.Sessions.ExpiryScanInterval = TimeSpan.FromDays(365); // the expiry test scans by hand
             },
-            g => g.AddRedisSessionStore(o =>
-            {
-                o.Configuration = redis.Configuration;
-                o.KeyPrefix = prefix;
-            }),
-            clock is null ? null : s => s.AddSingleton(clock));
+            services: clock is null ? null : s => s.AddSingleton(clock));
 }

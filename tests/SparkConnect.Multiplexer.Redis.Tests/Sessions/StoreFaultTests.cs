@@ -160,16 +160,5 @@ public sealed class StoreFaultTests
     }
 
     private static Task<GatewayHost> StartReplicaAsync(string configuration, RecordingEngine engine, string prefix, int maxSessionsPerUser = 0, string? caPath = null)
-        => GatewayHost.StartAsync(
-            o =>
-            {
-                o.Engines.Default = new StaticEngineOptions { Address = engine.Address.ToString() };
-                o.Limits.MaxSessionsPerUser = maxSessionsPerUser;
-            },
-            g => g.AddRedisSessionStore(o =>
-            {
-                o.Configuration = configuration;
-                o.KeyPrefix = prefix;
-                o.CertificateAuthorityPath = caPath;
-            }));
+        => RedisReplica.StartAsync(configuration, engine, prefix, o => o.Limits.MaxSessionsPerUser = maxSessionsPerUser, o => o.CertificateAuthorityPath = caPath);
 }
