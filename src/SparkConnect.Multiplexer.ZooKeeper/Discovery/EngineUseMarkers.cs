@@ -153,6 +153,12 @@ internal sealed class EngineUseMarkers : IRemoteEngineUse, IAsyncDisposable
     public async Task<IReadOnlySet<string>> InUseElsewhereAsync(IReadOnlyCollection<string> engineIds, CancellationToken cancellationToken)
     {
         var options = _options.CurrentValue;
+        if (_client.DisconnectedFor is { } away)
+        {
+            // Asked at every idle check and at the gateway's stop: an outage answers at once, not after a timeout.
+            throw new InvalidOperationException($"ZooKeeper ({options.ConnectionString}) has been unreachable for {away.TotalSeconds:0} s.");
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectionTimeout);
         var used = new HashSet<string>(StringComparer.Ordinal);

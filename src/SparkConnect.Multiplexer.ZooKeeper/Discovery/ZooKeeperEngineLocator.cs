@@ -51,6 +51,13 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
         _store = store;
         _launcher = services.GetService<ProcessEngineManager>();
         _logger = logger;
+
+        // Engines adopted at start-up from a gateway that stopped are registered again from the first tick on, before
+        // the other replicas' grace period for their vanished node ends.
+        if (CanLaunch)
+        {
+            EnsureMonitor();
+        }
     }
 
     /// <summary>Whether engines are launched when none is registered.</summary>
@@ -308,13 +315,21 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
         var node = await _client.CreateOwnedAsync(spacePath + "/" + name, Encoding.UTF8.GetBytes($"{host}:{port}"), sequential: true, cancellationToken);
         _launched[endpoint.Id] = node;
         ZooKeeperLog.LaunchedEngineRegistered(_logger, endpoint.Id, key, node.CurrentPath ?? name);
+        EnsureMonitor();
+    }
+
+    private void EnsureMonitor()
+    {
         lock (_monitorGate)
         {
             _monitor ??= Task.Run(MonitorAsync, CancellationToken.None);
         }
     }
 
-    /// <summary>Removes the node of every launched engine that is no longer ready (exited, idle-stopped, retired).</summary>
+    /// <summary>
+    /// Removes the node of every launched engine that is no longer ready (exited, idle-stopped, retired), and registers
+    /// every engine adopted from a gateway that stopped (its node went with that gateway's ZooKeeper session).
+    /// </summary>
     private async Task MonitorAsync()
     {
         var token = _disposed.Token;
@@ -323,7 +338,22 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(token))
             {
-                var ready = _launcher!.Engines.Where(e => e.State == LaunchedEngineState.Ready).Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+                var engines = _launcher!.Engines;
+                foreach (var adopted in engines.Where(e => e is { Adopted: true, State: LaunchedEngineState.Ready, Endpoint: not null } && !_launched.ContainsKey(e.Id)))
+                {
+                    try
+                    {
+                        var options = _options.CurrentValue;
+                        await RegisterLaunchedAsync(SpacePath(options, adopted.Key), adopted.Key, adopted.Endpoint!, options, token);
+                    }
+                    catch (Exception e) when (!token.IsCancellationRequested)
+                    {
+                        // Tried again at the next tick.
+                        ZooKeeperLog.LaunchMonitorFailed(_logger, e);
+                    }
+                }
+
+                var ready = engines.Where(e => e.State == LaunchedEngineState.Ready).Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
                 foreach (var (engineId, node) in _launched)
                 {
                     if (ready.Contains(engineId))

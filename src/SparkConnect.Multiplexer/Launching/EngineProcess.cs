@@ -6,7 +6,9 @@ namespace SparkConnect.Multiplexer.Launching;
 
 /// <summary>
 /// One engine's OS process: started with its stdout and stderr written, line by line, to its log file, the last lines
-/// kept for error messages, stopped gracefully (SIGTERM) or killed with its process tree.
+/// kept for error messages, stopped gracefully (SIGTERM) or killed with its process tree. An engine adopted from a
+/// gateway that stopped (<see cref="Adopt"/>) is not this process's child: its exit is polled and its output goes
+/// where its first gateway sent it.
 /// </summary>
 internal sealed partial class EngineProcess : IAsyncDisposable
 {
@@ -15,11 +17,18 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 
     public const int SigTerm = 15;
 
+    /// <summary>The exit code reported for an adopted engine, whose real one only its parent could read.</summary>
+    public const int UnknownExitCode = -1;
+
+    /// <summary>How often an adopted engine is checked for having exited.</summary>
+    private static readonly TimeSpan AdoptedExitPollInterval = TimeSpan.FromMilliseconds(500);
+
     private readonly Process _process;
-    private readonly StreamWriter _log;
+    private readonly StreamWriter? _log;
     private readonly Queue<string> _tail = new();
     private readonly Lock _gate = new();
     private readonly Task<int> _exited;
+    private readonly CancellationTokenSource _released = new();
     private bool _logClosed;
 
     private EngineProcess(Process process, StreamWriter log, string logPath, Task exited)
@@ -30,6 +39,19 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         Id = process.Id;
         _exited = WaitForExitCodeAsync(exited);
     }
+
+    private EngineProcess(Process process, string logPath, DateTimeOffset startedAt)
+    {
+        _process = process;
+        _logClosed = true;
+        LogPath = logPath;
+        Id = process.Id;
+        IsAdopted = true;
+        _exited = PollForExitAsync(startedAt);
+    }
+
+    /// <summary>Whether another gateway started it (see <see cref="Adopt"/>).</summary>
+    public bool IsAdopted { get; }
 
     /// <summary>The OS process id.</summary>
     public int Id { get; }
@@ -97,6 +119,38 @@ internal sealed partial class EngineProcess : IAsyncDisposable
                 engine?.Append(line);
             }
         }
+    }
+
+    /// <summary>
+    /// Takes over an engine process another gateway started and left running (<see cref="EngineWorkDirectories"/>);
+    /// null when it is gone or the id now names another process.
+    /// </summary>
+    public static EngineProcess? Adopt(EngineDirectoryState state, string workDirectory)
+    {
+        if (!EngineWorkDirectories.IsRunning(state.ProcessId, state.ProcessStartedAt))
+        {
+            return null;
+        }
+
+        try
+        {
+            return new EngineProcess(Process.GetProcessById(state.ProcessId), Path.Combine(workDirectory, LogFileName), state.ProcessStartedAt);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Lets the process run on without this gateway (handed over to another when this one stops): its output is no
+    /// longer read, and disposing this no longer stops it.
+    /// </summary>
+    public void Release()
+    {
+        _released.Cancel();
+        CloseLog();
+        _process.Dispose();
     }
 
     /// <summary>The last lines the engine wrote (stdout and stderr, interleaved as they arrived).</summary>
@@ -180,6 +234,11 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_released.IsCancellationRequested)
+        {
+            return;
+        }
+
         if (!_exited.IsCompleted)
         {
             KillTree();
@@ -204,7 +263,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             {
                 try
                 {
-                    _log.WriteLine(line);
+                    _log?.WriteLine(line);
                 }
                 catch (IOException)
                 {
@@ -221,7 +280,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             if (!_logClosed)
             {
                 _logClosed = true;
-                _log.Dispose();
+                _log?.Dispose();
             }
         }
     }
@@ -242,6 +301,24 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         }
 
         return _process.ExitCode;
+    }
+
+    /// <summary>Not a child: nothing tells this process it exited, so whether it still runs is asked now and then.</summary>
+    private async Task<int> PollForExitAsync(DateTimeOffset startedAt)
+    {
+        try
+        {
+            while (EngineWorkDirectories.IsRunning(Id, startedAt))
+            {
+                await Task.Delay(AdoptedExitPollInterval, _released.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Released: this gateway no longer watches it.
+        }
+
+        return UnknownExitCode;
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -8,14 +8,26 @@ namespace SparkConnect.Multiplexer.Launching;
 /// <summary>
 /// What a launched engine's working directory says about it (<c>engine.json</c>): which process it is and which
 /// gateway process launched it, so a gateway that starts after another died (killed with -9, the machine's OOM killer)
-/// can recognise and stop the engines left running, and old directories can be deleted.
+/// can recognise the engines left running, adopt those still in use and stop the others, and old directories can be
+/// deleted. Where it listens and its key (absent in files of older versions) let a later gateway serve it again;
+/// <see cref="HandedOver"/> says the gateway that launched it left it running for others when it stopped.
 /// </summary>
 internal sealed record EngineDirectoryState(
     string EngineId,
     int ProcessId,
     DateTimeOffset ProcessStartedAt,
     int GatewayProcessId,
-    DateTimeOffset GatewayStartedAt);
+    DateTimeOffset GatewayStartedAt,
+    string? Address = null,
+    ShareLevel? ShareLevel = null,
+    string? Owner = null,
+    string? Subdomain = null,
+    string? LaunchedBy = null,
+    bool HandedOver = false)
+{
+    /// <summary>The engine key, when the file names it.</summary>
+    public EngineKey? Key => ShareLevel is { } level && Owner is { } owner && Subdomain is { } subdomain ? new EngineKey(level, owner, subdomain) : null;
+}
 
 [JsonSerializable(typeof(EngineDirectoryState))]
 internal sealed partial class EngineDirectoryStateContext : JsonSerializerContext;
@@ -29,10 +41,42 @@ internal static class EngineWorkDirectories
     private static readonly TimeSpan SameStart = TimeSpan.FromSeconds(2);
 
     /// <summary>Writes the state file of an engine just started.</summary>
-    public static void WriteState(string workDirectory, string engineId, int processId)
+    public static void WriteState(string workDirectory, string engineId, int processId, EngineKey key, Uri address, string launchedBy)
     {
-        var state = new EngineDirectoryState(engineId, processId, StartTimeOf(processId) ?? DateTimeOffset.UtcNow, Environment.ProcessId, StartTimeOf(Environment.ProcessId) ?? DateTimeOffset.UtcNow);
-        File.WriteAllText(Path.Combine(workDirectory, StateFileName), JsonSerializer.Serialize(state, EngineDirectoryStateContext.Default.EngineDirectoryState));
+        var state = new EngineDirectoryState(
+            engineId,
+            processId,
+            StartTimeOf(processId) ?? DateTimeOffset.UtcNow,
+            Environment.ProcessId,
+            StartTimeOf(Environment.ProcessId) ?? DateTimeOffset.UtcNow,
+            address.ToString(),
+            key.ShareLevel,
+            key.Owner,
+            key.Subdomain,
+            launchedBy);
+        Write(workDirectory, state);
+    }
+
+    /// <summary>Says in the state file that the launching gateway left the engine running for another to adopt.</summary>
+    public static void MarkHandedOver(string workDirectory)
+    {
+        if (ReadState(workDirectory) is { } state)
+        {
+            Write(workDirectory, state with { HandedOver = true });
+        }
+    }
+
+    /// <summary>Makes this gateway the engine's owner (after adopting it): a later gateway sees it as this one's.</summary>
+    public static void MarkAdopted(string workDirectory, EngineDirectoryState state)
+        => Write(workDirectory, state with { GatewayProcessId = Environment.ProcessId, GatewayStartedAt = StartTimeOf(Environment.ProcessId) ?? DateTimeOffset.UtcNow, HandedOver = false });
+
+    /// <summary>Replaces the file whole (written beside it, then moved), so a reader never sees half of it.</summary>
+    private static void Write(string workDirectory, EngineDirectoryState state)
+    {
+        var path = Path.Combine(workDirectory, StateFileName);
+        var written = path + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
+        File.WriteAllText(written, JsonSerializer.Serialize(state, EngineDirectoryStateContext.Default.EngineDirectoryState));
+        File.Move(written, path, overwrite: true);
     }
 
     /// <summary>The state of the directory, or null when it has none (or it cannot be read).</summary>
@@ -50,7 +94,8 @@ internal static class EngineWorkDirectories
 
     /// <summary>
     /// The engine processes under <paramref name="root"/> still running although the gateway that launched them is gone
-    /// (and is not this one): their directory names the process and the gateway, with start times against reused ids.
+    /// or handed them over when it stopped: their directory names the process and the gateway, with start times against
+    /// reused ids.
     /// </summary>
     public static List<(string Directory, EngineDirectoryState State)> FindOrphans(string root)
     {
@@ -58,7 +103,7 @@ internal static class EngineWorkDirectories
         foreach (var directory in Subdirectories(root))
         {
             // A gateway still running (this one, or another sharing the root) looks after its own engines.
-            if (ReadState(directory) is { } state && !IsRunning(state.GatewayProcessId, state.GatewayStartedAt) && IsRunning(state.ProcessId, state.ProcessStartedAt))
+            if (ReadState(directory) is { } state && (state.HandedOver || !IsRunning(state.GatewayProcessId, state.GatewayStartedAt)) && IsRunning(state.ProcessId, state.ProcessStartedAt))
             {
                 orphans.Add((directory, state));
             }
@@ -149,7 +194,8 @@ internal static class EngineWorkDirectories
         }
     }
 
-    private static bool IsRunning(int processId, DateTimeOffset startedAt)
+    /// <summary>Whether the process with that id and start time still runs.</summary>
+    public static bool IsRunning(int processId, DateTimeOffset startedAt)
     {
         using var process = Open(processId, startedAt);
         return process is not null;

@@ -43,6 +43,9 @@ internal sealed class LaunchedEngine(string id, EngineKey key, DateTimeOffset re
 
     public EngineProcess? Process { get; set; }
 
+    /// <summary>Launched by a gateway that stopped and left it running; this one took it over at its start.</summary>
+    public bool Adopted { get; init; }
+
     /// <summary>Where it listens, once its command line is built (its client is dropped from the pool when it ends).</summary>
     public EngineEndpoint? Endpoint { get; set; }
 

@@ -43,4 +43,16 @@ internal static partial class ProcessEngineLog
 
     [LoggerMessage(213, LogLevel.Warning, "The state file of engine {EngineId} could not be written in {WorkDirectory}; if this gateway dies, the next one will not stop the engine")]
     public static partial void StateNotWritten(ILogger logger, string engineId, string workDirectory, Exception exception);
+
+    [LoggerMessage(214, LogLevel.Warning, "Engine {EngineId} for {EngineKey} at {Address} is left running as the gateway stops: sessions use it through another replica or a shared session store. The gateway started next with the same working directory adopts it")]
+    public static partial void HandedOver(ILogger logger, string engineId, EngineKey engineKey, Uri address);
+
+    [LoggerMessage(215, LogLevel.Warning, "Adopted engine {EngineId} for {EngineKey} at {Address} (process {ProcessId}), left running by gateway process {GatewayProcessId}: sessions still use it")]
+    public static partial void Adopted(ILogger logger, string engineId, EngineKey engineKey, Uri address, int processId, int gatewayProcessId);
+
+    [LoggerMessage(216, LogLevel.Warning, "Engine {EngineId} is still in use but cannot be adopted: {Reason}")]
+    public static partial void NotAdopted(ILogger logger, string engineId, string reason);
+
+    [LoggerMessage(217, LogLevel.Warning, "Whether sessions still use {Count} engine(s) cannot be told as the gateway stops; they are left running, and the gateway started next with the same working directory stops those nobody uses")]
+    public static partial void UseUnknownAtStop(ILogger logger, int count, Exception exception);
 }

@@ -7,6 +7,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Engines;
+using SparkConnect.Multiplexer.Sessions;
 
 namespace SparkConnect.Multiplexer.Launching;
 
@@ -312,20 +313,127 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops the engines left running under <see cref="ProcessEngineOptions.WorkingDirectory"/> by a gateway that is
-    /// gone (killed before it could stop them): nothing would ever stop them, and this gateway launches its own.
+    /// Deals with the engines left running under <see cref="ProcessEngineOptions.WorkingDirectory"/> by a gateway that
+    /// is gone (killed before it could stop them) or that handed them over when it stopped: one that sessions still use
+    /// (in a session store that outlives a gateway, or through another replica) and that answers is adopted — served
+    /// and stopped when idle like one launched here; every other one is stopped, since nothing else ever would.
     /// </summary>
-    public async Task<int> StopOrphansAsync(CancellationToken cancellationToken)
+    /// <returns>How many were adopted and how many stopped.</returns>
+    public async Task<(int Adopted, int Stopped)> AdoptOrStopOrphansAsync(CancellationToken cancellationToken)
     {
         var options = _options.CurrentValue;
         var orphans = EngineWorkDirectories.FindOrphans(Path.GetFullPath(options.WorkingDirectory));
+        if (orphans.Count == 0)
+        {
+            return (0, 0);
+        }
+
+        var used = await SessionEngineIdsAsync(cancellationToken);
+        used.UnionWith(await InUseElsewhereAsync([.. orphans.Select(o => o.State.EngineId).Where(id => !used.Contains(id))], cancellationToken));
+        var adopted = 0;
         foreach (var (directory, state) in orphans)
         {
+            if (used.Contains(state.EngineId) && await TryAdoptAsync(directory, state, options, cancellationToken))
+            {
+                adopted++;
+                continue;
+            }
+
             ProcessEngineLog.StoppingOrphan(_logger, state.EngineId, state.ProcessId, state.GatewayProcessId, directory);
             await EngineWorkDirectories.StopAsync(state, options.StopGracePeriod, cancellationToken);
         }
 
-        return orphans.Count;
+        return (adopted, orphans.Count - adopted);
+    }
+
+    /// <summary>The ids of the engines the session store has sessions on.</summary>
+    private async Task<HashSet<string>> SessionEngineIdsAsync(CancellationToken cancellationToken)
+    {
+        var engines = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var session in _store.ListAsync(cancellationToken))
+        {
+            engines.Add(session.EngineId);
+        }
+
+        return engines;
+    }
+
+    /// <summary>Serves an orphaned engine as if launched here, when its state file says enough and it answers.</summary>
+    private async Task<bool> TryAdoptAsync(string directory, EngineDirectoryState state, ProcessEngineOptions options, CancellationToken cancellationToken)
+    {
+        if (state.Key is not { } key || !Uri.TryCreate(state.Address, UriKind.Absolute, out var address))
+        {
+            ProcessEngineLog.NotAdopted(_logger, state.EngineId, "its state file does not say where it listens (written by an older version)");
+            return false;
+        }
+
+        string? token = null;
+        if (EngineCommandLine.UsesEngineToken(options))
+        {
+            if (options.EngineTokenSecret is not { Length: > 0 } secret)
+            {
+                ProcessEngineLog.NotAdopted(_logger, state.EngineId, $"its token was random and died with its gateway; set {ProcessEngineOptions.SectionName}:EngineTokenSecret so engines can be adopted");
+                return false;
+            }
+
+            token = EngineAccessToken.Derive(secret, state.EngineId);
+        }
+
+        var endpoint = new EngineEndpoint(state.EngineId, address) { AccessToken = token };
+        var probeTimeout = options.InitializationTimeout < MaxProbeTimeout ? options.InitializationTimeout : MaxProbeTimeout;
+        var (healthy, _) = await _caller.ProbeAsync(endpoint, Guid.NewGuid().ToString(), probeTimeout, cancellationToken);
+        if (!healthy)
+        {
+            ProcessEngineLog.NotAdopted(_logger, state.EngineId, $"it does not answer at {address}");
+            return false;
+        }
+
+        var process = EngineProcess.Adopt(state, directory);
+        if (process is null)
+        {
+            return false;
+        }
+
+        var now = _time.GetUtcNow();
+        var engine = new LaunchedEngine(state.EngineId, key, now, state.LaunchedBy ?? "")
+        {
+            Adopted = true,
+            State = LaunchedEngineState.Ready,
+
+            // Its lifetime runs from its start, not from the adoption.
+            ReadyAt = state.ProcessStartedAt,
+            Endpoint = endpoint,
+            Process = process,
+        };
+        lock (_gate)
+        {
+            if (_stopAll is not null || _live.Any(e => e.Id == engine.Id))
+            {
+                process.Release();
+                return _live.Any(e => e.Id == engine.Id);
+            }
+
+            _live.Add(engine);
+            if (!_current.TryGetValue(key, out var current) || current.State != LaunchedEngineState.Ready)
+            {
+                _current[key] = engine;
+            }
+        }
+
+        try
+        {
+            EngineWorkDirectories.MarkAdopted(directory, state);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ProcessEngineLog.StateNotWritten(_logger, engine.Id, directory, e);
+        }
+
+        _metrics.ProcessStarted();
+        engine.Ready.TrySetResult(endpoint);
+        _ = WatchAsync(engine, process);
+        ProcessEngineLog.Adopted(_logger, engine.Id, key, address, state.ProcessId, state.GatewayProcessId);
+        return true;
     }
 
     /// <summary>Deletes the working directories of ended engines older than <see cref="ProcessEngineOptions.WorkDirectoryRetention"/>.</summary>
@@ -579,7 +687,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
             try
             {
                 // So that a gateway starting after this one died finds and stops the engine.
-                EngineWorkDirectories.WriteState(workDirectory, engine.Id, process.Id);
+                EngineWorkDirectories.WriteState(workDirectory, engine.Id, process.Id, engine.Key, endpoint.Address, engine.LaunchedBy);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -802,6 +910,13 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
             }
         }
 
+        var handOver = await StillUsedAfterThisGatewayAsync(running, cancellationToken);
+        foreach (var engine in running.Where(e => handOver.Contains(e.Id)))
+        {
+            HandOver(engine);
+        }
+
+        running.RemoveAll(e => handOver.Contains(e.Id));
         if (running.Count + launches.Count > 0)
         {
             ProcessEngineLog.StoppingAll(_logger, running.Count + launches.Count);
@@ -809,6 +924,68 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
         // Starting engines are killed by their launch, which sees the shutdown.
         await Task.WhenAll(running.Select(e => StopTakenAsync(e, "the gateway is stopping", "shutdown", cancellationToken)).Concat(launches));
+    }
+
+    /// <summary>
+    /// Of the engines this gateway runs, those its stop must not end: used through another replica, or holding sessions
+    /// in a session store that outlives this process (any but the in-memory one). A rolling restart then leaves users'
+    /// engines running, and the gateway started next with the same working directory adopts them.
+    /// </summary>
+    private async Task<HashSet<string>> StillUsedAfterThisGatewayAsync(List<LaunchedEngine> running, CancellationToken cancellationToken)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        if (running.Count == 0 || (_remoteUse.Length == 0 && _store is InMemorySessionStore))
+        {
+            return used;
+        }
+
+        try
+        {
+            if (_store is not InMemorySessionStore)
+            {
+                used.UnionWith(await SessionEngineIdsAsync(cancellationToken));
+            }
+
+            used.UnionWith(await InUseElsewhereAsync([.. running.Select(e => e.Id).Where(id => !used.Contains(id))], cancellationToken));
+        }
+        catch (Exception e)
+        {
+            // The store cannot say (or the host's stop timeout ran out asking): stopping engines users work on is worse
+            // than leaving them to the next gateway, which stops those nobody uses.
+            ProcessEngineLog.UseUnknownAtStop(_logger, running.Count, e);
+            return [.. running.Select(e => e.Id)];
+        }
+
+        used.IntersectWith(running.Select(e => e.Id));
+        return used;
+    }
+
+    /// <summary>Leaves a running engine to the gateway started next: it is marked handed over and no longer watched.</summary>
+    private void HandOver(LaunchedEngine engine)
+    {
+        Forget(engine);
+        lock (_gate)
+        {
+            engine.State = LaunchedEngineState.Ended;
+            _live.Remove(engine);
+        }
+
+        if (engine.Endpoint is { } endpoint)
+        {
+            try
+            {
+                EngineWorkDirectories.MarkHandedOver(Path.Combine(Path.GetFullPath(_options.CurrentValue.WorkingDirectory), DirectoryNameOf(engine.Id)));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                ProcessEngineLog.StateNotWritten(_logger, engine.Id, _options.CurrentValue.WorkingDirectory, e);
+            }
+
+            ProcessEngineLog.HandedOver(_logger, engine.Id, engine.Key, endpoint.Address);
+        }
+
+        engine.Process?.Release();
+        _metrics.ProcessEnded("handed_over");
     }
 }
 

@@ -17,8 +17,8 @@ internal sealed class ProcessEngineMetrics
         var meter = meterFactory.Create(GatewayMetrics.MeterName);
         _launched = meter.CreateCounter<long>("spark_connect.gateway.engines.launched", "{engine}", "Engine launches, by outcome (ready, failed, timeout, exited, refused; a refusal also by limit: user_limit, total_limit).");
         _launchDuration = meter.CreateHistogram<double>("spark_connect.gateway.engine.launch.duration", "s", "Time from an engine launch request until it was ready or failed, by outcome.");
-        _running = meter.CreateUpDownCounter<long>("spark_connect.gateway.engines.running", "{engine}", "Engine processes this gateway runs, starting ones included.");
-        _stopped = meter.CreateCounter<long>("spark_connect.gateway.engines.stopped", "{engine}", "Launched engines that ended, by reason (idle, lifetime, exited, lost, admin, shutdown).");
+        _running = meter.CreateUpDownCounter<long>("spark_connect.gateway.engines.running", "{engine}", "Engine processes this gateway runs, starting and adopted ones included.");
+        _stopped = meter.CreateCounter<long>("spark_connect.gateway.engines.stopped", "{engine}", "Launched engines that ended or left this gateway, by reason (idle, lifetime, exited, lost, admin, shutdown, handed_over).");
     }
 
     public void LaunchEnded(string outcome, long startTimestamp)
@@ -32,6 +32,7 @@ internal sealed class ProcessEngineMetrics
     public void LaunchRefused(string limit)
         => _launched.Add(1, new KeyValuePair<string, object?>("outcome", "refused"), new KeyValuePair<string, object?>("limit", limit));
 
+    /// <summary>An engine process started here, or adopted from a gateway that stopped.</summary>
     public void ProcessStarted() => _running.Add(1);
 
     public void ProcessEnded(string reason)

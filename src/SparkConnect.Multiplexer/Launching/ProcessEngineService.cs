@@ -25,7 +25,7 @@ internal sealed class ProcessEngineService(
     {
         try
         {
-            await engines.StopOrphansAsync(stoppingToken);
+            await engines.AdoptOrStopOrphansAsync(stoppingToken);
         }
         catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
         {
@@ -48,6 +48,9 @@ internal sealed class ProcessEngineService(
             try
             {
                 await engines.CheckIdleAsync(stoppingToken);
+
+                // Engines handed over by a gateway that stopped after this one started are found here.
+                await engines.AdoptOrStopOrphansAsync(stoppingToken);
                 engines.DeleteExpiredWorkDirectories();
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)

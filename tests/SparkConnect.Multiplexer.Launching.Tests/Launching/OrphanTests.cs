@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using SparkConnect.Multiplexer.Sessions;
 using SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
 using SparkConnect.Multiplexer.Testing;
 using static SparkConnect.Multiplexer.Launching.Tests.Infrastructure.LaunchingGateway;
@@ -57,6 +59,43 @@ public sealed class OrphanTests
     }
 
     [TestMethod]
+    public async Task Restart_SessionStoreOutlivesTheGateway_EngineWithSessionsLeftRunningAndAdopted_SessionGoesOn()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "orphan-tests-" + Guid.NewGuid().ToString("N")[..12]);
+        var store = new StoreOutlivingTheGateway();
+        try
+        {
+            var sessionId = GatewayHost.NewSessionId();
+            string engineId;
+            await using (var first = await StartAsync(o => o.WorkingDirectory = root, s => s.AddSingleton<ISessionStore>(store)))
+            {
+                engineId = (await first.Client.ConfigAsync(GetAll(sessionId), Alice, cancellationToken: Cancel)).ServerSideSessionId;
+            }
+
+            var directory = Path.Combine(root, ProcessEngineManager.DirectoryNameOf(engineId));
+            var state = EngineWorkDirectories.ReadState(directory)!;
+            Assert.IsTrue(state.HandedOver, "the stopped gateway handed the engine over: its session is in a store that outlives it");
+            Assert.IsTrue(IsAlive(state.ProcessId), "and left it running");
+
+            await using (var restarted = await StartAsync(o => o.WorkingDirectory = root, s => s.AddSingleton<ISessionStore>(store)))
+            {
+                Assert.IsTrue(await EventuallyAsync(() => restarted.Engines.Engines.Any(e => e.Id == engineId && e.Adopted), TimeSpan.FromSeconds(60)), "the restarted gateway adopts it");
+                var again = await restarted.Client.ConfigAsync(GetAll(sessionId), Alice, cancellationToken: Cancel);
+                Assert.AreEqual(engineId, again.ServerSideSessionId, "the session goes on, on its engine");
+                Assert.IsEmpty(restarted.Engines.StartedProcessIds, "no second engine was launched");
+                await restarted.Client.ReleaseSessionAsync(new Spark.Connect.ReleaseSessionRequest { SessionId = sessionId }, Alice, cancellationToken: Cancel);
+            }
+
+            Assert.IsTrue(await EventuallyAsync(() => !IsAlive(state.ProcessId), TimeSpan.FromSeconds(30)), "with no session left, the next stop stops it");
+        }
+        finally
+        {
+            EngineProcesses.KillAllUnder(root);
+            ServerProcess.DeleteDirectory(root);
+        }
+    }
+
+    [TestMethod]
     public async Task DeleteExpiredWorkDirectories_EndedEngineOlderThanRetention_Deleted_RecentKept()
     {
         await using var gateway = await StartAsync(o => o.WorkDirectoryRetention = TimeSpan.FromDays(7));
@@ -89,5 +128,21 @@ public sealed class OrphanTests
     {
         var state = new EngineDirectoryState(engineId, engine.Id, new DateTimeOffset(engine.StartTime.ToUniversalTime(), TimeSpan.Zero), gatewayProcessId, gatewayStartedAt);
         File.WriteAllText(Path.Combine(directory, EngineWorkDirectories.StateFileName), JsonSerializer.Serialize(state, EngineDirectoryStateContext.Default.EngineDirectoryState));
+    }
+
+    /// <summary>A session store that outlives the gateways using it, as Redis does: the same instance in every gateway of the test.</summary>
+    private sealed class StoreOutlivingTheGateway : ISessionStore
+    {
+        private readonly InMemorySessionStore _sessions = new();
+
+        public ValueTask<SessionClaim> ClaimAsync(SessionRecord candidate, CancellationToken cancellationToken) => _sessions.ClaimAsync(candidate, cancellationToken);
+
+        public ValueTask<SessionRecord?> GetAsync(string sessionId, CancellationToken cancellationToken) => _sessions.GetAsync(sessionId, cancellationToken);
+
+        public ValueTask TouchAsync(string sessionId, DateTimeOffset timestamp, CancellationToken cancellationToken) => _sessions.TouchAsync(sessionId, timestamp, cancellationToken);
+
+        public ValueTask<SessionRecord?> RemoveAsync(string sessionId, CancellationToken cancellationToken) => _sessions.RemoveAsync(sessionId, cancellationToken);
+
+        public IAsyncEnumerable<SessionRecord> ListAsync(CancellationToken cancellationToken) => _sessions.ListAsync(cancellationToken);
     }
 }

@@ -25,6 +25,7 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
     public static readonly Metadata Bob = GatewayHost.Bearer(GatewayHost.BobToken);
 
     private bool _disposed;
+    private bool _hostStopped;
 
     private ZooKeeperGateway(GatewayHost host, string workRoot)
     {
@@ -160,6 +161,19 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
         return response.ServerSideSessionId;
     }
 
+    /// <summary>
+    /// Stops the gateway as an operator's restart would: what happens to its engines is the gateway's doing. The
+    /// processes it started and its directory are cleaned up only when this is disposed.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (!_hostStopped)
+        {
+            _hostStopped = true;
+            await Host.DisposeAsync();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_disposed)
@@ -170,7 +184,7 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
         _disposed = true;
         try
         {
-            await Host.DisposeAsync();
+            await StopAsync();
         }
         finally
         {
