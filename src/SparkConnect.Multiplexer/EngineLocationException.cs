@@ -10,13 +10,10 @@ namespace SparkConnect.Multiplexer;
 /// </summary>
 public sealed class EngineLocationException : Exception
 {
-    /// <summary>Creates the exception with status <see cref="StatusCode.Unavailable"/>.</summary>
-    public EngineLocationException(string message)
-        : this(message, StatusCode.Unavailable)
-    {
-    }
-
-    /// <summary>Creates the exception with the given status.</summary>
+    /// <summary>
+    /// Creates the exception with the status the client receives. There is no default: <see cref="StatusCode.Unavailable"/>
+    /// makes Spark clients retry for minutes, right for "starting" or "lost" and wrong for "no" — say which it is.
+    /// </summary>
     public EngineLocationException(string message, StatusCode statusCode, Exception? innerException = null)
         : base(message, innerException)
     {
@@ -26,18 +23,6 @@ public sealed class EngineLocationException : Exception
         }
 
         StatusCode = statusCode;
-    }
-
-    /// <summary>Creates the exception with status <see cref="StatusCode.Unavailable"/>.</summary>
-    public EngineLocationException()
-        : this("No engine is available.")
-    {
-    }
-
-    /// <summary>Creates the exception with status <see cref="StatusCode.Unavailable"/>.</summary>
-    public EngineLocationException(string message, Exception innerException)
-        : this(message, StatusCode.Unavailable, innerException)
-    {
     }
 
     /// <summary>The gRPC status the client receives.</summary>

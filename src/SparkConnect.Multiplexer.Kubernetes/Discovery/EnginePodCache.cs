@@ -20,7 +20,7 @@ internal sealed class EnginePodCache : IDisposable
 {
     private readonly KubernetesClientProvider _client;
     private readonly IOptions<KubernetesEngineOptions> _options;
-    private readonly EngineEndpointRegistry _registry;
+    private readonly IEngineLifecycle _lifecycle;
     private readonly EngineChannelPool _channels;
     private readonly KubernetesMetrics _metrics;
     private readonly TimeProvider _time;
@@ -32,7 +32,7 @@ internal sealed class EnginePodCache : IDisposable
     public EnginePodCache(
         KubernetesClientProvider client,
         IOptions<KubernetesEngineOptions> options,
-        EngineEndpointRegistry registry,
+        IEngineLifecycle lifecycle,
         EngineChannelPool channels,
         KubernetesMetrics metrics,
         TimeProvider time,
@@ -40,7 +40,7 @@ internal sealed class EnginePodCache : IDisposable
     {
         _client = client;
         _options = options;
-        _registry = registry;
+        _lifecycle = lifecycle;
         _channels = channels;
         _metrics = metrics;
         _time = time;
@@ -326,7 +326,7 @@ internal sealed class EnginePodCache : IDisposable
         foreach (var (id, reason, old) in lost)
         {
             KubernetesLog.EngineLost(_logger, id, reason);
-            _registry.MarkLost(id, "engine pod lost: " + reason, _time.GetUtcNow());
+            _lifecycle.ReportLost(id, "engine pod lost: " + reason);
 
             // Its pooled HTTP/2 client goes too: pod addresses come and go, the pool must not keep them all.
             if (old.Status?.PodIP is { Length: > 0 } ip && EnginePods.PortOf(old, _options.Value) is { } port)

@@ -26,7 +26,7 @@ internal sealed class KubernetesEngineManager : IDisposable
     private readonly IOptions<KubernetesEngineOptions> _options;
     private readonly KubernetesClientProvider _client;
     private readonly EnginePodCache _cache;
-    private readonly EngineEndpointRegistry _registry;
+    private readonly IEngineLifecycle _lifecycle;
     private readonly ISessionStore _store;
     private readonly KubernetesMetrics _metrics;
     private readonly TimeProvider _time;
@@ -41,7 +41,7 @@ internal sealed class KubernetesEngineManager : IDisposable
         IOptions<KubernetesEngineOptions> options,
         KubernetesClientProvider client,
         EnginePodCache cache,
-        EngineEndpointRegistry registry,
+        IEngineLifecycle lifecycle,
         ISessionStore store,
         KubernetesMetrics metrics,
         TimeProvider time,
@@ -50,7 +50,7 @@ internal sealed class KubernetesEngineManager : IDisposable
         _options = options;
         _client = client;
         _cache = cache;
-        _registry = registry;
+        _lifecycle = lifecycle;
         _store = store;
         _metrics = metrics;
         _time = time;
@@ -81,7 +81,7 @@ internal sealed class KubernetesEngineManager : IDisposable
         catch (TimeoutException)
         {
             throw new EngineLocationException(
-                $"The engine pods of namespace {ns} could not be listed yet (is the Kubernetes API server reachable, and may the gateway list pods there?); retry shortly.");
+                $"The engine pods of namespace {ns} could not be listed yet (is the Kubernetes API server reachable, and may the gateway list pods there?); retry shortly.", StatusCode.Unavailable);
         }
 
         if (FindServing(ns, request.Key, options) is { } found)
@@ -106,7 +106,7 @@ internal sealed class KubernetesEngineManager : IDisposable
         if (!options.LaunchEngines)
         {
             throw new EngineLocationException(
-                $"No engine pod for {request.Key} is Running and Ready in namespace {ns}, and this gateway launches none ({KubernetesEngineOptions.SectionName}:LaunchEngines = false); retry when one is.");
+                $"No engine pod for {request.Key} is Running and Ready in namespace {ns}, and this gateway launches none ({KubernetesEngineOptions.SectionName}:LaunchEngines = false); retry when one is.", StatusCode.Unavailable);
         }
 
         Task<EngineEndpoint> launch;
@@ -214,7 +214,7 @@ internal sealed class KubernetesEngineManager : IDisposable
         {
             var id = EnginePods.EngineIdOf(pod);
             _lastUsed.TryRemove(id, out _);
-            _registry.MarkLost(id, "engine pod deleted: " + reason, now);
+            _lifecycle.ReportLost(id, "engine pod deleted: " + reason);
             await DeleteAsync(ns, EnginePods.NameOf(pod), reason, metricReason, cancellationToken);
         }
     }
@@ -418,7 +418,7 @@ internal sealed class KubernetesEngineManager : IDisposable
                             await DeleteAsync(ns, podName, "ended before it was ready", KubernetesMetrics.DeleteReason.Terminated, CancellationToken.None);
                         }
 
-                        var failure = new EngineLocationException($"The engine pod {ns}/{podName} for {key} ended before it was ready. {summary}");
+                        var failure = new EngineLocationException($"The engine pod {ns}/{podName} for {key} ended before it was ready. {summary}", StatusCode.Unavailable);
                         KubernetesLog.LaunchFailed(_logger, ns, podName, key, failure.Message, null);
                         throw failure;
                     }
@@ -426,7 +426,7 @@ internal sealed class KubernetesEngineManager : IDisposable
                 else if (seen)
                 {
                     Ended(KubernetesMetrics.LaunchOutcome.Failed);
-                    var failure = new EngineLocationException($"The engine pod {ns}/{podName} for {key} was deleted before it was ready; retry.");
+                    var failure = new EngineLocationException($"The engine pod {ns}/{podName} for {key} was deleted before it was ready; retry.", StatusCode.Unavailable);
                     KubernetesLog.LaunchFailed(_logger, ns, podName, key, failure.Message, null);
                     throw failure;
                 }
@@ -438,7 +438,7 @@ internal sealed class KubernetesEngineManager : IDisposable
         {
             // Not an outcome: the pod stays and is found again by its labels.
             measured = true;
-            throw new EngineLocationException($"The engine pod for {key} was not waited for: the gateway is shutting down; retry shortly.");
+            throw new EngineLocationException($"The engine pod for {key} was not waited for: the gateway is shutting down; retry shortly.", StatusCode.Unavailable);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
@@ -446,7 +446,7 @@ internal sealed class KubernetesEngineManager : IDisposable
             var summary = await SummarizeAsync(ns, podName!, CancellationToken.None);
             await DeleteAsync(ns, podName!, "not ready within the initialization timeout", KubernetesMetrics.DeleteReason.Timeout, CancellationToken.None);
             var failure = new EngineLocationException(
-                $"The engine pod {ns}/{podName} for {key} was not Running and Ready within {options.InitializationTimeout.TotalSeconds:0.#} s ({KubernetesEngineOptions.SectionName}:InitializationTimeout) and was deleted. {summary}");
+                $"The engine pod {ns}/{podName} for {key} was not Running and Ready within {options.InitializationTimeout.TotalSeconds:0.#} s ({KubernetesEngineOptions.SectionName}:InitializationTimeout) and was deleted. {summary}", StatusCode.Unavailable);
             KubernetesLog.LaunchFailed(_logger, ns, podName!, key, failure.Message, null);
             throw failure;
         }

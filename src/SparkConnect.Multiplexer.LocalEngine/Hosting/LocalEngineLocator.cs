@@ -19,7 +19,7 @@ internal sealed class LocalEngineLocator : IEngineLocator, SparkConnect.Multiple
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly ISessionStore? _store;
-    private readonly EngineEndpointRegistry? _registry;
+    private readonly IEngineLifecycle? _lifecycle;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stopping = new();
 
@@ -28,13 +28,13 @@ internal sealed class LocalEngineLocator : IEngineLocator, SparkConnect.Multiple
     private readonly HashSet<Entry> _live = [];
     private bool _disposed;
 
-    public LocalEngineLocator(IOptions<LocalEngineOptions> options, ILoggerFactory loggerFactory, ISessionStore? store = null, EngineEndpointRegistry? registry = null, TimeProvider? time = null)
+    public LocalEngineLocator(IOptions<LocalEngineOptions> options, ILoggerFactory loggerFactory, ISessionStore? store = null, IEngineLifecycle? lifecycle = null, TimeProvider? time = null)
     {
         _options = options;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<LocalEngineLocator>();
         _store = store;
-        _registry = registry;
+        _lifecycle = lifecycle;
         _time = time ?? TimeProvider.System;
     }
 
@@ -214,7 +214,7 @@ internal sealed class LocalEngineLocator : IEngineLocator, SparkConnect.Multiple
                 throw;
             }
 
-            throw new EngineLocationException($"The local engine for {entry.Key} could not be started: {error.Message}", error);
+            throw new EngineLocationException($"The local engine for {entry.Key} could not be started: {error.Message}", StatusCode.Unavailable, error);
         }
     }
 
@@ -230,7 +230,7 @@ internal sealed class LocalEngineLocator : IEngineLocator, SparkConnect.Multiple
     private async Task StopAsync(Entry entry, string reason)
     {
         // Sessions still bound to it are told once that it is gone, and its endpoint (with its token) is forgotten.
-        _registry?.MarkLost(entry.Id, "engine stopped: " + reason, _time.GetUtcNow());
+        _lifecycle?.ReportStopped(entry.Id, reason);
         try
         {
             if (entry.Engine is { } engine)

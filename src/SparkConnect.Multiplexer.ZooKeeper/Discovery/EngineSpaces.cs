@@ -15,16 +15,16 @@ internal sealed class EngineSpaces : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, EngineSpace> _spaces = new(StringComparer.Ordinal);
     private readonly ZooKeeperClient _client;
-    private readonly EngineEndpointRegistry _registry;
+    private readonly IEngineLifecycle _lifecycle;
     private readonly TimeProvider _time;
     private readonly IOptionsMonitor<ZooKeeperOptions> _options;
     private readonly ILogger<EngineSpaces> _logger;
     private readonly CancellationTokenSource _disposed = new();
 
-    public EngineSpaces(ZooKeeperClient client, EngineEndpointRegistry registry, TimeProvider time, IOptionsMonitor<ZooKeeperOptions> options, ILogger<EngineSpaces> logger)
+    public EngineSpaces(ZooKeeperClient client, IEngineLifecycle lifecycle, TimeProvider time, IOptionsMonitor<ZooKeeperOptions> options, ILogger<EngineSpaces> logger)
     {
         _client = client;
-        _registry = registry;
+        _lifecycle = lifecycle;
         _time = time;
         _options = options;
         _logger = logger;
@@ -51,7 +51,7 @@ internal sealed class EngineSpaces : IAsyncDisposable
             }
         }
 
-        _registry.MarkLost(gone.Id, $"the engine's ZooKeeper node {gone.Name} was removed", removedAt);
+        _lifecycle.ReportLost(gone.Id, $"the engine's ZooKeeper node {gone.Name} was removed");
         ZooKeeperLog.EngineNodeRemoved(_logger, gone.Id, gone.Path);
     }
 

@@ -25,9 +25,10 @@ internal sealed class EngineEndpointRegistry
     /// Records that an engine is gone: sessions bound to it before <paramref name="at"/> are lost. A locator may hand
     /// out the same id again later (a static engine that came back); sessions created after that are unaffected.
     /// </summary>
-    public void MarkLost(string engineId, string reason, DateTimeOffset at)
+    /// <remarks>Called by <see cref="EngineLifecycle"/> only, which also drops the engine's connections and raises the public event.</remarks>
+    public void MarkLost(string engineId, string reason, DateTimeOffset at, EngineGoneKind kind)
     {
-        var found = new EngineLoss(reason, at);
+        var found = new EngineLoss(reason, at, kind);
         _losses[engineId] = found;
         _endpoints.TryRemove(engineId, out _);
         foreach (var (id, loss) in _losses)
@@ -53,4 +54,4 @@ internal sealed class EngineEndpointRegistry
 }
 
 /// <summary>Why and when an engine was found gone.</summary>
-internal sealed record EngineLoss(string Reason, DateTimeOffset At);
+internal sealed record EngineLoss(string Reason, DateTimeOffset At, EngineGoneKind Kind);

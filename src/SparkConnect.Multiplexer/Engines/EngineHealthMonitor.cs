@@ -13,6 +13,7 @@ namespace SparkConnect.Multiplexer.Engines;
 /// </summary>
 internal sealed class EngineHealthMonitor(
     EngineEndpointRegistry registry,
+    IEngineLifecycle lifecycle,
     EngineCaller caller,
     IOptionsMonitor<SparkConnectGatewayOptions> options,
     TimeProvider time,
@@ -68,7 +69,7 @@ internal sealed class EngineHealthMonitor(
                 return null;
             }
 
-            registry.MarkLost(engine.Id, $"{state.Failures} health probes failed, last: {reason}", time.GetUtcNow());
+            lifecycle.ReportLost(engine.Id, $"{state.Failures} health probes failed, last: {reason}");
             _states.TryRemove(engine.Id, out _);
             return engine.Id;
         }));

@@ -68,6 +68,7 @@ public static class SparkConnectGatewayServiceCollectionExtensions
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<GatewayAudit>();
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IEngineLifecycle, EngineLifecycle>();
         services.AddGrpc();
         // With no check registered the health service answers UNKNOWN. The gateway's readiness check makes it, and
         // /readyz of the management endpoint, say NOT_SERVING while shutting down, after a refused configuration

@@ -32,7 +32,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     private readonly IOptionsMonitor<ProcessEngineOptions> _options;
     private readonly EngineCaller _caller;
     private readonly EngineChannelPool _channels;
-    private readonly EngineEndpointRegistry _registry;
+    private readonly IEngineLifecycle _lifecycle;
     private readonly ISessionStore _store;
     private readonly TimeProvider _time;
     private readonly ProcessEngineMetrics _metrics;
@@ -52,7 +52,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         IOptionsMonitor<ProcessEngineOptions> options,
         EngineCaller caller,
         EngineChannelPool channels,
-        EngineEndpointRegistry registry,
+        IEngineLifecycle lifecycle,
         ISessionStore store,
         TimeProvider time,
         ProcessEngineMetrics metrics,
@@ -63,7 +63,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         _options = options;
         _caller = caller;
         _channels = channels;
-        _registry = registry;
+        _lifecycle = lifecycle;
         _store = store;
         _time = time;
         _metrics = metrics;
@@ -114,7 +114,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
             if (_current.TryGetValue(request.Key, out var current) && current.State == LaunchedEngineState.Ready)
             {
-                if (_registry.IsLostFor(current.Id, DateTimeOffset.MinValue, out var loss))
+                if (_lifecycle.IsGone(current.Id, out var loss))
                 {
                     // Found dead by someone else (a health probe): never hand it out again.
                     _current.Remove(request.Key);
@@ -219,7 +219,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
                     engine.Touch(now);
                 }
 
-                if (_registry.IsLostFor(engine.Id, DateTimeOffset.MinValue, out var loss))
+                if (_lifecycle.IsGone(engine.Id, out var loss))
                 {
                     stops.Add((engine, "reported lost: " + loss.Reason, "lost"));
                     continue;
@@ -715,7 +715,8 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
                 {
                     var exitCode = await process.Exited;
                     await FailAsync(engine, engineToken, process, started, "exited", new EngineLocationException(
-                        $"The engine for {engine.Key} exited with code {exitCode} before it was ready. {TailText(process, options, engineToken)}"));
+                        $"The engine for {engine.Key} exited with code {exitCode} before it was ready. {TailText(process, options, engineToken)}",
+                        StatusCode.Unavailable));
                     return;
                 }
 
@@ -750,17 +751,17 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
         {
             await FailAsync(engine, engineToken, engine.Process, started, "failed", new EngineLocationException(
-                $"The engine for {engine.Key} was not started: the gateway is shutting down; retry shortly."));
+                $"The engine for {engine.Key} was not started: the gateway is shutting down; retry shortly.", StatusCode.Unavailable));
         }
         catch (OperationCanceledException)
         {
             await FailAsync(engine, engineToken, engine.Process, started, "timeout", null, () => new EngineLocationException(
-                $"The engine for {engine.Key} did not become ready within {options.InitializationTimeout.TotalSeconds:0.#} s ({ProcessEngineOptions.SectionName}:InitializationTimeout) and was stopped. {TailText(engine.Process, options, engineToken)}"));
+                $"The engine for {engine.Key} did not become ready within {options.InitializationTimeout.TotalSeconds:0.#} s ({ProcessEngineOptions.SectionName}:InitializationTimeout) and was stopped. {TailText(engine.Process, options, engineToken)}", StatusCode.Unavailable));
         }
         catch (Exception e)
         {
             await FailAsync(engine, engineToken, engine.Process, started, "failed", new EngineLocationException(
-                $"The engine for {engine.Key} could not be started: {e.Message}", e));
+                $"The engine for {engine.Key} could not be started: {e.Message}", StatusCode.Unavailable, e));
         }
         finally
         {
@@ -846,7 +847,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
             _live.Remove(engine);
         }
 
-        _registry.MarkLost(engine.Id, $"engine process exited with code {exitCode}", _time.GetUtcNow());
+        _lifecycle.ReportLost(engine.Id, $"engine process exited with code {exitCode}");
         Forget(engine);
         ProcessEngineLog.Exited(_logger, engine.Id, engine.Key, exitCode);
         _metrics.ProcessEnded("exited");
@@ -872,7 +873,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     private async Task StopTakenAsync(LaunchedEngine engine, string reason, string metric, CancellationToken cancellationToken)
     {
         // Any session still bound to it is told once and released.
-        _registry.MarkLost(engine.Id, "engine stopped: " + reason, _time.GetUtcNow());
+        _lifecycle.ReportStopped(engine.Id, reason);
         Forget(engine);
         var graceful = true;
         if (engine.Process is { } process)

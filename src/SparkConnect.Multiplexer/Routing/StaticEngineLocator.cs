@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using Grpc.Core;
 using Microsoft.Extensions.Options;
 
 namespace SparkConnect.Multiplexer.Routing;
@@ -32,7 +33,8 @@ internal sealed class StaticEngineLocator(IOptionsMonitor<SparkConnectGatewayOpt
         }
 
         throw new EngineLocationException(
-            $"No engine is configured for user '{principal.UserName}'; an administrator must add SparkConnectGateway:Engines:Default or an entry under Engines:Users or Engines:Groups.");
+            $"No engine is configured for user '{principal.UserName}'; an administrator must add SparkConnectGateway:Engines:Default or an entry under Engines:Users or Engines:Groups.",
+            StatusCode.FailedPrecondition);
     }
 
     private static EngineEndpoint Endpoint(string id, StaticEngineOptions engine)

@@ -142,7 +142,7 @@ public sealed class LocalEngineLimitsTests
         Assert.AreEqual(1, host.Locator.Count);
         var (_, rows, _) = await alice.QueryAsync("SELECT v FROM still_here");
         Assert.AreEqual(1, rows.Single()[0]);
-        Assert.IsNotNull(typeof(LocalEngineLocator).GetField("_registry", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(host.Locator), "the gateway's endpoint registry must be injected");
+        Assert.IsNotNull(typeof(LocalEngineLocator).GetField("_lifecycle", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(host.Locator), "the gateway's engine lifecycle must be injected");
     }
 
     [TestMethod]

@@ -77,14 +77,15 @@ public sealed class BadInputTests
         => AssertRefusedAsync(Alice, null, StatusCode.InvalidArgument, "no request message");
 
     [TestMethod]
-    public async Task NoEngineForTheUser_IsUnavailableWithTheReason()
+    public async Task NoEngineForTheUser_IsFailedPreconditionWithTheFix()
     {
         await using var gateway = await GatewayHost.StartAsync(o => o.Engines.Users["bob"] = new StaticEngineOptions { Address = _engine.Address.ToString() });
 
         var failed = await Assert.ThrowsExactlyAsync<RpcException>(async () =>
             await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, Alice, cancellationToken: TestContext.CancellationToken));
 
-        Assert.AreEqual(StatusCode.Unavailable, failed.StatusCode);
+        // Not UNAVAILABLE: Spark clients would retry a configuration gap for minutes.
+        Assert.AreEqual(StatusCode.FailedPrecondition, failed.StatusCode);
         StringAssert.Contains(failed.Status.Detail, "No engine is configured for user 'alice'");
     }
 
