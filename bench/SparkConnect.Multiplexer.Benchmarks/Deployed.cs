@@ -34,7 +34,7 @@ internal static class Deployed
         new("stream-4m-64", "ExecutePlan 4 MiB batches, 64 callers", ScenarioKind.Stream, 64, BatchBytes: Mib4, Batches: 2),
     ];
 
-    public static async Task<int> RunAsync(bool quick, bool build, string? repoRoot)
+    public static async Task<int> RunAsync(bool quick, bool build, string? repoRoot, string? only = null)
     {
         if (repoRoot is null)
         {
@@ -55,7 +55,15 @@ internal static class Deployed
         var engine = await ChildProcess.StartEnginesAsync([ChildProcess.FreePort()]);
         try
         {
-            await ThroughputAsync(report, sampleHost, engine, quick, total);
+            await ThroughputAsync(report, sampleHost, engine, quick, total, only);
+            if (only is not null)
+            {
+                // One scenario, for iterating on a change: the results table only, nothing written.
+                report.Elapsed = total.Elapsed;
+                Console.WriteLine(report.Render());
+                return 0;
+            }
+
             Console.WriteLine($"memory: {OpenStreams:N0} open streams ({total.Elapsed.TotalSeconds:F0} s)");
             await StreamMemoryAsync(report, sampleHost, engine.Address);
             Console.WriteLine($"memory: {IdleSessions:N0} idle sessions ({total.Elapsed.TotalSeconds:F0} s)");
@@ -143,8 +151,9 @@ internal static class Deployed
         return settings;
     }
 
-    private static async Task ThroughputAsync(DeployedReport report, string sampleHost, ChildProcess engine, bool quick, Stopwatch total)
+    private static async Task ThroughputAsync(DeployedReport report, string sampleHost, ChildProcess engine, bool quick, Stopwatch total, string? only)
     {
+        var scenarios = Scenarios.Where(s => only is null || s.Id == only).ToList();
         var rounds = quick ? 1 : 3;
         var unaryWindow = TimeSpan.FromSeconds(quick ? 0.5 : 2);
         var streamWindow = TimeSpan.FromSeconds(quick ? 0.8 : 3);
@@ -176,7 +185,7 @@ internal static class Deployed
             Console.WriteLine($"warm-up ({total.Elapsed.TotalSeconds:F0} s)");
             foreach (var path in paths)
             {
-                foreach (var scenario in Scenarios)
+                foreach (var scenario in scenarios)
                 {
                     await Measure.RunAsync(path, scenario, warmup, new Cell());
                 }
@@ -185,7 +194,7 @@ internal static class Deployed
             for (var round = 0; round < rounds; round++)
             {
                 Console.WriteLine($"round {round + 1}/{rounds} ({total.Elapsed.TotalSeconds:F0} s)");
-                foreach (var scenario in Scenarios)
+                foreach (var scenario in scenarios)
                 {
                     // Interleaved: every path runs each scenario in every round, starting with a different path each round.
                     for (var i = 0; i < paths.Count; i++)
@@ -294,13 +303,20 @@ internal static class Deployed
 
         await Task.Delay(1000);
         var idle = gateway.Rss();
+
+        // First the same number of calls on one session: what the calls alone leave in RSS (the GC's heap grows
+        // to a working size and keeps it), so that the growth after it is the sessions'.
+        var sameSession = Enumerable.Repeat(Guid.NewGuid().ToString(), IdleSessions).ToList();
+        await SessionsAsync([client], IdleSessions, sameSession);
+        await Task.Delay(2000);
+        var afterCalls = gateway.Rss();
         var clock = Stopwatch.StartNew();
         var failures = await SessionsAsync([client], IdleSessions);
         var seconds = clock.Elapsed.TotalSeconds;
         await Task.Delay(2000);
         var after = gateway.Rss();
-        Console.WriteLine($"   gateway: RSS idle {Report.Bytes(idle)}, after {IdleSessions:N0} sessions {Report.Bytes(after)} ({failures} failed)");
-        return new SessionMemoryFigures(IdleSessions, idle, after, seconds, failures);
+        Console.WriteLine($"   gateway: RSS idle {Report.Bytes(idle)}, after {IdleSessions:N0} calls on one session {Report.Bytes(afterCalls)}, after {IdleSessions:N0} new sessions {Report.Bytes(after)} ({failures} failed)");
+        return new SessionMemoryFigures(IdleSessions, idle, afterCalls, after, seconds, failures);
     }
 
     /// <summary>Opens sessions with one Config call each, 64 at a time, spread over the clients; returns failures.</summary>
@@ -328,12 +344,12 @@ internal static class Deployed
 
     /// <summary>
     /// 100 users, each routed to an engine of its own (100 listeners of one engine process), 10,000 sessions between
-    /// them, then 1,000 ExecutePlans running at once, each caller repeating calls of 64 x 64 KiB batches on one of the
+    /// them, then 1,000 ExecutePlans running at once, each caller repeating calls of 16 x 64 KiB batches on one of the
     /// sessions: gateway CPU (utime + stime) per GB forwarded, and its RSS.
     /// </summary>
     private static async Task<ScaleFigures> ScaleAsync(string sampleHost, TimeSpan window)
     {
-        var ports = Enumerable.Range(0, ScaleEngines).Select(_ => ChildProcess.FreePort()).Distinct().ToList();
+        var ports = ChildProcess.FreePorts(ScaleEngines);
         await using var engines = await ChildProcess.StartEnginesAsync(ports);
         var users = ports.Select((p, i) => (Token: $"scale-token-{i:D4}-0123456789abcdef", User: $"scale{i}", Engine: new Uri($"http://127.0.0.1:{p}"))).ToList();
         var port = ChildProcess.FreePort();
@@ -352,7 +368,8 @@ internal static class Deployed
             var afterSessions = gateway.Rss();
             Console.WriteLine($"   {ScaleSessions:N0} sessions in {sessionSeconds:F1} s ({sessionFailures} failed), RSS {Report.Bytes(idle)} -> {Report.Bytes(afterSessions)}");
 
-            const int Batches = 64;
+            // 1 MiB per call, so calls turn over within the window (a wave of 1,000 calls is 1 GB).
+            const int Batches = 16;
             var bytes = new long[ScaleStreams];
             var failures = 0;
             var open = 0;
@@ -419,9 +436,10 @@ internal sealed record StreamMemoryFigures(string Path, long Idle, long AllOpen,
     public double PerThousand => PeakOpen > 0 ? (double)(Peak - Idle) * 1000 / PeakOpen : double.NaN;
 }
 
-internal sealed record SessionMemoryFigures(int Sessions, long Idle, long After, double Seconds, int Failures)
+internal sealed record SessionMemoryFigures(int Sessions, long Idle, long AfterCalls, long After, double Seconds, int Failures)
 {
-    public double PerTenThousand => (double)(After - Idle) * 10_000 / Sessions;
+    /// <summary>Growth from the same number of calls on one session to as many calls each opening a session.</summary>
+    public double PerTenThousand => (double)(After - AfterCalls) * 10_000 / Sessions;
 }
 
 internal sealed record ScaleFigures(

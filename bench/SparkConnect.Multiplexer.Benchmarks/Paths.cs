@@ -155,6 +155,7 @@ internal static class Hosts
                         grpc_pass grpc://engine;
                         grpc_read_timeout 300s;
                         grpc_send_timeout 300s;
+                        {{NginxLocationExtra}}
                     }
                 }
             }
@@ -211,6 +212,12 @@ internal static class Hosts
     }
 
     public static string? NginxVersionText { get; private set; }
+
+    /// <summary>
+    /// Directives added to nginx's <c>location</c> block from <c>BENCH_NGINX_LOCATION</c> (e.g. <c>grpc_buffer_size 64k;</c>),
+    /// to try a tuned nginx; empty by default: Debian's nginx with its default buffers.
+    /// </summary>
+    public static string NginxLocationExtra { get; } = Environment.GetEnvironmentVariable("BENCH_NGINX_LOCATION") ?? "";
 
     private static void Kill(Process process)
     {

@@ -38,7 +38,8 @@ if (args.Contains("--hostile"))
 // As deployed (issue 17): engine, gateway (the sample host's Release build), nginx and YARP each a process of its own.
 if (args.Contains("--deployed"))
 {
-    return await Deployed.RunAsync(quick, !args.Contains("--no-build"), repoRoot);
+    var onlyIndex = Array.IndexOf(args, "--only");
+    return await Deployed.RunAsync(quick, !args.Contains("--no-build"), repoRoot, onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1] : null);
 }
 
 // Limits shared across replicas through Redis (issue 14): ... -- --redis-limits [--quick]
