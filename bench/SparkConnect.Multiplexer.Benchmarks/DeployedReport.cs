@@ -153,7 +153,7 @@ internal sealed class DeployedReport(bool quick, Scenario[] scenarios)
             md.AppendLine("| Figure | Value |");
             md.AppendLine("|---|---:|");
             md.AppendLine(Inv, $"| sessions opened | {scale.Sessions:N0} in {scale.SessionSeconds:F1} s ({scale.Sessions / scale.SessionSeconds:N0}/s), {scale.SessionFailures} failed |");
-            md.AppendLine(Inv, $"| gateway RSS: idle → after the sessions | {Report.Bytes(scale.RssIdle)} → {Report.Bytes(scale.RssAfterSessions)} ({Report.Bytes((double)(scale.RssAfterSessions - scale.RssIdle) / scale.Sessions)} per session) |");
+            md.AppendLine(Inv, $"| gateway RSS: idle → after the sessions (includes the heap the calls grow and 100 engine connections; sessions alone: see Memory) | {Report.Bytes(scale.RssIdle)} → {Report.Bytes(scale.RssAfterSessions)} ({Report.Bytes((double)(scale.RssAfterSessions - scale.RssIdle) / scale.Sessions)} per session) |");
             md.AppendLine(Inv, $"| concurrent streams (open at most) | {scale.Streams:N0} callers ({scale.PeakOpen:N0}) |");
             md.AppendLine(Inv, $"| forwarded | {scale.Bytes / 1e9:F2} GB in {scale.Seconds:F1} s = {scale.Bytes / 1e6 / scale.Seconds:N0} MB/s, {scale.Failures} calls failed |");
             md.AppendLine(Inv, $"| gateway CPU (user + system) | {scale.CpuSeconds:F1} s = {scale.CpuSeconds / scale.Seconds:F2} cores |");
