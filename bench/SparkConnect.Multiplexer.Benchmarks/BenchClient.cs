@@ -91,8 +91,11 @@ internal sealed class BenchClient : IDisposable
         return response.Length;
     }
 
-    /// <summary>Runs one ExecutePlan and returns the bytes of every response message.</summary>
-    public async Task<long> ExecuteAsync(byte[] request, int batches, int batchBytes)
+    /// <summary>
+    /// Runs one ExecutePlan and returns the bytes of every response message. <paramref name="delayMs"/> makes the
+    /// engine wait between batches (a stream held open); <paramref name="opened"/> runs when the first message arrives.
+    /// </summary>
+    public async Task<long> ExecuteAsync(byte[] request, int batches, int batchBytes, int delayMs = 0, Action? opened = null)
     {
         var headers = new Metadata
         {
@@ -100,10 +103,20 @@ internal sealed class BenchClient : IDisposable
             { SyntheticEngine.BatchesHeader, batches.ToString(CultureInfo.InvariantCulture) },
             { SyntheticEngine.BatchBytesHeader, batchBytes.ToString(CultureInfo.InvariantCulture) },
         };
+        if (delayMs > 0)
+        {
+            headers.Add(SyntheticEngine.DelayHeader, delayMs.ToString(CultureInfo.InvariantCulture));
+        }
+
         using var call = _invoker.AsyncServerStreamingCall(ExecuteMethod, null, new CallOptions(headers), request);
         long total = 0;
         while (await call.ResponseStream.MoveNext(CancellationToken.None))
         {
+            if (total == 0)
+            {
+                opened?.Invoke();
+            }
+
             total += call.ResponseStream.Current.Length;
         }
 

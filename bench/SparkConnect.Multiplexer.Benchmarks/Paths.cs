@@ -26,6 +26,9 @@ internal sealed class BenchPath(string name, Uri address, Func<ValueTask>? stop 
 
     public BenchClient Client { get; } = new(address);
 
+    /// <summary>The processes serving this path when it runs outside the bench (deployed mode), for CPU and memory.</summary>
+    public Func<IReadOnlyList<int>>? Processes { get; init; }
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
@@ -81,7 +84,15 @@ internal static class Hosts
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
+        var app = YarpApp(builder, 0, engine);
+        await app.StartAsync();
+        return new BenchPath("yarp", AddressOf(app), () => StopAsync(app));
+    }
+
+    /// <summary>The YARP host on a builder: HTTP/2 on loopback, one catch-all route to the engine.</summary>
+    public static WebApplication YarpApp(WebApplicationBuilder builder, int port, Uri engine)
+    {
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, o => o.Protocols = HttpProtocols.Http2));
         builder.Services.AddReverseProxy().LoadFromMemory(
             [new RouteConfig { RouteId = "spark", ClusterId = "engine", Match = new RouteMatch { Path = "{**catch-all}" } }],
             [
@@ -94,8 +105,7 @@ internal static class Hosts
             ]);
         var app = builder.Build();
         app.MapReverseProxy();
-        await app.StartAsync();
-        return new BenchPath("yarp", AddressOf(app), () => StopAsync(app));
+        return app;
     }
 
     /// <summary>Debian nginx with its own prefix and configuration, h2c listener, grpc_pass to the engine.</summary>
@@ -105,7 +115,7 @@ internal static class Hosts
             ?? FindOnPath("nginx");
         if (binary is null)
         {
-            return (null, "nginx not found (/usr/sbin/nginx or PATH); install the Debian package 'nginx' to measure it");
+            return (null, "nginx not found (/usr/sbin/nginx or PATH); install it to measure it: sudo apt-get install -y nginx (Debian/Ubuntu; the bench starts its own, on a free loopback port)");
         }
 
         var version = await VersionAsync(binary);
@@ -145,6 +155,7 @@ internal static class Hosts
                         grpc_pass grpc://engine;
                         grpc_read_timeout 300s;
                         grpc_send_timeout 300s;
+                        {{NginxLocationExtra}}
                     }
                 }
             }
@@ -173,6 +184,7 @@ internal static class Hosts
                 using var probe = new TcpClient();
                 await probe.ConnectAsync(IPAddress.Loopback, port);
                 var address = new Uri($"http://127.0.0.1:{port}");
+                var master = process.Id;
                 return (new BenchPath("nginx", address, () =>
                 {
                     Kill(process);
@@ -186,7 +198,8 @@ internal static class Hosts
                     }
 
                     return ValueTask.CompletedTask;
-                }), null);
+                })
+                { Processes = () => Memory.WithChildren(master) }, null);
             }
             catch (SocketException)
             {
@@ -199,6 +212,12 @@ internal static class Hosts
     }
 
     public static string? NginxVersionText { get; private set; }
+
+    /// <summary>
+    /// Directives added to nginx's <c>location</c> block from <c>BENCH_NGINX_LOCATION</c> (e.g. <c>grpc_buffer_size 64k;</c>),
+    /// to try a tuned nginx; empty by default: Debian's nginx with its default buffers.
+    /// </summary>
+    public static string NginxLocationExtra { get; } = Environment.GetEnvironmentVariable("BENCH_NGINX_LOCATION") ?? "";
 
     private static void Kill(Process process)
     {

@@ -7,10 +7,21 @@ using SparkConnect.Multiplexer.Benchmarks;
 // dotnet run -c Release --project bench/SparkConnect.Multiplexer.Benchmarks [-- --quick] [--out <repo root>]
 // Hostile load (issue 11), the gateway in its own process: ... -- --hostile [--out <repo root>] (docs/benchmarks-hostile.md)
 // Redis:ShareLimits on against off (issue 14), one real redis-server: ... -- --redis-limits [--quick]
+// As deployed (issue 17), every party its own process: ... -- --deployed [--quick] [--no-build] (docs/benchmarks-deployed.md)
 if (args.Length == 2 && args[0] is "--serve-engine" or "--serve-gateway")
 {
     var port = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
     return args[0] == "--serve-engine" ? await ChildProcess.ServeEngineAsync(port) : await ChildProcess.ServeGatewayAsync(port);
+}
+
+if (args.Length == 2 && args[0] == "--serve-engines")
+{
+    return await ChildProcess.ServeEnginesAsync(args[1]);
+}
+
+if (args.Length == 3 && args[0] == "--serve-yarp")
+{
+    return await ChildProcess.ServeYarpAsync(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), new Uri(args[2]));
 }
 
 // Profiling one scenario on the gateway path only, e.g. under dotnet-trace:
@@ -22,6 +33,13 @@ var repoRoot = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] 
 if (args.Contains("--hostile"))
 {
     return await Hostile.RunAsync(repoRoot);
+}
+
+// As deployed (issue 17): engine, gateway (the sample host's Release build), nginx and YARP each a process of its own.
+if (args.Contains("--deployed"))
+{
+    var onlyIndex = Array.IndexOf(args, "--only");
+    return await Deployed.RunAsync(quick, !args.Contains("--no-build"), repoRoot, onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1] : null);
 }
 
 // Limits shared across replicas through Redis (issue 14): ... -- --redis-limits [--quick]

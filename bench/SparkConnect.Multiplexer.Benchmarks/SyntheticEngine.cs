@@ -42,13 +42,20 @@ internal sealed class SyntheticEngine : IAsyncDisposable
 
     public Uri Address { get; }
 
-    public static async Task<SyntheticEngine> StartAsync(IEnumerable<int> batchSizes, int port = 0)
+    public static Task<SyntheticEngine> StartAsync(IEnumerable<int> batchSizes, int port = 0) => StartAsync(batchSizes, [port]);
+
+    /// <summary>One engine process listening on several ports: each port is a separate engine to a gateway.</summary>
+    public static async Task<SyntheticEngine> StartAsync(IEnumerable<int> batchSizes, IReadOnlyList<int> ports)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, port, o => o.Protocols = HttpProtocols.Http2);
+            foreach (var port in ports)
+            {
+                k.Listen(IPAddress.Loopback, port, o => o.Protocols = HttpProtocols.Http2);
+            }
+
             k.Limits.Http2.MaxStreamsPerConnection = 1000;
         });
         builder.Services.AddGrpc(o =>
