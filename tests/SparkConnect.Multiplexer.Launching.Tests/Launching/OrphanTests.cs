@@ -4,6 +4,7 @@ using System.Text.Json;
 using SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
 using SparkConnect.Multiplexer.Testing;
 using static SparkConnect.Multiplexer.Launching.Tests.Infrastructure.LaunchingGateway;
+using static SparkConnect.Multiplexer.Testing.Polling;
 
 namespace SparkConnect.Multiplexer.Launching.Tests.Launching;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using SparkConnect.Multiplexer.TestEngine;
 using SparkConnect.Multiplexer.ZooKeeper.Discovery;
 using SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
+using SparkConnect.Multiplexer.Testing;
 
 namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Discovery;
 
@@ -39,9 +40,9 @@ public sealed class DiscoveryTests
         var before = (await spaces.GetAsync(path, CancellationToken.None)).Nodes.Single().Id;
 
         await zk.DeleteAsync(first, CancellationToken.None);
-        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(async () => (await spaces.GetAsync(path, CancellationToken.None)).Nodes.Count == 0, TimeSpan.FromSeconds(10)), "the gateway saw the node go");
+        Assert.IsTrue(await Polling.EventuallyAsync(async () => (await spaces.GetAsync(path, CancellationToken.None)).Nodes.Count == 0, TimeSpan.FromSeconds(10)), "the gateway saw the node go");
         var second = await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", $"sparkConnectPort={engine.Address.Port}", refId: refId);
-        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(async () => (await spaces.GetAsync(path, CancellationToken.None)).Nodes.Count == 1, TimeSpan.FromSeconds(10)), "the gateway saw it come back");
+        Assert.IsTrue(await Polling.EventuallyAsync(async () => (await spaces.GetAsync(path, CancellationToken.None)).Nodes.Count == 1, TimeSpan.FromSeconds(10)), "the gateway saw it come back");
 
         Assert.AreNotEqual(first, second, "a new node");
         // The same engine id, so the grace period's check finds it back and its sessions are never told "engine lost".
@@ -95,7 +96,7 @@ public sealed class DiscoveryTests
         await zk.DeleteAsync(newerNode, CancellationToken.None);
 
         var newerId = ZooKeeperGateway.EngineIdOf(newerNode);
-        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(() => Task.FromResult(gateway.Registry.IsLostFor(newerId, DateTimeOffset.MinValue, out _)), TimeSpan.FromSeconds(10)), "the removed engine was not marked lost");
+        Assert.IsTrue(await Polling.EventuallyAsync(() => Task.FromResult(gateway.Registry.IsLostFor(newerId, DateTimeOffset.MinValue, out _)), TimeSpan.FromSeconds(10)), "the removed engine was not marked lost");
         Assert.AreEqual("engine-old", await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString()));
         var lost = await Assert.ThrowsExactlyAsync<RpcException>(() => gateway.ServerSideSessionIdAsync(session));
         Assert.AreEqual(StatusCode.Unavailable, lost.StatusCode, lost.Status.Detail);
@@ -152,7 +153,7 @@ public sealed class DiscoveryTests
 
         // The space is watched now: the registration reaches the gateway's view without a read per call.
         await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", $"sparkConnectPort={engine.Address.Port}");
-        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(
+        Assert.IsTrue(await Polling.EventuallyAsync(
             async () =>
             {
                 try
