@@ -84,7 +84,8 @@ public sealed class RecoveryTests
         await ArmAliceSpaceAsync(gateway);
 
         await server.KillAsync();
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        // The gateway's client has to notice the loss (not merely be slow to) for this to test a reconnect.
+        Assert.IsTrue(await Polling.EventuallyAsync(() => gateway.ZooKeeper.DisconnectedFor is not null, TimeSpan.FromSeconds(20)), "the gateway did not notice ZooKeeper going");
         await server.RunAsync();
 
         await using var after = await ZooKeeperGateway.ConnectAsync(server);
