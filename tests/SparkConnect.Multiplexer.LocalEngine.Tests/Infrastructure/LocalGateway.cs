@@ -4,6 +4,7 @@ using Apache.Arrow;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Spark.Connect;
 using SparkConnect.Multiplexer.LocalEngine.Hosting;
 using SparkConnect.Multiplexer.LocalEngine.Types;
@@ -45,7 +46,7 @@ internal sealed class LocalGateway : IAsyncDisposable
                 o.Authentication.Tokens.Add(new StaticTokenOptions { Token = OBrienToken, User = "o'brien" });
                 configureGateway?.Invoke(o);
             },
-            gateway => gateway.AddLocalEngines(configure));
+            build: gateway => gateway.AddLocalEngines(configure));
         return new LocalGateway(host);
     }
 
