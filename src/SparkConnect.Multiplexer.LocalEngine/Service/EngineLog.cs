@@ -5,27 +5,27 @@ namespace SparkConnect.Multiplexer.LocalEngine;
 /// <summary>The engine's log messages, with stable event ids.</summary>
 internal static partial class EngineLog
 {
-    [LoggerMessage(1, LogLevel.Information, "Local Spark Connect engine listening on {Address} (database {Database}, credential {Credential}, data directory {DataDirectory}).")]
+    [LoggerMessage(5001, LogLevel.Information, "Local Spark Connect engine listening on {Address} (database {Database}, credential {Credential}, data directory {DataDirectory}).")]
     public static partial void EngineStarted(ILogger logger, Uri address, string database, string credential, string dataDirectory);
 
-    [LoggerMessage(2, LogLevel.Information, "Local Spark Connect engine on {Address} stopped.")]
+    [LoggerMessage(5002, LogLevel.Information, "Local Spark Connect engine on {Address} stopped.")]
     public static partial void EngineStopped(ILogger logger, Uri address);
 
-    [LoggerMessage(3, LogLevel.Debug, "Operation {OperationId} of session {SessionId} failed with {ErrorClass}.")]
+    [LoggerMessage(5003, LogLevel.Debug, "Operation {OperationId} of session {SessionId} failed with {ErrorClass}.")]
     public static partial void OperationFailed(ILogger logger, string operationId, string sessionId, string errorClass, Exception error);
 
-    [LoggerMessage(4, LogLevel.Information, "Started local engine {EngineId} for engine key {Key} at {Address}.")]
+    [LoggerMessage(5004, LogLevel.Information, "Started local engine {EngineId} for engine key {Key} at {Address}.")]
     public static partial void LocatorStarted(ILogger logger, string engineId, string key, Uri address);
 
-    [LoggerMessage(5, LogLevel.Warning, "Stopping local engine {EngineId} failed.")]
+    [LoggerMessage(5005, LogLevel.Warning, "Stopping local engine {EngineId} failed.")]
     public static partial void LocatorStopFailed(ILogger logger, string engineId, Exception error);
 
-    [LoggerMessage(6, LogLevel.Information, "Stopping local engine {EngineId} for engine key {Key}: no session for {Idle}.")]
+    [LoggerMessage(5006, LogLevel.Information, "Stopping local engine {EngineId} for engine key {Key}: no session for {Idle}.")]
     public static partial void LocatorStoppingIdle(ILogger logger, string engineId, string key, TimeSpan idle);
 
-    [LoggerMessage(7, LogLevel.Warning, "Refused to start a local engine for engine key {Key} (user {User}): {Option} ({Limit}) reached.")]
+    [LoggerMessage(5007, LogLevel.Warning, "Refused to start a local engine for engine key {Key} (user {User}): {Option} ({Limit}) reached.")]
     public static partial void LocatorRefused(ILogger logger, string key, string user, string option, int limit);
 
-    [LoggerMessage(8, LogLevel.Warning, "Checking local engines for idleness failed.")]
+    [LoggerMessage(5008, LogLevel.Warning, "Checking local engines for idleness failed.")]
     public static partial void LocatorIdleCheckFailed(ILogger logger, Exception error);
 }

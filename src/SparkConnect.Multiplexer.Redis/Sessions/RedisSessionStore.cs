@@ -285,6 +285,6 @@ internal sealed partial class RedisSessionStore : ISessionStore, ISharedLimits, 
     private static InvalidOperationException Corrupt(string sessionId)
         => new($"Session {sessionId} exists in Redis without its record field; delete the key or fix it by hand.");
 
-    [LoggerMessage(14, LogLevel.Warning, "Session {SessionId} claimed by {User} from {ClientAddress} {SinceLoss} after the session store lost its state: if this id was in use before, it was another user's, whose calls on it are now refused")]
+    [LoggerMessage(2014, LogLevel.Warning, "Session {SessionId} claimed by {User} from {ClientAddress} {SinceLoss} after the session store lost its state: if this id was in use before, it was another user's, whose calls on it are now refused")]
     private static partial void ClaimedAfterStateLoss(ILogger logger, string sessionId, string user, string clientAddress, TimeSpan sinceLoss);
 }

@@ -13,15 +13,15 @@ internal sealed partial class GatewayAudit(ILoggerFactory loggerFactory)
 
     private readonly ILogger _logger = loggerFactory.CreateLogger(Category);
 
-    [LoggerMessage(1001, LogLevel.Information, "session opened: session={SessionId} user={User} client={Client} engine={EngineId} key={EngineKey}")]
+    [LoggerMessage(901, LogLevel.Information, "session opened: session={SessionId} user={User} client={Client} engine={EngineId} key={EngineKey}")]
     public partial void SessionOpened(string sessionId, string user, string? client, string engineId, EngineKey engineKey);
 
-    [LoggerMessage(1002, LogLevel.Information, "session closed: session={SessionId} user={User} reason={Reason}")]
+    [LoggerMessage(902, LogLevel.Information, "session closed: session={SessionId} user={User} reason={Reason}")]
     public partial void SessionClosed(string sessionId, string user, string reason);
 
-    [LoggerMessage(1003, LogLevel.Warning, "call refused: method={Method} user={User} client={Client} status={StatusCode} reason={Reason}")]
+    [LoggerMessage(903, LogLevel.Warning, "call refused: method={Method} user={User} client={Client} status={StatusCode} reason={Reason}")]
     public partial void CallRefused(string method, string user, string? client, StatusCode statusCode, string reason);
 
-    [LoggerMessage(1004, LogLevel.Warning, "admin action: admin={Admin} client={Client} action={Action} target={Target} outcome={Outcome}")]
+    [LoggerMessage(904, LogLevel.Warning, "admin action: admin={Admin} client={Client} action={Action} target={Target} outcome={Outcome}")]
     public partial void AdminAction(string admin, string? client, string action, string target, string outcome);
 }

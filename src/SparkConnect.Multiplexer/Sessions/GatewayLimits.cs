@@ -268,7 +268,7 @@ internal sealed partial class GatewayLimits(IOptionsMonitor<SparkConnectGatewayO
         public bool Claimed { get; set; }
     }
 
-    [LoggerMessage(30, LogLevel.Information, "Session {SessionId} of {User} is no longer in the session store (released or expired through another gateway instance, or lost by the store); its limit slots are freed")]
+    [LoggerMessage(101, LogLevel.Information, "Session {SessionId} of {User} is no longer in the session store (released or expired through another gateway instance, or lost by the store); its limit slots are freed")]
     private static partial void SessionUncounted(ILogger logger, string sessionId, string user);
 
     /// <summary>

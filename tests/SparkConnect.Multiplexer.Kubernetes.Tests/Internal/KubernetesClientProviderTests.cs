@@ -4,6 +4,7 @@ using SparkConnect.Multiplexer.Kubernetes.Internal;
 using SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure;
 using SparkConnect.Multiplexer.Testing;
 using static SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure.KubernetesGateway;
+using static SparkConnect.Multiplexer.Testing.Polling;
 
 namespace SparkConnect.Multiplexer.Kubernetes.Tests.Internal;
 

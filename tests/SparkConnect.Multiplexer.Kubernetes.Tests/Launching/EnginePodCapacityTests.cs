@@ -6,6 +6,7 @@ using SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure;
 using static SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure.KubernetesGateway;
 
 using SparkConnect.Multiplexer.Testing;
+using static SparkConnect.Multiplexer.Testing.Polling;
 
 namespace SparkConnect.Multiplexer.Kubernetes.Tests.Launching;
 

@@ -99,28 +99,6 @@ internal sealed class LaunchingGateway : IAsyncDisposable
         }
     }
 
-    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes.</summary>
-    public static async Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan timeout, Func<Task>? step = null)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < timeout)
-        {
-            if (condition())
-            {
-                return true;
-            }
-
-            if (step is not null)
-            {
-                await step();
-            }
-
-            await Task.Delay(25);
-        }
-
-        return condition();
-    }
-
     public async ValueTask DisposeAsync()
     {
         try

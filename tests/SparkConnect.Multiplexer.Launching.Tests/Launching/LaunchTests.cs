@@ -3,6 +3,7 @@ using SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
 using static SparkConnect.Multiplexer.Launching.Tests.Infrastructure.LaunchingGateway;
 
 using SparkConnect.Multiplexer.Testing;
+using static SparkConnect.Multiplexer.Testing.Polling;
 
 namespace SparkConnect.Multiplexer.Launching.Tests.Launching;
 

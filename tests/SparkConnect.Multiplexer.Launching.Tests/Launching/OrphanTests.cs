@@ -6,6 +6,7 @@ using SparkConnect.Multiplexer.Sessions;
 using SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
 using SparkConnect.Multiplexer.Testing;
 using static SparkConnect.Multiplexer.Launching.Tests.Infrastructure.LaunchingGateway;
+using static SparkConnect.Multiplexer.Testing.Polling;
 
 namespace SparkConnect.Multiplexer.Launching.Tests.Launching;
 

@@ -1,3 +1,5 @@
+extern alias Testing;
+
 using System.Runtime.CompilerServices;
 using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -21,7 +23,7 @@ public sealed class LocalEngineLimitsTests
     [TestMethod]
     public async Task Gateway_ManySessionsWithDistinctSubdomainsAndConnectionShare_EnginesBoundedThenResourceExhausted()
     {
-        await using var host = await GatewayHost.StartAsync(o => { o.MaxEngines = 3; o.MaxEnginesPerUser = 2; });
+        await using var host = await LocalGateway.StartAsync(o => { o.MaxEngines = 3; o.MaxEnginesPerUser = 2; });
         // 1,000 new sessions, each on an engine key of its own (half a new subdomain, half CONNECTION share), 50 at a time.
         var results = new List<(StatusCode Status, string Message)>();
         for (var batch = 0; batch < 20; batch++)
@@ -102,7 +104,7 @@ public sealed class LocalEngineLimitsTests
     [TestMethod]
     public async Task Gateway_ReleasedSessionsEngine_StopsWhenIdleAndRoomIsMadeAgain()
     {
-        await using var host = await GatewayHost.StartAsync(o =>
+        await using var host = await LocalGateway.StartAsync(o =>
         {
             o.MaxEngines = 1;
             o.MaxEnginesPerUser = 1;
@@ -115,13 +117,7 @@ public sealed class LocalEngineLimitsTests
         Assert.AreEqual(StatusCode.ResourceExhausted, error.StatusCode);
 
         await alice.Raw.ReleaseSessionAsync(new ReleaseSessionRequest { SessionId = alice.SessionId, UserContext = alice.UserContext }, alice.Headers);
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (host.Locator.Count > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
-
-        Assert.AreEqual(0, host.Locator.Count, "the idle engine was not stopped");
+        Assert.IsTrue(await Testing::SparkConnect.Multiplexer.Testing.Polling.EventuallyAsync(() => host.Locator.Count == 0, TimeSpan.FromSeconds(20)), "the idle engine was not stopped");
         var (_, rows, _) = await host.Client("bob").QueryAsync("SELECT 2");
         Assert.AreEqual(2, rows.Single()[0]);
     }
@@ -129,7 +125,7 @@ public sealed class LocalEngineLimitsTests
     [TestMethod]
     public async Task Gateway_EngineWithLiveSession_OutlivesIdleTimeout()
     {
-        await using var host = await GatewayHost.StartAsync(o =>
+        await using var host = await LocalGateway.StartAsync(o =>
         {
             o.EngineIdleTimeout = TimeSpan.FromMilliseconds(300);
             o.IdleCheckInterval = TimeSpan.FromMilliseconds(100);

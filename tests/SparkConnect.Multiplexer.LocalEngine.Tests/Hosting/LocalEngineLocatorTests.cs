@@ -49,7 +49,7 @@ public sealed class LocalEngineLocatorTests
     [TestMethod]
     public async Task Gateway_NonCreatingCallsForUnknownSession_StartNoEngineAndAnswerAsSpark()
     {
-        await using var gateway = await GatewayHost.StartAsync();
+        await using var gateway = await LocalGateway.StartAsync();
         var alice = gateway.Client("alice");
 
         var released = await alice.Raw.ReleaseSessionAsync(new ReleaseSessionRequest { SessionId = alice.SessionId, UserContext = alice.UserContext }, alice.Headers);

@@ -10,9 +10,9 @@ namespace SparkConnect.Multiplexer.LocalEngine.Tests.Infrastructure;
 public static class SharedGateway
 {
     // Small batches so that "many batches" needs only a modest result.
-    private static readonly Lazy<Task<GatewayHost>> Started = new(() => GatewayHost.StartAsync(o => o.MaxBatchBytes = 64 * 1024));
+    private static readonly Lazy<Task<LocalGateway>> Started = new(() => LocalGateway.StartAsync(o => o.MaxBatchBytes = 64 * 1024));
 
-    internal static GatewayHost Host => Started.Value.GetAwaiter().GetResult();
+    internal static LocalGateway Host => Started.Value.GetAwaiter().GetResult();
 
     [AssemblyCleanup]
     public static async Task StopAsync()

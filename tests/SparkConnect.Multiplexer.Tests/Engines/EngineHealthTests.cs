@@ -58,14 +58,10 @@ public sealed class EngineHealthTests
         CollectionAssert.AreEqual(new[] { "alternating-0" }, (await monitor.ProbeAllAsync(Cancel)).ToArray());
 
         // Reported off the prober's thread (counting reads the store): wait for the line, not for a time.
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
-        string? line;
-        while ((line = gateway.Logs.Entries.Select(e => e.Message).FirstOrDefault(m => m.StartsWith("Engine alternating-0 is gone", StringComparison.Ordinal))) is null)
-        {
-            await Task.Delay(20, timeout.Token);
-        }
-
+        string? line = null;
+        Assert.IsTrue(
+            await Polling.EventuallyAsync(() => (line = gateway.Logs.Entries.Select(e => e.Message).FirstOrDefault(m => m.StartsWith("Engine alternating-0 is gone", StringComparison.Ordinal))) is not null, TimeSpan.FromSeconds(30)),
+            "the engine's loss was not logged");
         StringAssert.Contains(line, "1 session(s) bound to it");
     }
 

@@ -410,6 +410,9 @@ public sealed class ForwardingTests
 
         using var artifacts = gateway.Client.AddArtifacts(Alice, cancellationToken: Cancel);
         await artifacts.RequestStream.WriteAsync(new AddArtifactsRequest { SessionId = session }, Cancel);
+        // The engine holds the stream's first message before the foreign one is sent, so the test decides the order
+        // (not the scheduler) and the engine's record below has one possible right content.
+        Assert.IsTrue(await Polling.EventuallyAsync(() => engine.Calls is [{ Requests.Count: 1 }], TimeSpan.FromSeconds(20)), "the first message reaches the engine");
         try
         {
             await artifacts.RequestStream.WriteAsync(new AddArtifactsRequest { SessionId = GatewayHost.NewSessionId() }, Cancel);
@@ -423,7 +426,9 @@ public sealed class ForwardingTests
         var failed = await Assert.ThrowsExactlyAsync<RpcException>(() => artifacts.ResponseAsync);
         Assert.AreEqual(StatusCode.InvalidArgument, failed.StatusCode);
         StringAssert.Contains(failed.Status.Detail, "must carry the stream's session_id", StringComparison.Ordinal);
-        // The engine may not even have started the call when the gateway reset it; either way it never sees message 2.
-        Assert.IsTrue(engine.Calls.Sum(c => c.Requests.Count) <= 1, "the foreign message never reaches the engine");
+        await engine.Calls.Single().Cancelled.WaitAsync(TimeSpan.FromSeconds(20), Cancel);
+        var received = engine.Calls.Single().Requests;
+        Assert.HasCount(1, received, "the foreign message never reaches the engine");
+        Assert.AreEqual(session, AddArtifactsRequest.Parser.ParseFrom(received[0]).SessionId);
     }
 }

@@ -94,17 +94,7 @@ public sealed class SessionExpiryTests
             await Task.Delay(50, Cancel);
         }
 
-        await WaitUntilAsync(async () => await store.GetAsync(session, Cancel) is null);
+        Assert.IsTrue(await Polling.EventuallyAsync(async () => await store.GetAsync(session, Cancel) is null, TimeSpan.FromSeconds(10)), "the session was not expired");
         Assert.AreEqual(1, engine.CallsTo("ReleaseSession").Count);
-    }
-
-    private async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        for (var i = 0; i < 200 && !await condition(); i++)
-        {
-            await Task.Delay(50, Cancel);
-        }
-
-        Assert.IsTrue(await condition(), "the condition did not become true within 10 s");
     }
 }

@@ -1,8 +1,10 @@
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using SparkConnect.Multiplexer.TestEngine;
 using SparkConnect.Multiplexer.ZooKeeper.Discovery;
 using SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
+using SparkConnect.Multiplexer.Testing;
 
 namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Discovery;
 
@@ -39,9 +41,9 @@ public sealed class DiscoveryTests
         var before = (await spaces.GetAsync(path, CancellationToken.None)).Nodes.Single().Id;
 
         await zk.DeleteAsync(first, CancellationToken.None);
-        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(async () => (await spaces.GetAsync(path, CancellationToken.None)).Nodes.Count == 0, TimeSpan.FromSeconds(10)), "the gateway saw the node go");
+        Assert.IsTrue(await Polling.EventuallyAsync(async () => (await spaces.GetAsync(path, CancellationToken.None)).Nodes.Count == 0, TimeSpan.FromSeconds(10)), "the gateway saw the node go");
         var second = await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", $"sparkConnectPort={engine.Address.Port}", refId: refId);
-        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(async () => (await spaces.GetAsync(path, CancellationToken.None)).Nodes.Count == 1, TimeSpan.FromSeconds(10)), "the gateway saw it come back");
+        Assert.IsTrue(await Polling.EventuallyAsync(async () => (await spaces.GetAsync(path, CancellationToken.None)).Nodes.Count == 1, TimeSpan.FromSeconds(10)), "the gateway saw it come back");
 
         Assert.AreNotEqual(first, second, "a new node");
         // The same engine id, so the grace period's check finds it back and its sessions are never told "engine lost".
@@ -95,7 +97,7 @@ public sealed class DiscoveryTests
         await zk.DeleteAsync(newerNode, CancellationToken.None);
 
         var newerId = ZooKeeperGateway.EngineIdOf(newerNode);
-        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(() => Task.FromResult(gateway.Registry.IsLostFor(newerId, DateTimeOffset.MinValue, out _)), TimeSpan.FromSeconds(10)), "the removed engine was not marked lost");
+        Assert.IsTrue(await Polling.EventuallyAsync(() => Task.FromResult(gateway.Registry.IsLostFor(newerId, DateTimeOffset.MinValue, out _)), TimeSpan.FromSeconds(10)), "the removed engine was not marked lost");
         Assert.AreEqual("engine-old", await gateway.ServerSideSessionIdAsync(Guid.NewGuid().ToString()));
         var lost = await Assert.ThrowsExactlyAsync<RpcException>(() => gateway.ServerSideSessionIdAsync(session));
         Assert.AreEqual(StatusCode.Unavailable, lost.StatusCode, lost.Status.Detail);
@@ -110,15 +112,32 @@ public sealed class DiscoveryTests
         await using var zk = await ZooKeeperGateway.ConnectAsync(server);
         var attributes = $"engineId=launched-1;sparkConnectPort={engine.Address.Port}";
         var node = await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", attributes);
-        await using var gateway = await ZooKeeperGateway.StartAsync(server, o => o.LostEngineGracePeriod = TimeSpan.FromSeconds(3));
+        // A second engine in a space of its own, removed for good: its loss shows when the grace timers have run.
+        var control = await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:2", $"engineId=control-1;sparkConnectPort={engine.Address.Port}", subdomain: "control");
+        // The grace period runs on the gateway's clock, moved by the test: no real time has to pass, and none can
+        // pass unnoticed on a slow machine.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var grace = TimeSpan.FromSeconds(30);
+        await using var gateway = await ZooKeeperGateway.StartAsync(server, o => o.LostEngineGracePeriod = grace, services: s => s.AddSingleton<TimeProvider>(clock));
+        var spaces = gateway.Host.Services.GetRequiredService<EngineSpaces>();
         var session = Guid.NewGuid().ToString();
         Assert.AreEqual("engine-a", await gateway.ServerSideSessionIdAsync(session));
+        var space = await spaces.GetAsync("/kyuubi_1.10.0_USER_SPARK_SQL/alice/default", CancellationToken.None);
+        var controlSpace = await spaces.GetAsync("/kyuubi_1.10.0_USER_SPARK_SQL/alice/control", CancellationToken.None);
+        Assert.HasCount(1, controlSpace.Nodes);
 
         // What a launching gateway does after its ZooKeeper session expired: the ephemeral node goes, then comes back.
         await zk.DeleteAsync(node, CancellationToken.None);
-        await Task.Delay(300);
+        Assert.IsTrue(await Polling.EventuallyAsync(() => space.Nodes.Count == 0, TimeSpan.FromSeconds(10)), "the gateway saw the node go");
         await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", attributes);
-        await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.IsTrue(await Polling.EventuallyAsync(() => space.Nodes.Count == 1, TimeSpan.FromSeconds(10)), "the gateway saw it come back");
+        clock.Advance(grace);
+
+        // Only then does the control engine go; its grace period ends a full period after the first one's.
+        await zk.DeleteAsync(control, CancellationToken.None);
+        Assert.IsTrue(await Polling.EventuallyAsync(() => controlSpace.Nodes.Count == 0, TimeSpan.FromSeconds(10)), "the gateway saw the control node go");
+        clock.Advance(grace);
+        Assert.IsTrue(await Polling.EventuallyAsync(() => gateway.Registry.IsLostFor("control-1", DateTimeOffset.MinValue, out _), TimeSpan.FromSeconds(10)), "an engine not back within the grace period is lost");
 
         Assert.IsFalse(gateway.Registry.IsLostFor("launched-1", DateTimeOffset.MinValue, out _), "an engine back within the grace period is not lost");
         Assert.AreEqual("engine-a", await gateway.ServerSideSessionIdAsync(session), "its session keeps working");
@@ -152,7 +171,7 @@ public sealed class DiscoveryTests
 
         // The space is watched now: the registration reaches the gateway's view without a read per call.
         await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", $"sparkConnectPort={engine.Address.Port}");
-        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(
+        Assert.IsTrue(await Polling.EventuallyAsync(
             async () =>
             {
                 try

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Spark.Connect;
 using SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
+using SparkConnect.Multiplexer.Testing;
 
 namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Discovery;
 
@@ -40,7 +41,7 @@ public sealed class LaunchCoordinationTests
 
         await gateway.Engines!.StopAllAsync(CancellationToken.None);
 
-        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(async () => (await zk.GetChildrenAsync(space, null, CancellationToken.None))!.Length == 0, TimeSpan.FromSeconds(10)));
+        Assert.IsTrue(await Polling.EventuallyAsync(async () => (await zk.GetChildrenAsync(space, null, CancellationToken.None))!.Length == 0, TimeSpan.FromSeconds(10)));
     }
 
     [TestMethod]

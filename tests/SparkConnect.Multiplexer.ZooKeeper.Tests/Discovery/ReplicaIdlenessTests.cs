@@ -4,6 +4,7 @@ using Spark.Connect;
 using SparkConnect.Multiplexer.Launching;
 using SparkConnect.Multiplexer.ZooKeeper.Discovery;
 using SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
+using SparkConnect.Multiplexer.Testing;
 
 namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Discovery;
 
@@ -38,6 +39,6 @@ public sealed class ReplicaIdlenessTests
         await launching.Engines.CheckIdleAsync(CancellationToken.None);
 
         // (The gateway's own idle check, woken by the clock, may be the one stopping it: waited for, not raced.)
-        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(() => Task.FromResult(launching.Engines.Engines.Count == 0), TimeSpan.FromSeconds(30)), "stopped once no replica uses it");
+        Assert.IsTrue(await Polling.EventuallyAsync(() => Task.FromResult(launching.Engines.Engines.Count == 0), TimeSpan.FromSeconds(30)), "stopped once no replica uses it");
     }
 }

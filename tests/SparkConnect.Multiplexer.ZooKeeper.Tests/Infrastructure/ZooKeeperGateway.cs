@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using System.Text;
 using Grpc.Core;
@@ -137,23 +136,6 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
         UserContext = new UserContext { UserId = "ignored" },
         Operation = new ConfigRequest.Types.Operation { GetAll = new ConfigRequest.Types.GetAll() },
     };
-
-    /// <summary>Polls until <paramref name="condition"/> holds or <paramref name="timeout"/> passes.</summary>
-    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < timeout)
-        {
-            if (await condition())
-            {
-                return true;
-            }
-
-            await Task.Delay(50);
-        }
-
-        return await condition();
-    }
 
     public async Task<string> ServerSideSessionIdAsync(string sessionId, Metadata? who = null)
     {

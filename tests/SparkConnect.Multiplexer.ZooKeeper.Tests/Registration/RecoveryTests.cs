@@ -4,6 +4,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using SparkConnect.Multiplexer.TestEngine;
 using SparkConnect.Multiplexer.ZooKeeper.Client;
 using SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
+using SparkConnect.Multiplexer.Testing;
 
 namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Registration;
 
@@ -58,11 +59,11 @@ public sealed class RecoveryTests
             // Closing the session from a second connection; the gateway's client may win the session back before the
             // close arrives, so try again until it sees the expiry.
             await ZooKeeperClient.ExpireSessionAsync(server.ConnectionString, client.SessionId, client.SessionPassword, TimeSpan.FromSeconds(10), CancellationToken.None);
-            expired = await ZooKeeperGateway.EventuallyAsync(() => Task.FromResult(client.SessionCount >= 2), TimeSpan.FromSeconds(5));
+            expired = await Polling.EventuallyAsync(() => Task.FromResult(client.SessionCount >= 2), TimeSpan.FromSeconds(5));
         }
 
         Assert.IsTrue(expired, "no new session");
-        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(
+        Assert.IsTrue(await Polling.EventuallyAsync(
             async () => await zk.GetChildrenAsync(ZooKeeperGateway.GatewayNamespace, null, CancellationToken.None) is [var only] && only != before,
             TimeSpan.FromSeconds(10)), "the gateway node was not re-created");
         await ZooKeeperGateway.RegisterEngineAsync(zk, "alice", "127.0.0.1:1", $"sparkConnectPort={engine.Address.Port}");
@@ -83,7 +84,8 @@ public sealed class RecoveryTests
         await ArmAliceSpaceAsync(gateway);
 
         await server.KillAsync();
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        // The gateway's client has to notice the loss (not merely be slow to) for this to test a reconnect.
+        Assert.IsTrue(await Polling.EventuallyAsync(() => gateway.ZooKeeper.DisconnectedFor is not null, TimeSpan.FromSeconds(20)), "the gateway did not notice ZooKeeper going");
         await server.RunAsync();
 
         await using var after = await ZooKeeperGateway.ConnectAsync(server);
@@ -134,12 +136,12 @@ public sealed class RecoveryTests
         Assert.AreEqual(HealthStatus.Healthy, await ZooKeeperStatusAsync(health));
 
         await server.KillAsync();
-        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(async () => await ZooKeeperStatusAsync(health) == HealthStatus.Unhealthy, TimeSpan.FromSeconds(30)), "unhealthy without ZooKeeper");
+        Assert.IsTrue(await Polling.EventuallyAsync(async () => await ZooKeeperStatusAsync(health) == HealthStatus.Unhealthy, TimeSpan.FromSeconds(30)), "unhealthy without ZooKeeper");
         var report = await health.CheckHealthAsync(CancellationToken.None);
         StringAssert.Contains(report.Entries["zookeeper"].Description, "No connection to ZooKeeper");
 
         await server.RunAsync();
-        Assert.IsTrue(await ZooKeeperGateway.EventuallyAsync(async () => await ZooKeeperStatusAsync(health) == HealthStatus.Healthy, TimeSpan.FromSeconds(30)), "healthy again");
+        Assert.IsTrue(await Polling.EventuallyAsync(async () => await ZooKeeperStatusAsync(health) == HealthStatus.Healthy, TimeSpan.FromSeconds(30)), "healthy again");
     }
 
     private static async Task<HealthStatus> ZooKeeperStatusAsync(HealthCheckService health)
@@ -152,7 +154,7 @@ public sealed class RecoveryTests
         Assert.AreEqual(StatusCode.Unavailable, error.StatusCode);
     }
 
-    private static Task<bool> ReachesAsync(ZooKeeperGateway gateway, string engine) => ZooKeeperGateway.EventuallyAsync(
+    private static Task<bool> ReachesAsync(ZooKeeperGateway gateway, string engine) => Polling.EventuallyAsync(
         async () =>
         {
             try
@@ -170,7 +172,7 @@ public sealed class RecoveryTests
     {
         string[]? nodes = null;
         Assert.IsTrue(
-            await ZooKeeperGateway.EventuallyAsync(
+            await Polling.EventuallyAsync(
                 async () => (nodes = await zk.GetChildrenAsync(ZooKeeperGateway.GatewayNamespace, null, CancellationToken.None)) is not null && nodes.Length == count,
                 TimeSpan.FromSeconds(20)),
             $"expected {count} gateway node(s), found {nodes?.Length ?? 0}");

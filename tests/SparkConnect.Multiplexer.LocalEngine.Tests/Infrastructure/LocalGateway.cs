@@ -1,69 +1,75 @@
-using System.Net;
+extern alias Testing;
+
 using Apache.Arrow;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Spark.Connect;
+using SparkConnect.Multiplexer.LocalEngine.Hosting;
 using SparkConnect.Multiplexer.LocalEngine.Types;
+using SharedGatewayHost = Testing::SparkConnect.Multiplexer.Testing.GatewayHost;
 
 namespace SparkConnect.Multiplexer.LocalEngine.Tests.Infrastructure;
 
-/// <summary>A real gateway (Kestrel, HTTP/2, token auth for alice and bob) routing to embedded local engines.</summary>
-internal sealed class GatewayHost : IAsyncDisposable
+/// <summary>
+/// The shared test gateway (<c>SparkConnect.Multiplexer.Testing.GatewayHost</c>: Kestrel, HTTP/2, alice and bob as
+/// token users) routing to embedded local engines, with o'brien as a third user, and clients built on the local
+/// engine's own generated Spark Connect types (the shared ones are behind the <c>Testing</c> alias: two copies of the
+/// generated types cannot meet in one file).
+/// </summary>
+internal sealed class LocalGateway : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private const string OBrienToken = "o'brien-token-0123456789abcdef";
+
+    private readonly SharedGatewayHost _host;
     private readonly GrpcChannel _channel;
 
-    private GatewayHost(WebApplication app, Uri address)
+    private LocalGateway(SharedGatewayHost host)
     {
-        _app = app;
-        Address = address;
-        _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 128 * 1024 * 1024 });
+        _host = host;
+        _channel = GrpcChannel.ForAddress(host.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 128 * 1024 * 1024 });
     }
 
-    public Uri Address { get; }
+    public Uri Address => _host.Address;
 
-    public IServiceProvider Services => _app.Services;
+    public IServiceProvider Services => _host.Services;
 
     /// <summary>The embedded engines' locator of this gateway.</summary>
-    public SparkConnect.Multiplexer.LocalEngine.Hosting.LocalEngineLocator Locator => (SparkConnect.Multiplexer.LocalEngine.Hosting.LocalEngineLocator)_app.Services.GetRequiredService<SparkConnect.Multiplexer.IEngineLocator>();
+    public LocalEngineLocator Locator => (LocalEngineLocator)_host.Services.GetRequiredService<IEngineLocator>();
 
-    public static async Task<GatewayHost> StartAsync(Action<LocalEngineOptions>? configure = null, Action<SparkConnect.Multiplexer.SparkConnectGatewayOptions>? configureGateway = null)
+    public static async Task<LocalGateway> StartAsync(Action<LocalEngineOptions>? configure = null, Action<SparkConnectGatewayOptions>? configureGateway = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
-        builder.Services.AddSparkConnectGateway(o =>
-        {
-            o.Authentication.Tokens.Add(new SparkConnect.Multiplexer.StaticTokenOptions { Token = "alice-token-0123456789abcdef", User = "alice" });
-            o.Authentication.Tokens.Add(new SparkConnect.Multiplexer.StaticTokenOptions { Token = "bob-token-0123456789abcdef", User = "bob" });
-            o.Authentication.Tokens.Add(new SparkConnect.Multiplexer.StaticTokenOptions { Token = "o'brien-token-0123456789abcdef", User = "o'brien" });
-            configureGateway?.Invoke(o);
-        }).AddLocalEngines(configure);
-        var app = builder.Build();
-        app.MapSparkConnectGateway();
-        await app.StartAsync();
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        return new GatewayHost(app, address);
+        var host = await SharedGatewayHost.StartAsync(
+            o =>
+            {
+                o.Authentication.Tokens.Add(new StaticTokenOptions { Token = OBrienToken, User = "o'brien" });
+                configureGateway?.Invoke(o);
+            },
+            build: gateway => gateway.AddLocalEngines(configure));
+        return new LocalGateway(host);
     }
 
-    public SparkClient Client(string user) => new(new SparkConnectService.SparkConnectServiceClient(_channel), user);
+    public SparkClient Client(string user) => new(
+        new SparkConnectService.SparkConnectServiceClient(_channel),
+        user,
+        token: user switch
+        {
+            "alice" => SharedGatewayHost.AliceToken,
+            "bob" => SharedGatewayHost.BobToken,
+            _ => null,
+        });
 
     public async ValueTask DisposeAsync()
     {
         _channel.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await _host.DisposeAsync();
     }
 }
 
 /// <summary>A minimal Spark Connect client for one user and one session.</summary>
-internal sealed class SparkClient(SparkConnectService.SparkConnectServiceClient raw, string user, string? sessionId = null)
+/// <remarks>Its bearer token is <c>{user}-token-0123456789abcdef</c> unless <paramref name="token"/> says otherwise.</remarks>
+internal sealed class SparkClient(SparkConnectService.SparkConnectServiceClient raw, string user, string? sessionId = null, string? token = null)
 {
     public SparkConnectService.SparkConnectServiceClient Raw { get; } = raw;
 
@@ -71,7 +77,7 @@ internal sealed class SparkClient(SparkConnectService.SparkConnectServiceClient 
 
     public UserContext UserContext => new() { UserId = user, UserName = user };
 
-    public Metadata Headers => new() { { "authorization", $"Bearer {user}-token-0123456789abcdef" } };
+    public Metadata Headers => new() { { "authorization", $"Bearer {token ?? user + "-token-0123456789abcdef"}" } };
 
     public ExecutePlanRequest Request(Plan plan, string? operationId = null, bool reattachable = false)
     {
