@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using Spark.Connect;
 using SparkConnect.Multiplexer.Launching;
 using SparkConnect.Multiplexer.ZooKeeper.Discovery;
+using SparkConnect.Multiplexer.Testing;
 using SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
 
 namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Discovery;
@@ -37,16 +38,16 @@ public sealed class RollingRestartTests
 
         await using var restarted = await ZooKeeperGateway.StartAsync(server, launch: true, workRoot: workRoot, services: s => s.AddSingleton<TimeProvider>(clock));
         Assert.IsTrue(
-            await ZooKeeperGateway.EventuallyAsync(() => Task.FromResult(restarted.Engines!.Engines.Any(e => e.Id == engineId && e.Adopted && e.State == LaunchedEngineState.Ready)), TimeSpan.FromSeconds(30)),
+            await Polling.EventuallyAsync(() => restarted.Engines!.Engines.Any(e => e.Id == engineId && e.Adopted && e.State == LaunchedEngineState.Ready), TimeSpan.FromSeconds(30)),
             "the restarted replica adopts the engine from its working directory");
         var options = restarted.Host.Services.GetRequiredService<IOptions<ZooKeeperOptions>>().Value;
         var space = ZooKeeperEngineLocator.SpacePath(options, new EngineKey(ShareLevel.User, "alice", EngineKey.DefaultSubdomain));
         Assert.IsTrue(
-            await ZooKeeperGateway.EventuallyAsync(async () => (await restarted.ZooKeeper.GetChildrenAsync(space, null, CancellationToken.None) ?? []).Any(n => ZooKeeperGateway.EngineIdOf(space + "/" + n) == engineId), TimeSpan.FromSeconds(30)),
+            await Polling.EventuallyAsync(async () => (await restarted.ZooKeeper.GetChildrenAsync(space, null, CancellationToken.None) ?? []).Any(n => ZooKeeperGateway.EngineIdOf(space + "/" + n) == engineId), TimeSpan.FromSeconds(30)),
             "and registers it in ZooKeeper again (its node went with the stopped replica's ZooKeeper session)");
         var otherSpaces = other.Host.Services.GetRequiredService<EngineSpaces>();
         Assert.IsTrue(
-            await ZooKeeperGateway.EventuallyAsync(async () => (await otherSpaces.GetAsync(space, CancellationToken.None)).Serves(engineId), TimeSpan.FromSeconds(30)),
+            await Polling.EventuallyAsync(async () => (await otherSpaces.GetAsync(space, CancellationToken.None)).Serves(engineId), TimeSpan.FromSeconds(30)),
             "the other replica sees the node back");
 
         // Well past the other replica's grace period for the node that vanished: it came back, so nothing is lost.
@@ -65,7 +66,7 @@ public sealed class RollingRestartTests
         clock.Advance(TimeSpan.FromHours(1));
         await restarted.Engines.CheckIdleAsync(CancellationToken.None);
         Assert.IsTrue(
-            await ZooKeeperGateway.EventuallyAsync(() => Task.FromResult(!EngineWorkDirectories.IsRunning(launched.ProcessId, launched.ProcessStartedAt)), TimeSpan.FromSeconds(30)),
+            await Polling.EventuallyAsync(() => !EngineWorkDirectories.IsRunning(launched.ProcessId, launched.ProcessStartedAt), TimeSpan.FromSeconds(30)),
             "the adopted engine's process is stopped once no replica uses it");
     }
 
