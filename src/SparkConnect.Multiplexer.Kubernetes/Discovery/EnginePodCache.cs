@@ -21,7 +21,6 @@ internal sealed class EnginePodCache : IDisposable
     private readonly KubernetesClientProvider _client;
     private readonly IOptions<KubernetesEngineOptions> _options;
     private readonly IEngineLifecycle _lifecycle;
-    private readonly EngineChannelPool _channels;
     private readonly KubernetesMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<EnginePodCache> _logger;
@@ -33,7 +32,6 @@ internal sealed class EnginePodCache : IDisposable
         KubernetesClientProvider client,
         IOptions<KubernetesEngineOptions> options,
         IEngineLifecycle lifecycle,
-        EngineChannelPool channels,
         KubernetesMetrics metrics,
         TimeProvider time,
         ILogger<EnginePodCache> logger)
@@ -41,7 +39,6 @@ internal sealed class EnginePodCache : IDisposable
         _client = client;
         _options = options;
         _lifecycle = lifecycle;
-        _channels = channels;
         _metrics = metrics;
         _time = time;
         _logger = logger;
@@ -323,16 +320,12 @@ internal sealed class EnginePodCache : IDisposable
 
     private void ReportLost(List<(string Id, string Reason, V1Pod Old)> lost)
     {
-        foreach (var (id, reason, old) in lost)
+        foreach (var (id, reason, _) in lost)
         {
             KubernetesLog.EngineLost(_logger, id, reason);
-            _lifecycle.ReportLost(id, "engine pod lost: " + reason);
 
-            // Its pooled HTTP/2 client goes too: pod addresses come and go, the pool must not keep them all.
-            if (old.Status?.PodIP is { Length: > 0 } ip && EnginePods.PortOf(old, _options.Value) is { } port)
-            {
-                _channels.Forget(new EngineEndpoint(id, new UriBuilder(Uri.UriSchemeHttp, ip, port).Uri));
-            }
+            // Its pooled HTTP/2 client goes with the report: pod addresses come and go, the pool must not keep them all.
+            _lifecycle.ReportLost(id, "engine pod lost: " + reason);
         }
     }
 

@@ -13,7 +13,7 @@ namespace SparkConnect.Multiplexer.LocalEngine.Hosting;
 /// launcher does), and all of them when the host disposes it. A stopped engine is forgotten everywhere: here, and
 /// in the gateway's endpoint registry, so that sessions still bound to it are told once that it is gone.
 /// </summary>
-internal sealed class LocalEngineLocator : IEngineLocator, SparkConnect.Multiplexer.Management.ILaunchedEngines, IAsyncDisposable
+internal sealed class LocalEngineLocator : IEngineLocator, ILaunchedEngines, IAsyncDisposable
 {
     private readonly IOptions<LocalEngineOptions> _options;
     private readonly ILoggerFactory _loggerFactory;
@@ -103,14 +103,22 @@ internal sealed class LocalEngineLocator : IEngineLocator, SparkConnect.Multiple
         return endpoint;
     }
 
-    public IReadOnlyList<SparkConnect.Multiplexer.Management.LaunchedEngineInfo> LaunchedEngines
+    public IReadOnlyList<LaunchedEngineInfo> LaunchedEngines
     {
         get
         {
             lock (_gate)
             {
-                return [.. _live.Select(e => new SparkConnect.Multiplexer.Management.LaunchedEngineInfo(
-                    e.Id, e.Key, e.Engine?.Address, e.Stopping ? "Stopping" : e.Start.IsCompletedSuccessfully ? "Ready" : "Starting", e.StartedAt, e.LastUsed, e.User))];
+                return [.. _live.Select(e => new LaunchedEngineInfo
+                {
+                    Id = e.Id,
+                    Key = e.Key,
+                    Address = e.Engine?.Address,
+                    State = e.Stopping ? LaunchedEngineState.Stopping : e.Start.IsCompletedSuccessfully ? LaunchedEngineState.Ready : LaunchedEngineState.Starting,
+                    StartedAt = e.StartedAt,
+                    LastUsed = e.LastUsed,
+                    LaunchedBy = e.User,
+                })];
             }
         }
     }

@@ -35,7 +35,7 @@ public static class RedisGatewayBuilderExtensions
 
             // Limits shared across replicas (RedisSessionStoreOptions.ShareLimits) come from the store itself, so they
             // count the sessions it holds; a host that replaces the store gets per-replica limits again.
-            builder.Services.Replace(ServiceDescriptor.Singleton<ISharedLimits>(sp => sp.GetRequiredService<ISessionStore>() as ISharedLimits ?? NoSharedLimits.Instance));
+            builder.Services.Replace(ServiceDescriptor.Singleton<ISharedLimits, RedisSharedLimits>());
         }
 
         if (configure is not null)

@@ -215,7 +215,7 @@ internal sealed partial class RedisSessionStore : ISessionStore, ISharedLimits, 
 
     /// <summary>The limit keys the claim files the session under, when limits are shared; else none.</summary>
     private string LimitKeysOf(SessionRecord session)
-        => _options.ShareLimits ? string.Join('\n', GatewayLimits.SessionKeys(session.Owner, session.ClientAddress)) : "";
+        => _options.ShareLimits ? string.Join('\n', ISharedLimits.SessionKeysOf(session.Owner, session.ClientAddress)) : "";
 
     private async Task<List<SessionRecord>> ReadBatchAsync(IDatabase database, List<RedisValue> ids)
     {

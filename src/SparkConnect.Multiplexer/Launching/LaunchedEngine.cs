@@ -1,24 +1,5 @@
 namespace SparkConnect.Multiplexer.Launching;
 
-/// <summary>Where a launched engine is in its life.</summary>
-internal enum LaunchedEngineState
-{
-    /// <summary>Launch requested: waiting for a launch slot, or started and not answering yet.</summary>
-    Starting,
-
-    /// <summary>Answering; handed out for new sessions of its key.</summary>
-    Ready,
-
-    /// <summary>Past its maximum lifetime: serves its sessions, gets no new ones, stops when they are gone.</summary>
-    Retired,
-
-    /// <summary>Being stopped by the gateway.</summary>
-    Stopping,
-
-    /// <summary>Gone.</summary>
-    Ended,
-}
-
 /// <summary>One engine the locator launched (or is launching). State changes happen under the manager's lock.</summary>
 internal sealed class LaunchedEngine(string id, EngineKey key, DateTimeOffset requestedAt, string launchedBy = "")
 {

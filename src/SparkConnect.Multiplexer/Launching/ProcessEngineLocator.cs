@@ -1,12 +1,20 @@
-using SparkConnect.Multiplexer.Management;
-
 namespace SparkConnect.Multiplexer.Launching;
 
 /// <summary>The <see cref="IEngineLocator"/> that launches an engine process per engine key when none is running.</summary>
 internal sealed class ProcessEngineLocator(ProcessEngineManager engines) : IEngineLocator, ILaunchedEngines
 {
     public IReadOnlyList<LaunchedEngineInfo> LaunchedEngines
-        => [.. engines.Engines.Select(e => new LaunchedEngineInfo(e.Id, e.Key, e.Endpoint?.Address, e.State.ToString(), e.RequestedAt, e.LastUsed, e.LaunchedBy))];
+        => [.. engines.Engines.Select(e => new LaunchedEngineInfo
+        {
+            Id = e.Id,
+            Key = e.Key,
+            Address = e.Endpoint?.Address,
+            State = e.State,
+            StartedAt = e.RequestedAt,
+            LastUsed = e.LastUsed,
+            LaunchedBy = e.LaunchedBy,
+            Adopted = e.Adopted,
+        })];
 
     public ValueTask<EngineEndpoint> LocateAsync(EngineRequest request, CancellationToken cancellationToken)
         => engines.LocateAsync(request, cancellationToken);

@@ -161,7 +161,7 @@ public sealed class ProcessEngineOptions
     /// The patterns used for <see cref="RedactedKeyPatterns"/> when it is not set: <c>*key*</c> (credentials such as
     /// <c>access.key</c>, <c>secret.key</c>), <c>*token*</c>, <c>*secret*</c>, <c>*password*</c>, <c>*credential*</c>.
     /// </summary>
-    public static IReadOnlyList<string> DefaultRedactedKeyPatterns => SparkConnect.Multiplexer.Launching.SecretRedactor.DefaultKeyPatterns;
+    public static IReadOnlyList<string> DefaultRedactedKeyPatterns => SparkConnect.Multiplexer.SecretRedactor.DefaultKeyPatterns;
 
     /// <summary>
     /// How long a launched engine may have no session before it is stopped (gracefully, then killed after

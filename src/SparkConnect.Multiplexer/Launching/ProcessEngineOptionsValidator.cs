@@ -62,9 +62,9 @@ internal sealed class ProcessEngineOptionsValidator : IValidateOptions<ProcessEn
             errors.Add($"{Section}:Host is '{options.Host}', which the gateway cannot connect to; set the address of this machine engines listen on, for example 127.0.0.1.");
         }
 
-        if (options.EngineTokenSecret is { } secret && (secret.Length < Engines.EngineAccessToken.MinSecretLength || secret.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
+        if (options.EngineTokenSecret is { } secret && (secret.Length < EngineAccessToken.MinSecretLength || secret.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
         {
-            errors.Add($"{Section}:EngineTokenSecret must be at least {Engines.EngineAccessToken.MinSecretLength} characters without spaces or control characters, the same on every gateway replica; for example the output of 'openssl rand -hex 32'.");
+            errors.Add($"{Section}:EngineTokenSecret must be at least {EngineAccessToken.MinSecretLength} characters without spaces or control characters, the same on every gateway replica; for example the output of 'openssl rand -hex 32'.");
         }
 
         if (string.IsNullOrWhiteSpace(options.WorkingDirectory))

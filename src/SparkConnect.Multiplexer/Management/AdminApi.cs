@@ -157,7 +157,7 @@ internal static class AdminApi
                 state,
                 detail,
                 mine is not null,
-                mine?.State,
+                mine?.State.ToString(),
                 mine?.StartedAt,
                 mine is not null && bound.Count == 0 ? mine.LastUsed : null,
                 mine?.LaunchedBy));

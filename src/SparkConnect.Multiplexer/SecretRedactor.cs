@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace SparkConnect.Multiplexer.Launching;
+namespace SparkConnect.Multiplexer;
 
 /// <summary>
 /// The one rule that masks secrets in text the gateway did not write itself but shows to someone: engine command
@@ -17,7 +17,7 @@ namespace SparkConnect.Multiplexer.Launching;
 /// whole key (<c>*secret*</c> matches <c>spark.hadoop.fs.s3a.secret.key</c> and <c>-DSECRET_ID</c>). Unquoted values
 /// end at white space, a quote or <c>&amp;</c>: a value with spaces in it is masked up to its first space, unless quoted.
 /// </remarks>
-internal sealed partial class SecretRedactor
+public sealed partial class SecretRedactor
 {
     /// <summary>What a secret is replaced with.</summary>
     public const string Mask = "***";

@@ -1,12 +1,13 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace SparkConnect.Multiplexer.Engines;
+namespace SparkConnect.Multiplexer;
 
 /// <summary>
 /// The credential a gateway presents to an engine it started (<see cref="EngineEndpoint.AccessToken"/>, sent as
 /// <c>authorization: Bearer</c>, as Spark 4's <c>spark.connect.authenticate.token</c>): made here for every launched
-/// (<c>{engineToken}</c>) and embedded engine, and checked here by engines that run in .NET.
+/// (<c>{engineToken}</c>) and embedded engine, and checked here by engines that run in .NET. Public for launchers and
+/// .NET engines written by others, so they make and check the same tokens.
 /// </summary>
 /// <remarks>
 /// A random token (<see cref="Create"/>) is known only to the process that made it. Gateway replicas that share engines
@@ -14,7 +15,7 @@ namespace SparkConnect.Multiplexer.Engines;
 /// engine's id, which every replica reads from the engine's node: any replica can then present the credential of an
 /// engine another one launched, and the node itself never carries a credential.
 /// </remarks>
-internal static class EngineAccessToken
+public static class EngineAccessToken
 {
     /// <summary>The shortest secret <see cref="Derive"/> is used with (32 characters, e.g. <c>openssl rand -hex 32</c> gives 64).</summary>
     public const int MinSecretLength = 32;
