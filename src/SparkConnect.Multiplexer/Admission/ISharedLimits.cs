@@ -1,4 +1,4 @@
-namespace SparkConnect.Multiplexer.Sessions;
+namespace SparkConnect.Multiplexer.Admission;
 
 /// <summary>
 /// Limits counted across gateway instances instead of in each one: offered by a shared session store (Redis) when
