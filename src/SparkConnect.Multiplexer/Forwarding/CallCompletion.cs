@@ -150,12 +150,24 @@ internal sealed class CallCompletion(
     }
 
     /// <summary>
-    /// A routed call's session is no longer in use by it: the end of a long stream is activity too, so idle time
-    /// counts from here. The call's answer is already decided, so a store failure is only logged.
+    /// Records, once the client has its whole answer (trailers included), that a routed call no longer uses its
+    /// session: the end of a long stream is activity too, so idle time counts from here. With a shared store the
+    /// touch is a round trip, which the client's trailers need not wait for; a store failure is logged, as it was
+    /// when the touch ran before them (the answer was decided by then).
     /// </summary>
-    public async ValueTask SessionCallEndedAsync(string sessionId)
+    public void EndSessionCallAfterResponse(HttpContext context, string sessionId)
+        => context.Response.OnCompleted(static state =>
+        {
+            var (self, id) = ((CallCompletion, string))state;
+            return self.SessionCallEndedAsync(id);
+        }, (this, sessionId));
+
+    /// <summary>
+    /// Touches the session, then counts its call as ended: in that order a session is never both idle in the count
+    /// and stale in the store, so an expiry scan between the two cannot take a session whose call just ended.
+    /// </summary>
+    internal async Task SessionCallEndedAsync(string sessionId)
     {
-        activeCalls.Ended(sessionId);
         try
         {
             await store.TouchAsync(sessionId, time.GetUtcNow(), CancellationToken.None);
@@ -163,6 +175,10 @@ internal sealed class CallCompletion(
         catch (Exception e)
         {
             GatewayLog.SessionTouchFailed(logger, store.GetType().Name, sessionId, e);
+        }
+        finally
+        {
+            activeCalls.Ended(sessionId);
         }
     }
 }

@@ -218,7 +218,7 @@ internal sealed class CallPipeline(
             execution?.Dispose();
             if (activeSession is not null)
             {
-                await completion.SessionCallEndedAsync(activeSession);
+                completion.EndSessionCallAfterResponse(context, activeSession);
             }
 
             metrics.CallEnded(telemetryMethod, status, startTimestamp);
