@@ -61,7 +61,6 @@ internal sealed class CallPipeline(
         using var span = CallActivities.StartServer(context, telemetryMethod);
 
         CallDeadline? deadline = null;
-        CancellationTokenSource? firstMessagePhase = null;
         GrpcRequestReader? reader = null;
         RewrittenRequest? first = null;
         ForwardedRequestContent? content = null;
@@ -88,32 +87,29 @@ internal sealed class CallPipeline(
 
             // Until the request's first message (for a unary-request method, the whole request) is in, the call runs
             // against FirstMessageTimeout too: a client that sends headers and then nothing does not keep a stream.
-            firstMessagePhase = CancellationTokenSource.CreateLinkedTokenSource(token);
-            firstMessagePhase.CancelAfter(gatewayOptions.FirstMessageTimeout);
-            var firstToken = firstMessagePhase.Token;
+            deadline.StartFirstMessagePhase(gatewayOptions.FirstMessageTimeout);
             reader = new GrpcRequestReader(context.Request.BodyReader, gatewayOptions.MaxMessageSize, context.Request.Headers["grpc-encoding"].ToString() is { Length: > 0 } e ? e : null);
             var peer = context.Connection.RemoteIpAddress;
-            await admission.AdmitAddressAsync(peer, firstToken);
+            await admission.AdmitAddressAsync(peer, token);
 
             // Authenticate. Credentials in headers and the TLS handshake are checked before any request byte is read;
             // only an authenticator that needs the claimed user id reads a bounded prefix of the first message.
             var requestReader = reader;
-            var principal = await authentication.AuthenticateAsync(context, ct => ReadClaimedUserIdAsync(requestReader, ct), firstToken);
+            var principal = await authentication.AuthenticateAsync(context, ct => ReadClaimedUserIdAsync(requestReader, ct), token);
             user = principal.UserName;
             span?.SetTag("enduser.id", user);
-            await admission.AdmitUserAsync(principal, firstToken);
+            await admission.AdmitUserAsync(principal, token);
             admission.AdmitMethod(method);
 
-            var message = await reader.ReadAsync(firstToken) is { } read
+            var message = await reader.ReadAsync(token) is { } read
                 ? read
                 : throw GatewayException.InvalidArgument("The call carried no request message; every Spark Connect request carries a session_id.");
             if (method.HasSingleRequest)
             {
-                await reader.EnsureNoMoreMessagesAsync(method.Name, firstToken);
+                await reader.EnsureNoMoreMessagesAsync(method.Name, token);
             }
 
-            firstMessagePhase.Dispose();
-            firstMessagePhase = null;
+            deadline.EndFirstMessagePhase();
 
             var envelope = RequestEnvelope.Parse(message, readCloneNewSessionId: method.ClonesSession);
             var sessionId = ValidSessionId(envelope.SessionId, "session_id");
@@ -185,7 +181,7 @@ internal sealed class CallPipeline(
             status = StatusCode.DeadlineExceeded;
             completion.EndCall(context, framing, status, "Deadline exceeded.");
         }
-        catch (Exception e) when (firstMessagePhase is { IsCancellationRequested: true } && !deadline!.Token.IsCancellationRequested)
+        catch (Exception e) when (deadline is { FirstMessageTimedOut: true })
         {
             _ = e;
             status = StatusCode.DeadlineExceeded;
@@ -213,7 +209,6 @@ internal sealed class CallPipeline(
 
             first?.Dispose();
             reader?.Release();
-            firstMessagePhase?.Dispose();
             deadline?.Dispose();
             execution?.Dispose();
             if (activeSession is not null)
