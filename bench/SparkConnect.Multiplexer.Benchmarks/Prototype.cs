@@ -14,7 +14,7 @@ namespace SparkConnect.Multiplexer.Benchmarks;
 
 internal enum RelayVariant
 {
-    /// <summary>A copy of SparkConnectCallHandler.RelayAsync as it is in src/: GetMemory(64 KiB), flush per read.</summary>
+    /// <summary>A copy of EngineForwarder.RelayAsync as it is in src/: GetMemory(64 KiB), flush per read.</summary>
     Current,
 
     /// <summary>The change measured against it (see docs/benchmarks.md).</summary>
@@ -23,7 +23,7 @@ internal enum RelayVariant
 
 /// <summary>
 /// A bare forwarder built from copies of the gateway's forwarding pieces (the engine handler settings of
-/// EngineChannelPool, the header handling and the response relay of SparkConnectCallHandler), without
+/// EngineChannelPool, the header handling and the response relay of EngineForwarder), without
 /// authentication, routing, sessions or envelope rewriting. Two instances differ only in the relay loop, so the
 /// difference between them is the relay change; the difference to the gateway is everything else per call.
 /// </summary>
@@ -124,7 +124,7 @@ internal static class PrototypeForwarder
         }
     }
 
-    /// <summary>Verbatim copy of SparkConnectCallHandler.RelayAsync.</summary>
+    /// <summary>Verbatim copy of EngineForwarder.RelayAsync.</summary>
     private static async Task<long> RelayCurrentAsync(Stream source, PipeWriter destination, CancellationToken cancellationToken)
     {
         long total = 0;

@@ -184,7 +184,7 @@ internal sealed class Report(bool quick, Scenario[] scenarios, List<string> path
         md.AppendLine();
         md.AppendLine("## Forwarding-path experiment");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"`proto-current` and `proto-relay` are bare forwarders in bench/ (`Prototype.cs`) built from copies of the gateway's engine handler settings, header handling and response relay, without authentication, routing, sessions or envelope rewriting. `proto-current` relays with a verbatim copy of `SparkConnectCallHandler.RelayAsync` (`GetMemory({PrototypeForwarder.CurrentChunk / 1024} KiB)` + flush per read); `proto-relay` differs only in the relay (`GetMemory({PrototypeForwarder.ProposedChunk / 1024} KiB)` + flush per read). gateway − proto-current is what authentication, session routing, envelope parsing/rewriting and bookkeeping cost per call.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"`proto-current` and `proto-relay` are bare forwarders in bench/ (`Prototype.cs`) built from copies of the gateway's engine handler settings, header handling and response relay, without authentication, routing, sessions or envelope rewriting. `proto-current` relays with a verbatim copy of `EngineForwarder.RelayAsync` (`GetMemory({PrototypeForwarder.CurrentChunk / 1024} KiB)` + flush per read); `proto-relay` differs only in the relay (`GetMemory({PrototypeForwarder.ProposedChunk / 1024} KiB)` + flush per read). gateway − proto-current is what authentication, session routing, envelope parsing/rewriting and bookkeeping cost per call.");
         md.AppendLine();
         md.AppendLine("| Metric | gateway | proto-current | proto-relay | proto-relay/proto-current |");
         md.AppendLine("|---|---:|---:|---:|---:|");

@@ -4,6 +4,7 @@ using SparkConnect.Multiplexer;
 using SparkConnect.Multiplexer.Redis;
 using SparkConnect.Multiplexer.Redis.Options;
 using SparkConnect.Multiplexer.Redis.Sessions;
+using SparkConnect.Multiplexer.Admission;
 using SparkConnect.Multiplexer.Sessions;
 
 namespace Microsoft.Extensions.DependencyInjection;

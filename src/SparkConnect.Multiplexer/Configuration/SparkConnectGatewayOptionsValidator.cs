@@ -1,4 +1,5 @@
 using SparkConnect.Multiplexer.Authentication;
+using SparkConnect.Multiplexer.Admission;
 using SparkConnect.Multiplexer.Sessions;
 using Microsoft.Extensions.Options;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Security;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
 
@@ -13,14 +14,25 @@ namespace SparkConnect.Multiplexer.Engines;
 /// </summary>
 internal sealed class EngineChannelPool(IOptionsMonitor<SparkConnectGatewayOptions> options) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, Lazy<HttpMessageInvoker>> _channels = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Channel> _channels = new(StringComparer.Ordinal);
+
+    // The channel of each endpoint instance, so a call finds its client without building the key (the address and
+    // certificate thumbprints, a string per call) again; locators return the same instance for an engine, and an
+    // entry goes when its endpoint is collected. A forgotten channel is looked up afresh by key.
+    private readonly ConditionalWeakTable<EngineEndpoint, Channel> _byEndpoint = new();
     private bool _disposed;
 
     public HttpMessageInvoker For(EngineEndpoint endpoint)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var key = KeyOf(endpoint);
-        return _channels.GetOrAdd(key, static (_, state) => new Lazy<HttpMessageInvoker>(() => Create(state.endpoint, state.connectTimeout)), (endpoint, connectTimeout: options.CurrentValue.EngineConnectTimeout)).Value;
+        if (_byEndpoint.TryGetValue(endpoint, out var known) && !known.IsForgotten)
+        {
+            return known.Invoker;
+        }
+
+        var channel = _channels.GetOrAdd(KeyOf(endpoint), static (_, state) => new Channel(state.endpoint, state.connectTimeout), (endpoint, connectTimeout: options.CurrentValue.EngineConnectTimeout));
+        _byEndpoint.AddOrUpdate(endpoint, channel);
+        return channel.Invoker;
     }
 
     /// <summary>
@@ -31,9 +43,9 @@ internal sealed class EngineChannelPool(IOptionsMonitor<SparkConnectGatewayOptio
     public void Forget(EngineEndpoint endpoint)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        if (_channels.TryRemove(KeyOf(endpoint), out var channel) && channel.IsValueCreated)
+        if (_channels.TryRemove(KeyOf(endpoint), out var channel))
         {
-            channel.Value.Dispose();
+            channel.Forget();
         }
     }
 
@@ -45,10 +57,7 @@ internal sealed class EngineChannelPool(IOptionsMonitor<SparkConnectGatewayOptio
         _disposed = true;
         foreach (var channel in _channels.Values)
         {
-            if (channel.IsValueCreated)
-            {
-                channel.Value.Dispose();
-            }
+            channel.Forget();
         }
 
         _channels.Clear();
@@ -60,6 +69,26 @@ internal sealed class EngineChannelPool(IOptionsMonitor<SparkConnectGatewayOptio
             ? string.Join(',', cas.Select(c => c.Thumbprint))
             : "";
         return $"{endpoint.Address.GetLeftPart(UriPartial.Authority)}|{endpoint.ClientCertificate?.Thumbprint}|{authorities}";
+    }
+
+    /// <summary>One engine client, made on first use; forgotten (and disposed) when its engine is gone.</summary>
+    private sealed class Channel(EngineEndpoint endpoint, TimeSpan connectTimeout)
+    {
+        private readonly Lazy<HttpMessageInvoker> _invoker = new(() => Create(endpoint, connectTimeout));
+        private volatile bool _forgotten;
+
+        public HttpMessageInvoker Invoker => _invoker.Value;
+
+        public bool IsForgotten => _forgotten;
+
+        public void Forget()
+        {
+            _forgotten = true;
+            if (_invoker.IsValueCreated)
+            {
+                _invoker.Value.Dispose();
+            }
+        }
     }
 
     private static HttpMessageInvoker Create(EngineEndpoint endpoint, TimeSpan connectTimeout)

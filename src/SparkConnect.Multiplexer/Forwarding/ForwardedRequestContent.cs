@@ -37,8 +37,10 @@ internal sealed class ForwardedRequestContent(
             throw new InvalidOperationException("A forwarded request body can be sent once only.");
         }
 
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, callToken);
-        var token = linked.Token;
+        // SocketsHttpHandler's HTTP/2 stream passes its request-body token here and cancels it when the token given to
+        // SendAsync (the call's) is cancelled, or the stream is reset: linking the call's token again would cost a
+        // token source per call for nothing. Only if a handler passed no cancellable token is the call's used.
+        var token = cancellationToken.CanBeCanceled ? cancellationToken : callToken;
         try
         {
             await first.WriteToAsync(stream, token);

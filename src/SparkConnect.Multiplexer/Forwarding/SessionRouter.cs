@@ -1,7 +1,7 @@
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using SparkConnect.Multiplexer.Authorization;
+using SparkConnect.Multiplexer.Admission;
 using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Protocol;
@@ -33,8 +33,8 @@ internal sealed class SessionRouter(
     /// <param name="context">The call.</param>
     /// <param name="principal">The caller.</param>
     /// <param name="sessionId">The request's session id.</param>
-    /// <param name="mayCreateSession">
-    /// Whether the call creates a Spark session (<see cref="SparkConnectMethod.MayCreateSession"/>); only such calls
+    /// <param name="method">
+    /// The call's method: only one that creates a Spark session (<see cref="SparkConnectMethod.MayCreateSession"/>)
     /// may make the locator launch an engine for a session the gateway does not know.
     /// </param>
     /// <param name="cancellationToken">The call's token.</param>
@@ -44,7 +44,7 @@ internal sealed class SessionRouter(
     /// does for an unknown session.
     /// </returns>
     /// <exception cref="GatewayException">PERMISSION_DENIED for another user's session; the locator's status when no engine can be had.</exception>
-    public async ValueTask<RoutedSession?> RouteAsync(HttpContext context, GatewayPrincipal principal, string sessionId, bool mayCreateSession, CancellationToken cancellationToken)
+    public async ValueTask<RoutedSession?> RouteAsync(HttpContext context, GatewayPrincipal principal, string sessionId, SparkConnectMethod method, CancellationToken cancellationToken)
     {
         var peer = context.Connection.RemoteIpAddress;
         var session = await FromStoreAsync(static (store, id, token) => store.GetAsync(id, token), sessionId, "look up", cancellationToken);
@@ -65,7 +65,7 @@ internal sealed class SessionRouter(
             authorization.AuthorizeSession(principal, key, engine: null);
             var address = AddressOf(peer);
             EngineEndpoint? running = null;
-            if (!mayCreateSession)
+            if (!method.MayCreateSession)
             {
                 // Nothing can launch, so the engine is asked for before the session is counted: a release of a session
                 // that exists nowhere is answered even for a user at the session limit.

@@ -20,7 +20,7 @@ public static class SparkConnectGatewayEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
 
-        var handler = endpoints.ServiceProvider.GetService<SparkConnectCallHandler>()
+        var handler = endpoints.ServiceProvider.GetService<CallPipeline>()
             ?? throw new InvalidOperationException("Call services.AddSparkConnectGateway() before app.MapSparkConnectGateway().");
         var options = endpoints.ServiceProvider.GetRequiredService<IOptions<SparkConnectGatewayOptions>>().Value;
 

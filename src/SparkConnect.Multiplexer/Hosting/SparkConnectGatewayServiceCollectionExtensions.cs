@@ -3,8 +3,8 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer;
+using SparkConnect.Multiplexer.Admission;
 using SparkConnect.Multiplexer.Authentication;
-using SparkConnect.Multiplexer.Authorization;
 using SparkConnect.Multiplexer.Configuration;
 using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Engines;
@@ -96,6 +96,7 @@ public static class SparkConnectGatewayServiceCollectionExtensions
         services.TryAddSingleton<EngineKeyResolver>();
         services.TryAddSingleton<GatewayLimits>();
         services.TryAddSingleton<CallRateLimits>();
+        services.TryAddSingleton<CallAdmission>();
         services.TryAddSingleton<ActiveCalls>();
         services.TryAddSingleton<GatewayShutdown>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SessionExpiryService>());
@@ -126,6 +127,9 @@ public static class SparkConnectGatewayServiceCollectionExtensions
                 host.ShutdownTimeout = needed;
             }
         });
-        services.TryAddSingleton<SparkConnectCallHandler>();
+        services.TryAddSingleton<ConfigResponseFilter>();
+        services.TryAddSingleton<EngineForwarder>();
+        services.TryAddSingleton<CallCompletion>();
+        services.TryAddSingleton<CallPipeline>();
     }
 }

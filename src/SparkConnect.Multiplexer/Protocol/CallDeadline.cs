@@ -30,6 +30,10 @@ internal sealed class CallDeadline : IDisposable
         ClientAborted = clientAborted;
     }
 
+    // While the request's first message is awaited: when FirstMessageTimeout runs out (a timestamp of _time); 0 after.
+    // The phase shares the call's one token source instead of linking a second one per call.
+    private long _firstMessageDue;
+
     public CancellationToken Token => _source.Token;
 
     public CancellationToken ClientAborted { get; }
@@ -40,7 +44,57 @@ internal sealed class CallDeadline : IDisposable
     public bool HasDeadline { get; }
 
     /// <summary>True when the deadline, not the client, cancelled the call.</summary>
-    public bool IsExpired => HasDeadline && _source.IsCancellationRequested && !ClientAborted.IsCancellationRequested && !Shutdown.IsCancellationRequested;
+    public bool IsExpired => HasDeadline && Volatile.Read(ref _firstMessageDue) == 0 && _source.IsCancellationRequested && !ClientAborted.IsCancellationRequested && !Shutdown.IsCancellationRequested;
+
+    /// <summary>True when the request's first message did not arrive within the first-message timeout (<see cref="StartFirstMessagePhase"/>).</summary>
+    public bool FirstMessageTimedOut => Volatile.Read(ref _firstMessageDue) != 0 && _source.IsCancellationRequested && !ClientAborted.IsCancellationRequested && !Shutdown.IsCancellationRequested;
+
+    /// <summary>
+    /// Until <see cref="EndFirstMessagePhase"/>, <see cref="Token"/> is also cancelled after <paramref name="timeout"/>:
+    /// a client that sends headers and then nothing does not keep a stream. Nothing changes when the deadline comes first.
+    /// </summary>
+    public void StartFirstMessagePhase(TimeSpan timeout)
+    {
+        var due = _time.GetTimestamp() + (long)(timeout.TotalSeconds * _time.TimestampFrequency);
+        if (HasDeadline && due >= _deadlineTimestamp)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _firstMessageDue, due);
+        _source.CancelAfter(timeout);
+    }
+
+    /// <summary>The first message is in: from here the call runs against its deadline (if any) alone.</summary>
+    public void EndFirstMessagePhase()
+    {
+        var due = Volatile.Read(ref _firstMessageDue);
+        if (due == 0 || _source.IsCancellationRequested)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _firstMessageDue, 0);
+        if (!HasDeadline)
+        {
+            _source.CancelAfter(Timeout.InfiniteTimeSpan);
+        }
+        else if (_deadlineTimestamp - _time.GetTimestamp() is var remaining and > 0)
+        {
+            _source.CancelAfter(TimeSpan.FromSeconds(remaining / (double)_time.TimestampFrequency));
+        }
+        else
+        {
+            _source.Cancel();
+            return;
+        }
+
+        if (_source.IsCancellationRequested)
+        {
+            // The phase's timer fired as it ended: the call ends as a first message that came too late.
+            Volatile.Write(ref _firstMessageDue, due);
+        }
+    }
 
     public static CallDeadline Start(HttpContext context, TimeProvider time, CancellationToken shutdown)
     {

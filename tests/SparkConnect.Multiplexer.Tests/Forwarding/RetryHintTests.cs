@@ -1,7 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using SparkConnect.Multiplexer.Testing;
-using SparkConnect.Multiplexer.Tests.Sessions;
+using SparkConnect.Multiplexer.Tests.Admission;
 using Spark.Connect;
 
 namespace SparkConnect.Multiplexer.Tests.Forwarding;

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using SparkConnect.Multiplexer.Protocol;
 
 namespace SparkConnect.Multiplexer.Tests.Protocol;
@@ -26,4 +27,53 @@ public sealed class CallDeadlineTests
     [DataRow("-5S")]
     public void TryParseTimeout_Invalid_IsRejected(string header)
         => Assert.IsFalse(CallDeadline.TryParseTimeout(header, out _));
+
+    [TestMethod]
+    public async Task FirstMessagePhase_RunningOut_CancelsTheCallAsAFirstMessageTimeout_NotAsTheDeadline()
+    {
+        using var deadline = CallDeadline.Start(Call("1H"), TimeProvider.System, CancellationToken.None);
+        deadline.StartFirstMessagePhase(TimeSpan.FromMilliseconds(1));
+        await Assert.ThrowsAsync<TaskCanceledException>(() => Task.Delay(Timeout.Infinite, deadline.Token));
+
+        Assert.IsTrue(deadline.FirstMessageTimedOut);
+        Assert.IsFalse(deadline.IsExpired);
+        deadline.EndFirstMessagePhase();
+        Assert.IsTrue(deadline.FirstMessageTimedOut, "a phase that ran out stays the reason the call ended");
+    }
+
+    [TestMethod]
+    [DataRow(null)]
+    [DataRow("1H")]
+    public void FirstMessagePhase_Ended_LeavesTheCallToItsDeadline(string? timeout)
+    {
+        using var deadline = CallDeadline.Start(Call(timeout), TimeProvider.System, CancellationToken.None);
+        deadline.StartFirstMessagePhase(TimeSpan.FromMinutes(30));
+        deadline.EndFirstMessagePhase();
+
+        Assert.IsFalse(deadline.Token.IsCancellationRequested);
+        Assert.IsFalse(deadline.FirstMessageTimedOut);
+        Assert.AreEqual(timeout is not null, deadline.HasDeadline);
+    }
+
+    [TestMethod]
+    public async Task FirstMessagePhase_LongerThanTheDeadline_LeavesTheDeadlineInCharge()
+    {
+        using var deadline = CallDeadline.Start(Call("1m"), TimeProvider.System, CancellationToken.None);
+        deadline.StartFirstMessagePhase(TimeSpan.FromMinutes(30));
+        await Assert.ThrowsAsync<TaskCanceledException>(() => Task.Delay(Timeout.Infinite, deadline.Token));
+
+        Assert.IsTrue(deadline.IsExpired);
+        Assert.IsFalse(deadline.FirstMessageTimedOut);
+    }
+
+    private static DefaultHttpContext Call(string? timeout)
+    {
+        var context = new DefaultHttpContext();
+        if (timeout is not null)
+        {
+            context.Request.Headers[CallDeadline.TimeoutHeader] = timeout;
+        }
+
+        return context;
+    }
 }

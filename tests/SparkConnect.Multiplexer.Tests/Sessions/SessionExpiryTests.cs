@@ -47,7 +47,11 @@ public sealed class SessionExpiryTests
             }
         };
 
+        var calls = gateway.Services.GetRequiredService<ActiveCalls>();
         await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = idle }, Alice, cancellationToken: Cancel);
+
+        // The call's touch runs after the client has its answer; it is recorded before the call counts as ended.
+        Assert.IsTrue(await Polling.EventuallyAsync(() => !calls.IsActive(idle), TimeSpan.FromSeconds(10)), "the call's touch was recorded");
         using var stream = gateway.Client.ExecutePlan(new ExecutePlanRequest { SessionId = streaming }, Alice, cancellationToken: Cancel);
         Assert.IsTrue(await stream.ResponseStream.MoveNext(Cancel));
         clock.Advance(TimeSpan.FromMinutes(9));
@@ -64,6 +68,7 @@ public sealed class SessionExpiryTests
 
         release.SetResult();
         Assert.IsFalse(await stream.ResponseStream.MoveNext(Cancel));
+        Assert.IsTrue(await Polling.EventuallyAsync(() => !calls.IsActive(streaming), TimeSpan.FromSeconds(10)), "the call's touch was recorded");
         clock.Advance(TimeSpan.FromMinutes(9));
         Assert.AreEqual(0, await expiry.ExpireIdleSessionsAsync(Cancel), "idle time counts from the end of the stream");
         clock.Advance(TimeSpan.FromMinutes(2));
@@ -86,7 +91,9 @@ public sealed class SessionExpiryTests
             g => g.Services.AddSingleton<TimeProvider>(clock));
         var store = gateway.Services.GetRequiredService<ISessionStore>();
         var session = GatewayHost.NewSessionId();
+        var calls = gateway.Services.GetRequiredService<ActiveCalls>();
         await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = session }, Alice, cancellationToken: Cancel);
+        Assert.IsTrue(await Polling.EventuallyAsync(() => !calls.IsActive(session), TimeSpan.FromSeconds(10)), "the call's touch was recorded");
 
         for (var minute = 0; minute < 12 && await store.GetAsync(session, Cancel) is not null; minute++)
         {

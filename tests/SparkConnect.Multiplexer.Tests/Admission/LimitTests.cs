@@ -6,7 +6,7 @@ using Spark.Connect;
 
 using SparkConnect.Multiplexer.Testing;
 
-namespace SparkConnect.Multiplexer.Tests.Sessions;
+namespace SparkConnect.Multiplexer.Tests.Admission;
 
 [TestClass]
 public sealed class LimitTests

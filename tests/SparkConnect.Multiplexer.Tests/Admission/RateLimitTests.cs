@@ -1,11 +1,11 @@
 using System.Diagnostics.Metrics;
 using Grpc.Core;
 using Spark.Connect;
-using SparkConnect.Multiplexer.Sessions;
+using SparkConnect.Multiplexer.Admission;
 using SparkConnect.Multiplexer.TestEngine;
 using SparkConnect.Multiplexer.Testing;
 
-namespace SparkConnect.Multiplexer.Tests.Sessions;
+namespace SparkConnect.Multiplexer.Tests.Admission;
 
 /// <summary>
 /// Call rate limits through the real gateway. Rates are 1 per second with small bursts and a run of calls well above

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 
-namespace SparkConnect.Multiplexer.Sessions;
+namespace SparkConnect.Multiplexer.Admission;
 
 /// <summary>
 /// One <see cref="TokenBucketRateLimiter"/> per key (a user, a client address), made on first use. Memory stays

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Protocol;
 
-namespace SparkConnect.Multiplexer.Sessions;
+namespace SparkConnect.Multiplexer.Admission;
 
 /// <summary>
 /// Deny lists and per-user / per-address limits, counted in this gateway instance (the sessions it opened that still

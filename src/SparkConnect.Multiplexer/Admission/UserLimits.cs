@@ -1,4 +1,4 @@
-namespace SparkConnect.Multiplexer.Sessions;
+namespace SparkConnect.Multiplexer.Admission;
 
 /// <summary>The per-user limits that apply to one principal: its user entry, else its first group's, else the general ones.</summary>
 internal readonly record struct UserLimits(int MaxSessions, int MaxConcurrentExecutions, int CallsPerSecond, int CallBurst)

@@ -7,7 +7,7 @@ using Spark.Connect;
 
 using SparkConnect.Multiplexer.Testing;
 
-namespace SparkConnect.Multiplexer.Tests.Authorization;
+namespace SparkConnect.Multiplexer.Tests.Admission;
 
 [TestClass]
 public sealed class AuthorizationTests

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Protocol;
 
-namespace SparkConnect.Multiplexer.Sessions;
+namespace SparkConnect.Multiplexer.Admission;
 
 /// <summary>
 /// Calls per second per client address (before authentication) and per user (after), as token buckets. A refusal is

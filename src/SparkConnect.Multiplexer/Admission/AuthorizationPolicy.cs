@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Configuration;
 using SparkConnect.Multiplexer.Protocol;
 
-namespace SparkConnect.Multiplexer.Authorization;
+namespace SparkConnect.Multiplexer.Admission;
 
 /// <summary>
 /// The configured authorization (<c>SparkConnectGateway:Authorization</c>): who may open sessions on which engine

@@ -1,4 +1,4 @@
-namespace SparkConnect.Multiplexer.Sessions;
+namespace SparkConnect.Multiplexer.Admission;
 
 /// <summary>No shared limits: every instance counts its own.</summary>
 internal sealed class NoSharedLimits : ISharedLimits
