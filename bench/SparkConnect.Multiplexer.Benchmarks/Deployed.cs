@@ -221,7 +221,7 @@ internal static class Deployed
                         var path = paths[(i + round) % paths.Count];
                         var processes = path.Processes?.Invoke() ?? [];
                         var counters = options.Counters && gateways.TryGetValue(path.Name, out var pid)
-                            ? await CounterSession.StartAsync(pid, report.Counters(scenario.Id, path.Name))
+                            ? await CounterSession.StartAsync(pid, report.Counters(scenario.Id, path.Name), options.AllocationTicks)
                             : null;
                         var cpuBefore = processes.Sum(Memory.CpuSeconds);
                         await Measure.RunAsync(path, scenario, scenario.Kind == ScenarioKind.Stream ? streamWindow : unaryWindow, report.Cell(scenario.Id, path.Name));
@@ -461,8 +461,8 @@ internal static class Deployed
     }
 }
 
-/// <summary>The deployed run's switches: <c>--quick</c>, <c>--no-build</c>, <c>--only</c>, <c>--variant</c> (repeatable), <c>--rounds</c>, <c>--counters</c>, <c>--with-proxies</c>.</summary>
-internal sealed record DeployedOptions(bool Quick, bool Build, string? Only, IReadOnlyList<GatewayVariant> Variants, int? Rounds, bool Counters, bool WithProxies);
+/// <summary>The deployed run's switches: <c>--quick</c>, <c>--no-build</c>, <c>--only</c>, <c>--variant</c> (repeatable), <c>--rounds</c>, <c>--counters</c> (<c>--alloc</c>: with allocation ticks), <c>--with-proxies</c>.</summary>
+internal sealed record DeployedOptions(bool Quick, bool Build, string? Only, IReadOnlyList<GatewayVariant> Variants, int? Rounds, bool Counters, bool WithProxies, bool AllocationTicks = false);
 
 internal sealed record StreamMemoryFigures(string Path, long Idle, long AllOpen, long Peak, int PeakOpen, int Failures)
 {

@@ -263,6 +263,23 @@ internal sealed class DeployedReport(DeployedOptions options, Scenario[] scenari
         }
 
         md.AppendLine();
+        md.AppendLine("Collections by reason, and (`--alloc`) the types behind the most sampled allocation:");
+        md.AppendLine();
+        foreach (var s in scenarios)
+        {
+            foreach (var path in Paths)
+            {
+                if (_counters.TryGetValue((s.Id, path), out var c) && (c.Reasons.Count > 0 || c.AllocatedByType.Count > 0))
+                {
+                    var reasons = string.Join(", ", c.Reasons.OrderByDescending(r => r.Value).Select(r => $"{r.Key} {r.Value}"));
+                    var total = c.AllocatedByType.Values.Sum();
+                    var types = string.Join(", ", c.AllocatedByType.OrderByDescending(t => t.Value).Take(6).Select(t => $"{t.Key} {100.0 * t.Value / total:F0}%"));
+                    md.AppendLine(Inv, $"- {s.Label}, {path}: {(reasons.Length > 0 ? reasons : "no collection")}{(types.Length > 0 ? $"; allocated ({Report.Bytes(total)} sampled): {types}" : "")}");
+                }
+            }
+        }
+
+        md.AppendLine();
     }
 
     private double CpuPerWork(Scenario s, string path)

@@ -18,6 +18,12 @@ internal sealed class CounterFigures
 
     public int[] Collections { get; } = new int[3];
 
+    /// <summary>Collections by the runtime's reason (AllocSmall, AllocLarge, Induced, ...): a gen2 for AllocLarge means the LOH budget ran out.</summary>
+    public Dictionary<string, int> Reasons { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>With allocation ticks on: sampled bytes (one tick per ~100 KB) by kind and type, e.g. <c>Large byte[]</c>.</summary>
+    public Dictionary<string, long> AllocatedByType { get; } = new(StringComparer.Ordinal);
+
     public int Pauses { get; set; }
 
     public double PauseMilliseconds { get; set; }
@@ -90,17 +96,23 @@ internal sealed class CounterSession
         source.Clr.GCSuspendEEStart += e => _suspendedAt = e.TimeStampRelativeMSec;
         source.Clr.GCRestartEEStop += OnRestart;
         source.Clr.ContentionStop += OnContentionStop;
+        source.Clr.GCAllocationTick += e =>
+        {
+            var key = $"{e.AllocationKind} {e.TypeName}";
+            _figures.AllocatedByType[key] = _figures.AllocatedByType.GetValueOrDefault(key) + e.AllocationAmount64;
+        };
         source.Dynamic.All += OnDynamic;
         _processing = Task.Run(() => source.Process());
     }
 
     /// <summary>Starts a session on <paramref name="pid"/>; the events count into <paramref name="figures"/>.</summary>
-    public static async Task<CounterSession> StartAsync(int pid, CounterFigures figures, CancellationToken cancellationToken = default)
+    public static async Task<CounterSession> StartAsync(int pid, CounterFigures figures, bool allocationTicks, CancellationToken cancellationToken = default)
     {
         var client = new DiagnosticsClient(pid);
         EventPipeProvider[] providers =
         [
-            new(RuntimeProvider, EventLevel.Informational, (long)(ClrTraceEventParser.Keywords.GC | ClrTraceEventParser.Keywords.Contention)),
+            // Verbose adds GCAllocationTick: which types fill the heaps (costs the gateway a little more).
+            new(RuntimeProvider, allocationTicks ? EventLevel.Verbose : EventLevel.Informational, (long)(ClrTraceEventParser.Keywords.GC | ClrTraceEventParser.Keywords.Contention)),
             new("System.Runtime", EventLevel.Informational, 0, new Dictionary<string, string> { ["EventCounterIntervalSec"] = "0.5" }),
         ];
         var session = await client.StartEventPipeSessionAsync(providers, requestRundown: false, circularBufferMB: 64, cancellationToken);
@@ -125,6 +137,9 @@ internal sealed class CounterSession
         {
             _figures.Collections[e.Depth]++;
         }
+
+        var reason = $"gen{e.Depth} {e.Reason}";
+        _figures.Reasons[reason] = _figures.Reasons.GetValueOrDefault(reason) + 1;
     }
 
     private void OnRestart(GCNoUserDataTraceData e)

@@ -9,7 +9,7 @@ using SparkConnect.Multiplexer.Benchmarks;
 // Redis:ShareLimits on against off (issue 14), one real redis-server: ... -- --redis-limits [--quick]
 // As deployed (issue 17), every party its own process: ... -- --deployed [--quick] [--no-build] (docs/benchmarks-deployed.md)
 //   gateway variants in the same interleaved rounds, ratios to the baseline gateway (nothing written):
-//   ... -- --deployed --variant NAME:ENV=VALUE[,--Config:Key=Value][,exe=PATH] [--variant ...] [--rounds N] [--counters] [--with-proxies]
+//   ... -- --deployed --variant NAME:ENV=VALUE[,--Config:Key=Value][,exe=PATH] [--variant ...] [--rounds N] [--counters] [--alloc] [--with-proxies]
 if (args.Length == 2 && args[0] is "--serve-engine" or "--serve-gateway")
 {
     var port = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
@@ -64,8 +64,9 @@ if (args.Contains("--deployed"))
         onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1] : null,
         variants,
         roundsIndex >= 0 && roundsIndex + 1 < args.Length ? int.Parse(args[roundsIndex + 1], System.Globalization.CultureInfo.InvariantCulture) : null,
-        args.Contains("--counters"),
-        args.Contains("--with-proxies"));
+        args.Contains("--counters") || args.Contains("--alloc"),
+        args.Contains("--with-proxies"),
+        args.Contains("--alloc"));
     return await Deployed.RunAsync(options, repoRoot);
 }
 
