@@ -200,6 +200,7 @@ internal sealed class DeployedReport(DeployedOptions options, Scenario[] scenari
         md.AppendLine("- On loopback every path is CPU-bound and shares two cores with the client and the engine, so a proxy's throughput reflects its CPU per byte *plus* the CPU it takes from client and engine; the proxy CPU table separates the first.");
         md.AppendLine("- The in-process benchmark (`docs/benchmarks.md`, no switch) stays for profiling: there the gateway, YARP and the client share one process and thread pool, which flatters or penalises them in ways a deployment does not.");
         md.AppendLine("- The gateway runs with the sample host's shipped settings; what it does per call beyond a proxy (authentication, session ownership, routing, rewriting `UserContext`, hiding secrets in Config answers) is part of what is measured.");
+        md.AppendLine("- Runtime and Kestrel settings (GC mode, DATAS, tiering, ReadyToRun, thread-pool spinning, HTTP/2 windows, the shared array pool) were compared as gateway variants in one run each (`--variant`, `--counters`): `docs/benchmarks.md`, \"Deployed: levers\".");
         return md.ToString();
     }
 

@@ -13,14 +13,19 @@ internal sealed record GatewayVariant(string Name, IReadOnlyDictionary<string, s
     public string PathName => "gw:" + Name;
 
     /// <summary>What the variant changes, for the report.</summary>
-    public string Description => string.Join(' ', Environment.Select(e => $"{e.Key}={e.Value}").Concat(Arguments).Concat(Executable is null ? [] : ["exe=" + Executable]));
+    public string Description => Environment.Count + Arguments.Count == 0 && Executable is null
+        ? "(nothing changed: a second baseline, the noise floor)"
+        : string.Join(' ', Environment.Select(e => $"{e.Key}={e.Value}").Concat(Arguments).Concat(Executable is null ? [] : ["exe=" + Executable]));
 
-    /// <summary>Parses <c>NAME:ITEM[,ITEM...]</c>; null with a message when it is malformed.</summary>
+    /// <summary>
+    /// Parses <c>NAME:ITEM[,ITEM...]</c>; null with a message when it is malformed. <c>NAME:</c> with no items is a second
+    /// baseline process: its ratios show how far two identical gateways differ in this run (the noise floor).
+    /// </summary>
     public static GatewayVariant? Parse(string text, out string? error)
     {
         error = null;
         var colon = text.IndexOf(':', StringComparison.Ordinal);
-        if (colon <= 0 || colon == text.Length - 1)
+        if (colon <= 0)
         {
             error = $"--variant '{text}': expected NAME:ENV=VALUE[,--Config:Key=Value][,exe=PATH]";
             return null;
