@@ -34,8 +34,9 @@ internal static class Deployed
         new("stream-4m-64", "ExecutePlan 4 MiB batches, 64 callers", ScenarioKind.Stream, 64, BatchBytes: Mib4, Batches: 2),
     ];
 
-    public static async Task<int> RunAsync(bool quick, bool build, string? repoRoot, string? only = null)
+    public static async Task<int> RunAsync(DeployedOptions options, string? repoRoot)
     {
+        var (quick, build, only) = (options.Quick, options.Build, options.Only);
         if (repoRoot is null)
         {
             Console.Error.WriteLine("The deployed mode starts the sample host's Release build: run it inside the repository, or pass --out <repository root>.");
@@ -43,7 +44,7 @@ internal static class Deployed
         }
 
         var total = Stopwatch.StartNew();
-        var report = new DeployedReport(quick, Scenarios);
+        var report = new DeployedReport(options, Scenarios.Where(s => only is null || s.Id == only).ToArray());
         Console.WriteLine($"SparkConnect.Multiplexer benchmarks as deployed ({(quick ? "quick" : "full")}), {Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {report.LoadAtStart}");
         var sampleHost = await SampleHostAsync(repoRoot, build);
         if (sampleHost is null)
@@ -55,10 +56,10 @@ internal static class Deployed
         var engine = await ChildProcess.StartEnginesAsync([ChildProcess.FreePort()]);
         try
         {
-            await ThroughputAsync(report, sampleHost, engine, quick, total, only);
-            if (only is not null)
+            await ThroughputAsync(report, sampleHost, engine, options, total);
+            if (only is not null || options.Variants.Count > 0)
             {
-                // One scenario, for iterating on a change: the results table only, nothing written.
+                // One scenario or gateway variants, for iterating on a change: the results tables only, nothing written.
                 report.Elapsed = total.Elapsed;
                 Console.WriteLine(report.Render());
                 return 0;
@@ -151,37 +152,55 @@ internal static class Deployed
         return settings;
     }
 
-    private static async Task ThroughputAsync(DeployedReport report, string sampleHost, ChildProcess engine, bool quick, Stopwatch total, string? only)
+    private static async Task ThroughputAsync(DeployedReport report, string sampleHost, ChildProcess engine, DeployedOptions options, Stopwatch total)
     {
-        var scenarios = Scenarios.Where(s => only is null || s.Id == only).ToList();
-        var rounds = quick ? 1 : 3;
-        var unaryWindow = TimeSpan.FromSeconds(quick ? 0.5 : 2);
-        var streamWindow = TimeSpan.FromSeconds(quick ? 0.8 : 3);
-        var warmup = TimeSpan.FromSeconds(quick ? 0.2 : 0.5);
-        var gatewayPort = ChildProcess.FreePort();
-        await using var gateway = await ChildProcess.StartSampleHostAsync(sampleHost, gatewayPort, GatewaySettings(gatewayPort, engine.Address));
-        await using var yarp = await ChildProcess.StartYarpAsync(ChildProcess.FreePort(), engine.Address);
-        var paths = new List<BenchPath>
-        {
-            new("direct", engine.Address),
-            new("gateway", gateway.Address) { Processes = () => [gateway.Id] },
-        };
-        var (nginx, nginxSkipped) = await Hosts.NginxAsync(engine.Address);
-        report.NginxSkipped = nginxSkipped;
-        report.NginxVersion = Hosts.NginxVersionText;
-        if (nginx is not null)
-        {
-            paths.Add(nginx);
-        }
-        else
-        {
-            Console.WriteLine($"nginx skipped: {nginxSkipped}");
-        }
+        var quick = options.Quick;
+        var scenarios = Scenarios.Where(s => options.Only is null || s.Id == options.Only).ToList();
+        var rounds = options.Rounds ?? (quick ? 1 : 3);
 
-        paths.Add(new BenchPath("yarp", yarp.Address) { Processes = () => [yarp.Id] });
-        report.Paths.AddRange(paths.Select(p => p.Name));
+        // Counter reports come every half second: with --counters every window holds a few of them.
+        var unaryWindow = TimeSpan.FromSeconds(options.Counters ? Math.Max(quick ? 0.5 : 2, 1.5) : quick ? 0.5 : 2);
+        var streamWindow = TimeSpan.FromSeconds(options.Counters ? Math.Max(quick ? 0.8 : 3, 1.5) : quick ? 0.8 : 3);
+        var warmup = TimeSpan.FromSeconds(quick ? 0.2 : 0.5);
+        var paths = new List<BenchPath> { new("direct", engine.Address) };
+        var children = new List<ChildProcess>();
+        var gateways = new Dictionary<string, int>(StringComparer.Ordinal);
         try
         {
+            // The baseline gateway and one process per variant, all from the same configuration apart from the variant's items.
+            foreach (var variant in (GatewayVariant?[])[null, .. options.Variants])
+            {
+                var port = ChildProcess.FreePort();
+                var settings = GatewaySettings(port, engine.Address);
+                settings.AddRange(variant?.Arguments ?? []);
+                var gateway = await ChildProcess.StartSampleHostAsync(variant?.Executable ?? sampleHost, port, settings, variant?.Environment);
+                children.Add(gateway);
+                var name = variant?.PathName ?? "gateway";
+                gateways[name] = gateway.Id;
+                paths.Add(new BenchPath(name, gateway.Address) { Processes = () => [gateway.Id] });
+            }
+
+            // With variants the run compares gateways: nginx and YARP only when asked for.
+            if (options.Variants.Count == 0 || options.WithProxies)
+            {
+                var (nginx, nginxSkipped) = await Hosts.NginxAsync(engine.Address);
+                report.NginxSkipped = nginxSkipped;
+                report.NginxVersion = Hosts.NginxVersionText;
+                if (nginx is not null)
+                {
+                    paths.Add(nginx);
+                }
+                else
+                {
+                    Console.WriteLine($"nginx skipped: {nginxSkipped}");
+                }
+
+                var yarp = await ChildProcess.StartYarpAsync(ChildProcess.FreePort(), engine.Address);
+                children.Add(yarp);
+                paths.Add(new BenchPath("yarp", yarp.Address) { Processes = () => [yarp.Id] });
+            }
+
+            report.Paths.AddRange(paths.Select(p => p.Name));
             Console.WriteLine($"warm-up ({total.Elapsed.TotalSeconds:F0} s)");
             foreach (var path in paths)
             {
@@ -193,7 +212,7 @@ internal static class Deployed
 
             for (var round = 0; round < rounds; round++)
             {
-                Console.WriteLine($"round {round + 1}/{rounds} ({total.Elapsed.TotalSeconds:F0} s)");
+                Console.WriteLine($"round {round + 1}/{rounds} ({total.Elapsed.TotalSeconds:F0} s, load average {DeployedReport.LoadAverage()})");
                 foreach (var scenario in scenarios)
                 {
                     // Interleaved: every path runs each scenario in every round, starting with a different path each round.
@@ -201,9 +220,16 @@ internal static class Deployed
                     {
                         var path = paths[(i + round) % paths.Count];
                         var processes = path.Processes?.Invoke() ?? [];
+                        var counters = options.Counters && gateways.TryGetValue(path.Name, out var pid)
+                            ? await CounterSession.StartAsync(pid, report.Counters(scenario.Id, path.Name), options.AllocationTicks)
+                            : null;
                         var cpuBefore = processes.Sum(Memory.CpuSeconds);
                         await Measure.RunAsync(path, scenario, scenario.Kind == ScenarioKind.Stream ? streamWindow : unaryWindow, report.Cell(scenario.Id, path.Name));
                         report.AddCpu(scenario.Id, path.Name, processes.Sum(Memory.CpuSeconds) - cpuBefore);
+                        if (counters is not null)
+                        {
+                            await counters.StopAsync();
+                        }
                     }
                 }
             }
@@ -213,6 +239,11 @@ internal static class Deployed
             foreach (var path in paths)
             {
                 await path.DisposeAsync();
+            }
+
+            foreach (var child in children)
+            {
+                await child.DisposeAsync();
             }
         }
     }
@@ -429,6 +460,9 @@ internal static class Deployed
         }
     }
 }
+
+/// <summary>The deployed run's switches: <c>--quick</c>, <c>--no-build</c>, <c>--only</c>, <c>--variant</c> (repeatable), <c>--rounds</c>, <c>--counters</c> (<c>--alloc</c>: with allocation ticks), <c>--with-proxies</c>.</summary>
+internal sealed record DeployedOptions(bool Quick, bool Build, string? Only, IReadOnlyList<GatewayVariant> Variants, int? Rounds, bool Counters, bool WithProxies, bool AllocationTicks = false);
 
 internal sealed record StreamMemoryFigures(string Path, long Idle, long AllOpen, long Peak, int PeakOpen, int Failures)
 {

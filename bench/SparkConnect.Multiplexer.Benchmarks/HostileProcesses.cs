@@ -65,7 +65,7 @@ internal sealed class ChildProcess : IAsyncDisposable
     /// The sample host's own executable (its Release build), run from its output directory so it reads its
     /// appsettings.json as deployed; <paramref name="settings"/> are <c>--Key=Value</c> command-line overrides.
     /// </summary>
-    public static Task<ChildProcess> StartSampleHostAsync(string executable, int port, IEnumerable<string> settings)
+    public static Task<ChildProcess> StartSampleHostAsync(string executable, int port, IEnumerable<string> settings, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(executable)
         {
@@ -78,6 +78,11 @@ internal sealed class ChildProcess : IAsyncDisposable
         foreach (var setting in settings)
         {
             info.ArgumentList.Add(setting);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
         }
 
         // The sample host does not read standard input: it is stopped with SIGTERM, as a service manager stops it.

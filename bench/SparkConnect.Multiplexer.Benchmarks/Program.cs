@@ -8,6 +8,8 @@ using SparkConnect.Multiplexer.Benchmarks;
 // Hostile load (issue 11), the gateway in its own process: ... -- --hostile [--out <repo root>] (docs/benchmarks-hostile.md)
 // Redis:ShareLimits on against off (issue 14), one real redis-server: ... -- --redis-limits [--quick]
 // As deployed (issue 17), every party its own process: ... -- --deployed [--quick] [--no-build] (docs/benchmarks-deployed.md)
+//   gateway variants in the same interleaved rounds, ratios to the baseline gateway (nothing written):
+//   ... -- --deployed --variant NAME:ENV=VALUE[,--Config:Key=Value][,exe=PATH] [--variant ...] [--rounds N] [--counters] [--alloc] [--with-proxies]
 if (args.Length == 2 && args[0] is "--serve-engine" or "--serve-gateway")
 {
     var port = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
@@ -39,7 +41,33 @@ if (args.Contains("--hostile"))
 if (args.Contains("--deployed"))
 {
     var onlyIndex = Array.IndexOf(args, "--only");
-    return await Deployed.RunAsync(quick, !args.Contains("--no-build"), repoRoot, onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1] : null);
+    var roundsIndex = Array.IndexOf(args, "--rounds");
+    var variants = new List<GatewayVariant>();
+    for (var i = 0; i + 1 < args.Length; i++)
+    {
+        if (args[i] == "--variant")
+        {
+            var variant = GatewayVariant.Parse(args[i + 1], out var error);
+            if (variant is null)
+            {
+                Console.Error.WriteLine(error);
+                return 1;
+            }
+
+            variants.Add(variant);
+        }
+    }
+
+    var options = new DeployedOptions(
+        quick,
+        !args.Contains("--no-build"),
+        onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1] : null,
+        variants,
+        roundsIndex >= 0 && roundsIndex + 1 < args.Length ? int.Parse(args[roundsIndex + 1], System.Globalization.CultureInfo.InvariantCulture) : null,
+        args.Contains("--counters") || args.Contains("--alloc"),
+        args.Contains("--with-proxies"),
+        args.Contains("--alloc"));
+    return await Deployed.RunAsync(options, repoRoot);
 }
 
 // Limits shared across replicas through Redis (issue 14): ... -- --redis-limits [--quick]
