@@ -29,8 +29,12 @@ internal sealed class EngineForwarder(
     ILogger<EngineForwarder> logger)
 {
     // Measured (docs/benchmarks.md): 256 KiB reads forward one 4 MiB-batch stream ~1.5x faster than 64 KiB and
-    // allocate a quarter less per MiB, with no loss for small batches; each read is still flushed at once.
+    // allocate a quarter less per MiB, with no loss for small batches; each read is still flushed at once. A read
+    // starts at Kestrel's 4 KiB block and doubles only while reads fill it: a 256 KiB buffer per small answer came from
+    // the shared array pool, which keeps few that large, so 64 callers allocated them on the large-object heap and
+    // spent a quarter of the time in gen2 collections (docs/benchmarks.md, "Deployed: levers").
     private const int ResponseChunkSize = 256 * 1024;
+    private const int FirstResponseChunkSize = 4 * 1024;
 
     private static readonly FrozenSet<string> RequestHeadersNotForwarded = FrozenSet.ToFrozenSet(
     [
@@ -190,13 +194,28 @@ internal sealed class EngineForwarder(
     {
         using var stopFlush = cancellationToken.UnsafeRegister(static state => ((PipeWriter)state!).CancelPendingFlush(), destination);
         long total = 0;
+        var chunk = FirstResponseChunkSize;
+        var drained = true;
         while (true)
         {
-            var buffer = destination.GetMemory(ResponseChunkSize);
+            if (drained)
+            {
+                // Nothing left from the last read: wait for the engine's next bytes holding no buffer, so a stream
+                // waiting on a long query keeps none (HTTP/2 response streams complete a zero-byte read on data).
+                _ = await source.ReadAsync(Memory<byte>.Empty, cancellationToken);
+            }
+
+            var buffer = destination.GetMemory(chunk);
             var read = await source.ReadAsync(buffer, cancellationToken);
             if (read == 0)
             {
                 return total;
+            }
+
+            drained = read < chunk;
+            if (!drained && chunk < ResponseChunkSize)
+            {
+                chunk *= 2;
             }
 
             framing.Observe(buffer.Span[..read]);
