@@ -1,4 +1,4 @@
-using SparkConnect.Multiplexer.Authentication;
+using SparkConnect.Multiplexer.Authenticators;
 using SparkConnect.Multiplexer.Sessions;
 using Microsoft.Extensions.Options;
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer;
-using SparkConnect.Multiplexer.Authentication;
+using SparkConnect.Multiplexer.Authenticators;
 using SparkConnect.Multiplexer.Authorization;
 using SparkConnect.Multiplexer.Configuration;
 using SparkConnect.Multiplexer.Diagnostics;
