@@ -1,23 +1,37 @@
 namespace SparkConnect.Multiplexer;
 
 /// <summary>A Spark Connect session as the gateway knows it.</summary>
-/// <param name="SessionId">The client's session id (a UUID).</param>
-/// <param name="Owner">The user name of the principal that owns the session.</param>
-/// <param name="EngineKey">The engine key the session was routed by.</param>
-/// <param name="EngineId">The <see cref="EngineEndpoint.Id"/> of the engine serving it.</param>
-/// <param name="EngineAddress">That engine's address.</param>
-/// <param name="CreatedAt">When the session was first seen.</param>
-/// <param name="LastActivity">When a call last used it.</param>
-/// <param name="ClientAddress">The IP address of the client that opened it, when known (for per-address limits).</param>
-public sealed record SessionRecord(
-    string SessionId,
-    string Owner,
-    EngineKey EngineKey,
-    string EngineId,
-    Uri EngineAddress,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset LastActivity,
-    string? ClientAddress = null);
+/// <remarks>
+/// Built with an object initializer (<c>new SessionRecord { SessionId = ..., ... }</c>) rather than a positional
+/// constructor, so a member added later does not break callers' constructor calls or deconstruction.
+/// Two records are equal when every member is equal.
+/// </remarks>
+public sealed record SessionRecord
+{
+    /// <summary>The client's session id (a UUID).</summary>
+    public required string SessionId { get; init; }
+
+    /// <summary>The user name of the principal that owns the session.</summary>
+    public required string Owner { get; init; }
+
+    /// <summary>The engine key the session was routed by.</summary>
+    public required EngineKey EngineKey { get; init; }
+
+    /// <summary>The <see cref="EngineEndpoint.Id"/> of the engine serving it.</summary>
+    public required string EngineId { get; init; }
+
+    /// <summary>That engine's address.</summary>
+    public required Uri EngineAddress { get; init; }
+
+    /// <summary>When the session was first seen.</summary>
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When a call last used it.</summary>
+    public required DateTimeOffset LastActivity { get; init; }
+
+    /// <summary>The IP address of the client that opened it, when known (for per-address limits); <see langword="null"/> by default.</summary>
+    public string? ClientAddress { get; init; }
+}
 
 /// <summary>The result of <see cref="ISessionStore.ClaimAsync"/>.</summary>
 /// <param name="Session">The session now stored under the id.</param>

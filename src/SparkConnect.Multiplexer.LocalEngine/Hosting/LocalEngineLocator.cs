@@ -56,10 +56,20 @@ internal sealed class LocalEngineLocator : IEngineLocator, ILaunchedEngines, IAs
         var options = _options.Value;
         var user = request.Principal.UserName;
         Entry entry;
+        Entry? lost = null;
+        EngineGoneEventArgs? loss = null;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_current.TryGetValue(request.Key, out var current))
+            if (_current.TryGetValue(request.Key, out var current) && current.Start.IsCompletedSuccessfully && _lifecycle is not null && _lifecycle.IsGone(current.Id, out loss))
+            {
+                // Reported lost by someone else (a health probe, a third party): never handed out again.
+                TakeOutOfService(current);
+                lost = current;
+                current = null;
+            }
+
+            if (current is null)
             {
                 if (!request.MayLaunch)
                 {
@@ -91,6 +101,12 @@ internal sealed class LocalEngineLocator : IEngineLocator, ILaunchedEngines, IAs
 
             current.LastUsed = _time.GetUtcNow();
             entry = current;
+        }
+
+        if (lost is not null)
+        {
+            EngineLog.LocatorStoppingLost(_logger, lost.Id, lost.Key.ToString(), loss!.Reason);
+            _ = StopAsync(lost, loss.Reason, report: false);
         }
 
         // One caller giving up must not cancel the start the others wait for.
@@ -235,10 +251,15 @@ internal sealed class LocalEngineLocator : IEngineLocator, ILaunchedEngines, IAs
         }
     }
 
-    private async Task StopAsync(Entry entry, string reason)
+    private async Task StopAsync(Entry entry, string reason, bool report = true)
     {
-        // Sessions still bound to it are told once that it is gone, and its endpoint (with its token) is forgotten.
-        _lifecycle?.ReportStopped(entry.Id, reason);
+        // Sessions still bound to it are told once that it is gone, and its endpoint (with its token) is forgotten;
+        // an engine already reported lost keeps that report.
+        if (report)
+        {
+            _lifecycle?.ReportStopped(entry.Id, reason);
+        }
+
         try
         {
             if (entry.Engine is { } engine)

@@ -28,4 +28,7 @@ internal static partial class EngineLog
 
     [LoggerMessage(5008, LogLevel.Warning, "Checking local engines for idleness failed.")]
     public static partial void LocatorIdleCheckFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(5009, LogLevel.Warning, "Stopping local engine {EngineId} for engine key {Key}: reported lost ({Reason}).")]
+    public static partial void LocatorStoppingLost(ILogger logger, string engineId, string key, string reason);
 }

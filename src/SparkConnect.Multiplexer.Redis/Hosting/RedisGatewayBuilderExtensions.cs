@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer;
 using SparkConnect.Multiplexer.Redis;
-using SparkConnect.Multiplexer.Redis.Options;
 using SparkConnect.Multiplexer.Redis.Sessions;
 using SparkConnect.Multiplexer.Admission;
 using SparkConnect.Multiplexer.Sessions;

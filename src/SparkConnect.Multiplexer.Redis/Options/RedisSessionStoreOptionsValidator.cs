@@ -3,7 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace SparkConnect.Multiplexer.Redis.Options;
+namespace SparkConnect.Multiplexer.Redis;
 
 /// <summary>Checks the Redis session store's settings at start-up; every problem is reported with its fix.</summary>
 internal sealed class RedisSessionStoreOptionsValidator : IValidateOptions<RedisSessionStoreOptions>

@@ -35,7 +35,17 @@ internal sealed record StoredSession(
         session.ClientAddress);
 
     public SessionRecord ToRecord() => Version == CurrentVersion
-        ? new(SessionId, Owner, new EngineKey(ShareLevel, KeyOwner, Subdomain), EngineId, EngineAddress, CreatedAt, LastActivity, ClientAddress)
+        ? new()
+        {
+            SessionId = SessionId,
+            Owner = Owner,
+            EngineKey = new() { ShareLevel = ShareLevel, Owner = KeyOwner, Subdomain = Subdomain },
+            EngineId = EngineId,
+            EngineAddress = EngineAddress,
+            CreatedAt = CreatedAt,
+            LastActivity = LastActivity,
+            ClientAddress = ClientAddress,
+        }
         : throw new InvalidOperationException($"Session {SessionId} was stored in Redis in format {Version}; this gateway reads format {CurrentVersion}. Run one gateway version per key prefix.");
 }
 

@@ -1,5 +1,5 @@
-using SparkConnect.Multiplexer.Authentication;
 using SparkConnect.Multiplexer.Admission;
+using SparkConnect.Multiplexer.Authenticators;
 using SparkConnect.Multiplexer.Sessions;
 using Microsoft.Extensions.Options;
 

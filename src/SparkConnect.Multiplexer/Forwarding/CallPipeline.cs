@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Admission;
-using SparkConnect.Multiplexer.Authentication;
+using SparkConnect.Multiplexer.Authenticators;
 using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Hosting;
 using SparkConnect.Multiplexer.Protocol;

@@ -87,7 +87,7 @@ internal sealed class SessionRouter(
                     ?? throw new GatewayException(StatusCode.Unavailable, $"The engine locator found no engine for engine key {key}; retry.");
                 authorization.AuthorizeSession(principal, key, engine);
                 var now = time.GetUtcNow();
-                var candidate = new SessionRecord(sessionId, principal.UserName, key, engine.Id, engine.Address, now, now, address);
+                var candidate = new SessionRecord { SessionId = sessionId, Owner = principal.UserName, EngineKey = key, EngineId = engine.Id, EngineAddress = engine.Address, CreatedAt = now, LastActivity = now, ClientAddress = address };
                 claim = await FromStoreAsync(static (store, record, token) => store.ClaimAsync(record, token), candidate, "claim", cancellationToken);
             }
             catch

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer;
 using SparkConnect.Multiplexer.Admission;
-using SparkConnect.Multiplexer.Authentication;
+using SparkConnect.Multiplexer.Authenticators;
 using SparkConnect.Multiplexer.Configuration;
 using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Engines;

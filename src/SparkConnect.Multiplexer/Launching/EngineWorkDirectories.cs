@@ -26,7 +26,7 @@ internal sealed record EngineDirectoryState(
     bool HandedOver = false)
 {
     /// <summary>The engine key, when the file names it.</summary>
-    public EngineKey? Key => ShareLevel is { } level && Owner is { } owner && Subdomain is { } subdomain ? new EngineKey(level, owner, subdomain) : null;
+    public EngineKey? Key => ShareLevel is { } level && Owner is { } owner && Subdomain is { } subdomain ? new EngineKey { ShareLevel = level, Owner = owner, Subdomain = subdomain } : null;
 }
 
 [JsonSerializable(typeof(EngineDirectoryState))]

@@ -2,7 +2,7 @@ using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SparkConnect.Multiplexer.Authentication;
+using SparkConnect.Multiplexer.Authenticators;
 using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Forwarding;
 using SparkConnect.Multiplexer.Protocol;

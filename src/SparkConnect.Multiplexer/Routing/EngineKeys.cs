@@ -9,12 +9,12 @@ internal static class EngineKeys
     public static EngineKey For(ShareLevel shareLevel, GatewayPrincipal principal, string sessionId, string subdomain = EngineKey.DefaultSubdomain)
         => shareLevel switch
         {
-            ShareLevel.Connection => new EngineKey(shareLevel, sessionId, subdomain),
-            ShareLevel.User => new EngineKey(shareLevel, principal.UserName, subdomain),
+            ShareLevel.Connection => new EngineKey { ShareLevel = shareLevel, Owner = sessionId, Subdomain = subdomain },
+            ShareLevel.User => new EngineKey { ShareLevel = shareLevel, Owner = principal.UserName, Subdomain = subdomain },
 
             // Kyuubi falls back to the user when the principal has no group.
-            ShareLevel.Group => new EngineKey(shareLevel, principal.PrimaryGroup ?? principal.UserName, subdomain),
-            ShareLevel.Server => new EngineKey(shareLevel, ServerOwner, subdomain),
+            ShareLevel.Group => new EngineKey { ShareLevel = shareLevel, Owner = principal.PrimaryGroup ?? principal.UserName, Subdomain = subdomain },
+            ShareLevel.Server => new EngineKey { ShareLevel = shareLevel, Owner = ServerOwner, Subdomain = subdomain },
             _ => throw new ArgumentOutOfRangeException(nameof(shareLevel), shareLevel, "Unknown share level."),
         };
 }

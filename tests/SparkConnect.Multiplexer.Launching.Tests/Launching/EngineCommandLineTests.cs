@@ -5,7 +5,7 @@ namespace SparkConnect.Multiplexer.Launching.Tests.Launching;
 [TestClass]
 public sealed class EngineCommandLineTests
 {
-    private static readonly EngineKey AliceKey = new(ShareLevel.User, "alice", "etl");
+    private static readonly EngineKey AliceKey = new() { ShareLevel = ShareLevel.User, Owner = "alice", Subdomain = "etl" };
 
     [TestMethod]
     public void Build_SparkSubmitWithImpersonationConfsAndHints_ExpectedCommandLine()
@@ -70,7 +70,7 @@ public sealed class EngineCommandLineTests
         var options = new ProcessEngineOptions { Command = "launcher", Impersonation = true, ConfArgumentName = "-c", ProxyUserArguments = ["--run-as={user}"] };
         options.Confs["port"] = "{port}";
 
-        var commandLine = EngineCommandLine.Build(options, Context(new EngineKey(ShareLevel.Group, "eng", "default"), "eng"));
+        var commandLine = EngineCommandLine.Build(options, Context(new EngineKey { ShareLevel = ShareLevel.Group, Owner = "eng", Subdomain = "default" }, "eng"));
 
         CollectionAssert.AreEqual(new[] { "--run-as=eng", "-c", "port=15003" }, commandLine.Arguments.ToArray());
     }
@@ -81,7 +81,7 @@ public sealed class EngineCommandLineTests
         var options = new ProcessEngineOptions { Command = "launcher", Impersonation = true };
         options.Arguments.Add("{port}");
 
-        var commandLine = EngineCommandLine.Build(options, Context(new EngineKey(ShareLevel.Server, "server", "default"), "gateway"));
+        var commandLine = EngineCommandLine.Build(options, Context(new EngineKey { ShareLevel = ShareLevel.Server, Owner = "server", Subdomain = "default" }, "gateway"));
 
         CollectionAssert.AreEqual(new[] { "15003" }, commandLine.Arguments.ToArray());
     }
@@ -136,10 +136,10 @@ public sealed class EngineCommandLineTests
     public void UserOf_FollowsShareLevel()
     {
         var alice = new GatewayPrincipal("alice", ["eng"]);
-        Assert.AreEqual("alice", ProcessEngineManager.UserOf(Request(alice, new EngineKey(ShareLevel.User, "alice", "default"))));
-        Assert.AreEqual("alice", ProcessEngineManager.UserOf(Request(alice, new EngineKey(ShareLevel.Connection, "a-session", "default"))));
-        Assert.AreEqual("eng", ProcessEngineManager.UserOf(Request(alice, new EngineKey(ShareLevel.Group, "eng", "default"))));
-        Assert.AreEqual(Environment.UserName, ProcessEngineManager.UserOf(Request(alice, new EngineKey(ShareLevel.Server, "server", "default"))));
+        Assert.AreEqual("alice", ProcessEngineManager.UserOf(Request(alice, new EngineKey { ShareLevel = ShareLevel.User, Owner = "alice", Subdomain = "default" })));
+        Assert.AreEqual("alice", ProcessEngineManager.UserOf(Request(alice, new EngineKey { ShareLevel = ShareLevel.Connection, Owner = "a-session", Subdomain = "default" })));
+        Assert.AreEqual("eng", ProcessEngineManager.UserOf(Request(alice, new EngineKey { ShareLevel = ShareLevel.Group, Owner = "eng", Subdomain = "default" })));
+        Assert.AreEqual(Environment.UserName, ProcessEngineManager.UserOf(Request(alice, new EngineKey { ShareLevel = ShareLevel.Server, Owner = "server", Subdomain = "default" })));
     }
 
     [TestMethod]
@@ -159,7 +159,7 @@ public sealed class EngineCommandLineTests
         options.Arguments.Add("--conf");
         options.Arguments.Add("spark.connect.grpc.binding.port={port}");
         options.Environment["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = "{engineToken}";
-        var context = new EngineLaunchContext("process:USER/alice/default:0123abcd", new EngineKey(ShareLevel.User, "alice", "default"), "alice", "127.0.0.1", 41234, "/tmp/engines/e1", new Dictionary<string, string>(), "5ecret5ecret");
+        var context = new EngineLaunchContext("process:USER/alice/default:0123abcd", new EngineKey { ShareLevel = ShareLevel.User, Owner = "alice", Subdomain = "default" }, "alice", "127.0.0.1", 41234, "/tmp/engines/e1", new Dictionary<string, string>(), "5ecret5ecret");
 
         var commandLine = EngineCommandLine.Build(options, context);
 

@@ -17,7 +17,7 @@ public sealed class LocalEngineLimitsTests
     private static EngineRequest Request(string user, ShareLevel level = ShareLevel.User, string subdomain = EngineKey.DefaultSubdomain)
     {
         var sessionId = Guid.NewGuid().ToString();
-        return new(new GatewayPrincipal(user), new EngineKey(level, level == ShareLevel.Connection ? sessionId : user, subdomain), sessionId, new Dictionary<string, string>(), null);
+        return new(new GatewayPrincipal(user), new EngineKey { ShareLevel = level, Owner = level == ShareLevel.Connection ? sessionId : user, Subdomain = subdomain }, sessionId, new Dictionary<string, string>(), null);
     }
 
     [TestMethod]
@@ -83,7 +83,7 @@ public sealed class LocalEngineLimitsTests
         await using var locator = new LocalEngineLocator(Options.Create(options), NullLoggerFactory.Instance, store);
         var idle = await locator.LocateAsync(Request("alice"), CancellationToken.None);
         var busy = await locator.LocateAsync(Request("bob"), CancellationToken.None);
-        store.Sessions.Add(new SessionRecord(Guid.NewGuid().ToString(), "bob", new EngineKey(ShareLevel.User, "bob", "default"), busy.Id, busy.Address, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow));
+        store.Sessions.Add(new SessionRecord { SessionId = Guid.NewGuid().ToString(), Owner = "bob", EngineKey = new EngineKey { ShareLevel = ShareLevel.User, Owner = "bob", Subdomain = "default" }, EngineId = busy.Id, EngineAddress = busy.Address, CreatedAt = DateTimeOffset.UtcNow, LastActivity = DateTimeOffset.UtcNow });
 
         Assert.AreEqual(0, await locator.CheckIdleAsync(CancellationToken.None), "not idle long enough yet");
         await Task.Delay(500);

@@ -12,7 +12,7 @@ public sealed class LocalEngineLocatorTests
 {
     private static EngineRequest Request(string user) => new(
         new GatewayPrincipal(user),
-        new EngineKey(ShareLevel.User, user, EngineKey.DefaultSubdomain),
+        new EngineKey { ShareLevel = ShareLevel.User, Owner = user },
         Guid.NewGuid().ToString(),
         new Dictionary<string, string>(),
         null);

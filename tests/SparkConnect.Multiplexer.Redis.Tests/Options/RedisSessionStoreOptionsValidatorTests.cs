@@ -1,9 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using SparkConnect.Multiplexer.Redis.Options;
 
-namespace SparkConnect.Multiplexer.Redis.Tests.Options;
+namespace SparkConnect.Multiplexer.Redis.Tests;
 
 [TestClass]
 public sealed class RedisSessionStoreOptionsValidatorTests

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Logging.Abstractions;
 using SparkConnect.Multiplexer.Redis.Sessions;
 using SparkConnect.Multiplexer.Redis.Tests.Infrastructure;
-using SparkConnect.Multiplexer.Testing.Sessions;
+using SparkConnect.Multiplexer.TestKit;
 
 namespace SparkConnect.Multiplexer.Redis.Tests.Sessions;
 
@@ -36,7 +36,7 @@ public sealed class RedisSessionStoreConformanceTests : SessionStoreConformanceT
     protected override ISessionStore CreateStore()
     {
         var store = new RedisSessionStore(
-            Microsoft.Extensions.Options.Options.Create(new RedisSessionStoreOptions { Configuration = s_server.Configuration + ConformanceTimeouts, KeyPrefix = "test-" + Guid.NewGuid().ToString("N") }),
+            Options.Create(new RedisSessionStoreOptions { Configuration = s_server.Configuration + ConformanceTimeouts, KeyPrefix = "test-" + Guid.NewGuid().ToString("N") }),
             new OptionsMonitor<SparkConnectGatewayOptions>(new OptionsFactory<SparkConnectGatewayOptions>([], []), [], new OptionsCache<SparkConnectGatewayOptions>()),
             TimeProvider.System,
             NullLogger<RedisSessionStore>.Instance);

@@ -16,7 +16,7 @@ namespace SparkConnect.Multiplexer.Tests.Forwarding;
 [TestClass]
 public sealed class UnknownSessionTests
 {
-    private static readonly EngineKey AliceKey = new(ShareLevel.User, "alice", "default");
+    private static readonly EngineKey AliceKey = new() { ShareLevel = ShareLevel.User, Owner = "alice" };
 
     public TestContext TestContext { get; set; } = null!;
 
@@ -174,7 +174,7 @@ public sealed class UnknownSessionTests
         // Bound by another gateway instance (a shared store) to an engine that has since gone.
         var now = DateTimeOffset.UtcNow;
         await gateway.Services.GetRequiredService<ISessionStore>().ClaimAsync(
-            new SessionRecord(session, "alice", AliceKey, "launched:gone", engine.Address, now, now), Cancel);
+            new SessionRecord { SessionId = session, Owner = "alice", EngineKey = AliceKey, EngineId = "launched:gone", EngineAddress = engine.Address, CreatedAt = now, LastActivity = now }, Cancel);
 
         var error = await Assert.ThrowsExactlyAsync<RpcException>(() => gateway.Client.ConfigAsync(new ConfigRequest { SessionId = session }, GatewayHost.Bearer(GatewayHost.AliceToken), cancellationToken: Cancel).ResponseAsync);
 

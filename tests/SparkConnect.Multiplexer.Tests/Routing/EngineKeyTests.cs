@@ -31,9 +31,9 @@ public sealed class EngineKeyTests
         var badSubdomain = await Assert.ThrowsExactlyAsync<RpcException>(() => Call(gateway, GatewayHost.NewSessionId(), ("subdomain", "../etc")));
 
         var keys = target.Requests.Select(r => r.Key).ToArray();
-        Assert.AreEqual(new EngineKey(ShareLevel.User, "alice", "etl"), keys[0]);
-        Assert.AreEqual(new EngineKey(ShareLevel.Connection, connectionSession, "default"), keys[1]);
-        Assert.AreEqual(new EngineKey(ShareLevel.User, "alice", "adhoc"), keys[2]);
+        Assert.AreEqual(new EngineKey { ShareLevel = ShareLevel.User, Owner = "alice", Subdomain = "etl" }, keys[0]);
+        Assert.AreEqual(new EngineKey { ShareLevel = ShareLevel.Connection, Owner = connectionSession, Subdomain = "default" }, keys[1]);
+        Assert.AreEqual(new EngineKey { ShareLevel = ShareLevel.User, Owner = "alice", Subdomain = "adhoc" }, keys[2]);
         Assert.AreEqual(3, keys.Length, "refused hints never reach the locator");
         Assert.AreEqual(StatusCode.PermissionDenied, group.StatusCode);
         StringAssert.Contains(group.Status.Detail, "allowed: ");
@@ -60,8 +60,8 @@ public sealed class EngineKeyTests
         await Call(gateway, GatewayHost.NewSessionId(), ("share_level", "SERVER"));
 
         var keys = target.Requests.Select(r => r.Key).ToArray();
-        Assert.AreEqual(new EngineKey(ShareLevel.Group, "eng", "default"), keys[0], "alice's primary group");
-        Assert.AreEqual(new EngineKey(ShareLevel.Server, "server", "default"), keys[1]);
+        Assert.AreEqual(new EngineKey { ShareLevel = ShareLevel.Group, Owner = "eng", Subdomain = "default" }, keys[0], "alice's primary group");
+        Assert.AreEqual(new EngineKey { ShareLevel = ShareLevel.Server, Owner = "server", Subdomain = "default" }, keys[1]);
     }
 
     [TestMethod]

@@ -1,4 +1,4 @@
-using SparkConnect.Multiplexer.Testing.Sessions;
+using SparkConnect.Multiplexer.TestKit;
 
 namespace SparkConnect.Multiplexer.Tests.Sessions;
 

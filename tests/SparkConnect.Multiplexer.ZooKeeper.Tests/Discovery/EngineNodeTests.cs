@@ -77,7 +77,7 @@ public sealed class EngineNodeTests
     public void SpacePath_UserKey_KyuubiLayout()
     {
         var options = new ZooKeeperOptions();
-        var key = new EngineKey(ShareLevel.User, "alice", "default");
+        var key = new EngineKey { ShareLevel = ShareLevel.User, Owner = "alice", Subdomain = "default" };
 
         Assert.AreEqual("/kyuubi_1.10.0_USER_SPARK_SQL/alice/default", ZooKeeperEngineLocator.SpacePath(options, key));
         Assert.AreEqual("/kyuubi_1.10.0_USER_SPARK_SQL_lock/alice/default", ZooKeeperEngineLocator.LockPath(options, key));

@@ -41,7 +41,7 @@ public sealed class RollingRestartTests
             await Polling.EventuallyAsync(() => restarted.Engines!.Engines.Any(e => e.Id == engineId && e.Adopted && e.State == LaunchedEngineState.Ready), TimeSpan.FromSeconds(30)),
             "the restarted replica adopts the engine from its working directory");
         var options = restarted.Host.Services.GetRequiredService<IOptions<ZooKeeperOptions>>().Value;
-        var space = ZooKeeperEngineLocator.SpacePath(options, new EngineKey(ShareLevel.User, "alice", EngineKey.DefaultSubdomain));
+        var space = ZooKeeperEngineLocator.SpacePath(options, new EngineKey { ShareLevel = ShareLevel.User, Owner = "alice" });
         Assert.IsTrue(
             await Polling.EventuallyAsync(async () => (await restarted.ZooKeeper.GetChildrenAsync(space, null, CancellationToken.None) ?? []).Any(n => ZooKeeperGateway.EngineIdOf(space + "/" + n) == engineId), TimeSpan.FromSeconds(30)),
             "and registers it in ZooKeeper again (its node went with the stopped replica's ZooKeeper session)");

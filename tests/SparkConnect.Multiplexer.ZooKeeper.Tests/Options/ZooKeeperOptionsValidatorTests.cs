@@ -1,6 +1,6 @@
 using SparkConnect.Multiplexer.ZooKeeper.Client;
 
-namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Options;
+namespace SparkConnect.Multiplexer.ZooKeeper.Tests;
 
 [TestClass]
 public sealed class ZooKeeperOptionsValidatorTests

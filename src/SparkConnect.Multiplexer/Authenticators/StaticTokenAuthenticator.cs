@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 
-namespace SparkConnect.Multiplexer.Authentication;
+namespace SparkConnect.Multiplexer.Authenticators;
 
 /// <summary>
 /// Bearer tokens from configuration (<c>SparkConnectGateway:Authentication:Tokens</c>). Tokens are compared as

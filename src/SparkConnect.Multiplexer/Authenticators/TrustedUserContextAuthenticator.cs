@@ -1,4 +1,4 @@
-namespace SparkConnect.Multiplexer.Authentication;
+namespace SparkConnect.Multiplexer.Authenticators;
 
 /// <summary>
 /// Trial mode (<c>Authentication:Mode = None</c>): the user is whatever <c>user_context.user_id</c> the client

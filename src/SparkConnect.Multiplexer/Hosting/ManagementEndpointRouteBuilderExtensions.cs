@@ -11,7 +11,7 @@ using SparkConnect.Multiplexer.Management;
 namespace Microsoft.AspNetCore.Builder;
 
 /// <summary>Serves the gateway's management endpoint: health, readiness, metrics, the admin API and the dashboard.</summary>
-public static class SparkConnectGatewayManagementExtensions
+public static class ManagementEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps, on the routes of <paramref name="endpoints"/>: <c>/healthz</c> (the process is alive), <c>/readyz</c>

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Options;
 
-namespace SparkConnect.Multiplexer.Authentication;
+namespace SparkConnect.Multiplexer.Authenticators;
 
 /// <summary>
 /// Counts failed authentications in fixed windows, per claimed user and client address and per address. Over a

@@ -6,7 +6,7 @@ using SparkConnect.Multiplexer.Management;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Adds the services of the gateway's management endpoint.</summary>
-public static class SparkConnectGatewayManagementBuilderExtensions
+public static class ManagementGatewayBuilderExtensions
 {
     /// <summary>
     /// Adds what <c>app.MapSparkConnectGatewayManagement()</c> serves: OpenTelemetry metrics for the gateway's meters

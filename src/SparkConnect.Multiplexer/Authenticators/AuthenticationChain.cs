@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Protocol;
 
-namespace SparkConnect.Multiplexer.Authentication;
+namespace SparkConnect.Multiplexer.Authenticators;
 
 /// <summary>
 /// Asks the built-in static tokens first — an exact digest match, which never refuses, so a token client is not

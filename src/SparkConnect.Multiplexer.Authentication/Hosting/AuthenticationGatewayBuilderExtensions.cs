@@ -13,7 +13,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// tokens, which only ever accept an exact token); the first that recognises a credential decides. Each binds its options from its configuration section,
 /// then applies the delegate, and validates them at start-up.
 /// </summary>
-public static class SparkConnectGatewayAuthenticationExtensions
+public static class AuthenticationGatewayBuilderExtensions
 {
     /// <summary>
     /// Adds JWT / OIDC bearer tokens, options from <c>SparkConnectGateway:Authentication:Jwt</c>. Add it before

@@ -1,19 +1,28 @@
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 
-namespace SparkConnect.Multiplexer.Testing.Sessions;
+namespace SparkConnect.Multiplexer.TestKit;
 
 /// <summary>
-/// What every <see cref="ISessionStore"/> must do. A store implementation's tests derive from this class and
-/// supply a fresh store (the in-memory store in the core tests, the Redis store in the Redis tests).
+/// What every <see cref="ISessionStore"/> must do: the first claim of an id wins (also under concurrency), activity
+/// only moves forward, a removed session stays removed, and listing returns every session as stored. A store's test
+/// project derives a <c>[TestClass]</c> from this class and supplies a fresh, empty store per call of
+/// <see cref="CreateStore"/> (the in-memory store in the core tests and the Redis store in the Redis tests do).
 /// </summary>
 public abstract class SessionStoreConformanceTests
 {
+    /// <summary>Set by MSTest; its cancellation token ends a test that is being aborted.</summary>
     public TestContext TestContext { get; set; } = null!;
 
     private CancellationToken Cancel => TestContext.CancellationToken;
 
+    /// <summary>
+    /// Returns a store that holds no session yet, isolated from the stores of other tests (for a shared server, use a
+    /// key prefix of its own). Dispose it in a <c>[TestCleanup]</c> of the derived class.
+    /// </summary>
+    /// <returns>The store under test.</returns>
     protected abstract ISessionStore CreateStore();
 
+    /// <summary>A claim of an unknown id stores the candidate and returns it as new.</summary>
     [TestMethod]
     public async Task ClaimAsync_NewId_StoresTheCandidate()
     {
@@ -27,6 +36,7 @@ public abstract class SessionStoreConformanceTests
         Assert.AreEqual(candidate, await store.GetAsync(candidate.SessionId, Cancel));
     }
 
+    /// <summary>A claim of a known id changes nothing and returns the stored session.</summary>
     [TestMethod]
     public async Task ClaimAsync_ExistingId_KeepsTheFirstOwner()
     {
@@ -41,6 +51,7 @@ public abstract class SessionStoreConformanceTests
         Assert.AreEqual(first.EngineId, second.Session.EngineId);
     }
 
+    /// <summary>Of concurrent claims of one id, exactly one is new and all return the same session.</summary>
     [TestMethod]
     public async Task ClaimAsync_Concurrent_ExactlyOneWins()
     {
@@ -53,6 +64,7 @@ public abstract class SessionStoreConformanceTests
         Assert.AreEqual(1, claims.Select(c => c.Session.Owner).Distinct().Count());
     }
 
+    /// <summary>A touch moves the last activity forward, never back; touching an unknown id is a no-op.</summary>
     [TestMethod]
     public async Task TouchAsync_MovesLastActivityForwardOnly()
     {
@@ -67,6 +79,7 @@ public abstract class SessionStoreConformanceTests
         Assert.AreEqual(session.LastActivity.AddMinutes(5), (await store.GetAsync(session.SessionId, Cancel))!.LastActivity);
     }
 
+    /// <summary>A removal returns the removed session once and leaves the others.</summary>
     [TestMethod]
     public async Task RemoveAsync_ForgetsOnlyThatSession()
     {
@@ -84,10 +97,12 @@ public abstract class SessionStoreConformanceTests
         Assert.AreEqual(kept.SessionId, listed.Single().SessionId);
     }
 
+    /// <summary>An unknown id reads as null.</summary>
     [TestMethod]
     public async Task GetAsync_UnknownId_IsNull()
         => Assert.IsNull(await CreateStore().GetAsync(Guid.NewGuid().ToString(), Cancel));
 
+    /// <summary>A touch racing a removal does not bring the session back; the id can be claimed afresh.</summary>
     [TestMethod]
     public async Task TouchAsync_AfterRemove_DoesNotBringTheSessionBack()
     {
@@ -102,6 +117,7 @@ public abstract class SessionStoreConformanceTests
         Assert.IsTrue((await store.ClaimAsync(session with { Owner = "bob" }, Cancel)).IsNew, "a removed id can be claimed afresh");
     }
 
+    /// <summary>Listing returns every session (more than one page of a paged store) with its latest activity.</summary>
     [TestMethod]
     public async Task ListAsync_ReturnsEverySession_WithItsLastActivity()
     {
@@ -126,6 +142,6 @@ public abstract class SessionStoreConformanceTests
     private static SessionRecord Session(string owner)
     {
         var now = new DateTimeOffset(2026, 11, 24, 8, 0, 0, TimeSpan.Zero);
-        return new SessionRecord(Guid.NewGuid().ToString(), owner, new EngineKey(ShareLevel.User, owner, EngineKey.DefaultSubdomain), "engine-1", new Uri("http://127.0.0.1:15003"), now, now, "192.0.2.7");
+        return new SessionRecord { SessionId = Guid.NewGuid().ToString(), Owner = owner, EngineKey = new EngineKey { ShareLevel = ShareLevel.User, Owner = owner }, EngineId = "engine-1", EngineAddress = new Uri("http://127.0.0.1:15003"), CreatedAt = now, LastActivity = now, ClientAddress = "192.0.2.7" };
     }
 }

@@ -9,7 +9,7 @@ using SparkConnect.Multiplexer.Kubernetes.Launching;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Adds the Kubernetes engine locator.</summary>
-public static class KubernetesEngineGatewayBuilderExtensions
+public static class KubernetesGatewayBuilderExtensions
 {
     /// <summary>
     /// Replaces the engine locator with one that routes each new session to the Running and Ready pod labelled with
