@@ -26,6 +26,8 @@ internal sealed class EngineUseMarkers : IRemoteEngineUse, IAsyncDisposable
     private readonly ISessionStore _store;
     private readonly IOptionsMonitor<ZooKeeperOptions> _options;
     private readonly IOptionsMonitor<ProcessEngineOptions>? _launching;
+    private readonly IServiceProvider _services;
+    private IEngineLauncher? _launcher;
     private readonly TimeProvider _time;
     private readonly ILogger<EngineUseMarkers> _logger;
     private readonly string _replica = Guid.NewGuid().ToString("N");
@@ -49,6 +51,7 @@ internal sealed class EngineUseMarkers : IRemoteEngineUse, IAsyncDisposable
         _store = store;
         _options = options;
         _launching = services.GetService<IOptionsMonitor<ProcessEngineOptions>>();
+        _services = services;
         _time = time;
         _logger = logger;
     }
@@ -62,7 +65,7 @@ internal sealed class EngineUseMarkers : IRemoteEngineUse, IAsyncDisposable
     /// <summary>Says this replica uses the engine (a new session is being bound to it); only launched engines are marked.</summary>
     public async Task MarkAsync(string engineId, CancellationToken cancellationToken)
     {
-        if (!ProcessEngineManager.IsLaunchedEngineId(engineId))
+        if (!IsLaunched(engineId))
         {
             return;
         }
@@ -162,7 +165,7 @@ internal sealed class EngineUseMarkers : IRemoteEngineUse, IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectionTimeout);
         var used = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var engineId in engineIds.Where(ProcessEngineManager.IsLaunchedEngineId))
+        foreach (var engineId in engineIds.Where(IsLaunched))
         {
             var replicas = await _client.GetChildrenAsync(PathOf(options, engineId), null, timeout.Token) ?? [];
             if (replicas.Any(r => !string.Equals(r, _replica, StringComparison.Ordinal)))
@@ -173,6 +176,13 @@ internal sealed class EngineUseMarkers : IRemoteEngineUse, IAsyncDisposable
 
         return used;
     }
+
+    /// <summary>
+    /// Only engines a launcher made are marked. The launcher is looked up on first use: it depends on this (as its
+    /// <see cref="IRemoteEngineUse"/>), so it cannot be a constructor dependency.
+    /// </summary>
+    private bool IsLaunched(string engineId)
+        => (_launcher ??= _services.GetService<IEngineLauncher>()) is { } launcher && launcher.IsLaunchedEngineId(engineId);
 
     public async ValueTask DisposeAsync()
     {

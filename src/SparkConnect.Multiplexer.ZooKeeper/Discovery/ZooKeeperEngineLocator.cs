@@ -14,7 +14,7 @@ namespace SparkConnect.Multiplexer.ZooKeeper.Discovery;
 /// registered and the launching locator is configured, launches one under a ZooKeeper lock per engine key (so one
 /// replica launches it) and registers it on the engine's behalf.
 /// </summary>
-internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
+internal sealed class ZooKeeperEngineLocator : IEngineLocator, ILaunchedEngines, IAsyncDisposable
 {
     /// <summary>The message of the FAILED_PRECONDITION error for nodes without a Spark Connect endpoint.</summary>
     public const string NoSparkConnectPortMessage = "engine registered without a Spark Connect port: an administrator must start it with the Spark Connect plugin (spark.plugins=org.apache.spark.sql.connect.SparkConnectPlugin) and register its port as sparkConnectPort=P or sparkConnectUri=host:port in its ZooKeeper node";
@@ -26,7 +26,7 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
     private readonly ZooKeeperClient _client;
     private readonly IOptionsMonitor<ZooKeeperOptions> _options;
     private readonly ISessionStore _store;
-    private readonly ProcessEngineManager? _launcher;
+    private readonly IEngineLauncher? _launcher;
     private readonly EngineUseMarkers _use;
     private readonly ILogger<ZooKeeperEngineLocator> _logger;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _launchGates = new(StringComparer.Ordinal);
@@ -49,7 +49,7 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
         _client = client;
         _options = options;
         _store = store;
-        _launcher = services.GetService<ProcessEngineManager>();
+        _launcher = services.GetService<IEngineLauncher>();
         _logger = logger;
 
         // Engines adopted at start-up from a gateway that stopped are registered again from the first tick on, before
@@ -68,6 +68,12 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
 
     /// <summary>The launch lock of a key: <c>/{namespace}_{version}_{SHARELEVEL}_{ENGINETYPE}_lock/{owner}/{subdomain}</c>.</summary>
     public static string LockPath(ZooKeeperOptions options, EngineKey key) => Root(options, key, "_lock") + "/" + Segment(key.Owner) + "/" + Segment(key.Subdomain);
+
+    /// <summary>The engines this replica's launcher runs (for the admin API).</summary>
+    public IReadOnlyList<LaunchedEngineInfo> LaunchedEngines => _launcher?.LaunchedEngines ?? [];
+
+    public Task<bool> StopEngineAsync(string engineId, string reason, CancellationToken cancellationToken)
+        => _launcher?.StopEngineAsync(engineId, reason, cancellationToken) ?? Task.FromResult(false);
 
     public async ValueTask<EngineEndpoint> LocateAsync(EngineRequest request, CancellationToken cancellationToken)
     {
@@ -231,7 +237,7 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
                 ZooKeeperLog.LaunchLocked(_logger, lockPath, request.Key);
 
                 // A launch cut short by an outage goes on; once ZooKeeper is back, the next call registers it.
-                var endpoint = await _launcher!.LocateAsync(request, outage.Token);
+                var endpoint = await _launcher!.LaunchAsync(request, outage.Token);
                 await RegisterLaunchedAsync(space.Path, request.Key, endpoint, options, outage.Token);
                 await space.RefreshAsync(outage.Token);
                 return endpoint;
@@ -338,13 +344,13 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(token))
             {
-                var engines = _launcher!.Engines;
-                foreach (var adopted in engines.Where(e => e is { Adopted: true, State: LaunchedEngineState.Ready, Endpoint: not null } && !_launched.ContainsKey(e.Id)))
+                var engines = _launcher!.LaunchedEngines;
+                foreach (var adopted in engines.Where(e => e is { Adopted: true, State: LaunchedEngineState.Ready, Address: not null } && !_launched.ContainsKey(e.Id)))
                 {
                     try
                     {
                         var options = _options.CurrentValue;
-                        await RegisterLaunchedAsync(SpacePath(options, adopted.Key), adopted.Key, adopted.Endpoint!, options, token);
+                        await RegisterLaunchedAsync(SpacePath(options, adopted.Key), adopted.Key, new EngineEndpoint(adopted.Id, adopted.Address!), options, token);
                     }
                     catch (Exception e) when (!token.IsCancellationRequested)
                     {

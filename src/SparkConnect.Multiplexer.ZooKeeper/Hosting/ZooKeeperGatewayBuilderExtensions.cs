@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SparkConnect.Multiplexer.Launching;
+using SparkConnect.Multiplexer;
 using SparkConnect.Multiplexer.ZooKeeper;
 using SparkConnect.Multiplexer.ZooKeeper.Client;
 using SparkConnect.Multiplexer.ZooKeeper.Discovery;

@@ -33,16 +33,13 @@ internal sealed class ZooKeeperConnectionService(ZooKeeperClient client, IOption
                 "AddZooKeeperEngines() was called, but another engine locator replaced it: call AddZooKeeperEngines() after AddProcessEngines() (it then launches through the process launcher, coordinated by ZooKeeper), and do not call AddEngineLocator<T>() after it.");
         }
 
-        if (services.GetService<ZooKeeperEnginesMarker>() is not null && services.GetService<IOptions<ProcessEngineOptions>>() is { } launching
-            && services.GetService<ProcessEngineManager>() is not null
-            && EngineCommandLine.UsesEngineToken(launching.Value) && string.IsNullOrEmpty(launching.Value.EngineTokenSecret))
+        if (services.GetService<ZooKeeperEnginesMarker>() is not null && services.GetService<IEngineLauncher>() is { SharingProblem: { } problem })
         {
-            throw new InvalidOperationException(
-                $"{ProcessEngineOptions.SectionName} passes engines {EngineCommandLine.EngineTokenPlaceholder}, and engines are shared through ZooKeeper: a replica (or this one after a restart) must present the token of an engine it did not launch, and the engine's node does not carry it. Set {ProcessEngineOptions.SectionName}:EngineTokenSecret to the same secret (at least {EngineAccessToken.MinSecretLength} characters, e.g. 'openssl rand -hex 32') on every replica; the token is then derived from it and the engine id.");
+            throw new InvalidOperationException(problem);
         }
 
         if (services.GetService<ZooKeeperEnginesMarker>() is not null && options.Value.LaunchEngines
-            && services.GetService<ProcessEngineManager>() is not null && services.GetService<IOptions<ProcessEngineOptions>>() is { } launcher
+            && services.GetService<IEngineLauncher>() is not null && services.GetService<IOptions<ProcessEngineOptions>>() is { } launcher
             && string.IsNullOrEmpty(options.Value.LaunchedEngineHost) && IsLoopback(launcher.Value.Host))
         {
             // Right for one machine (and the tests), wrong as soon as a replica on another host reads the node.

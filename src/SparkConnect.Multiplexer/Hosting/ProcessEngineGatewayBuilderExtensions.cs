@@ -33,6 +33,9 @@ public static class ProcessEngineGatewayBuilderExtensions
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProcessEngineOptions>, ProcessEngineOptionsValidator>());
             services.TryAddSingleton<ProcessEngineMetrics>();
             services.TryAddSingleton<ProcessEngineManager>();
+
+            // Also when another locator (ZooKeeper) replaces this one and drives the launches.
+            services.TryAddSingleton<IEngineLauncher>(static sp => ActivatorUtilities.CreateInstance<ProcessEngineLocator>(sp));
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProcessEngineService>());
         }
 
