@@ -34,5 +34,6 @@ public interface ISharedLimits
     /// <param name="user">The session's owner.</param>
     /// <param name="clientAddress">The client's address, when known.</param>
     /// <returns>The keys.</returns>
-    public static string[] SessionKeysOf(string user, string? clientAddress) => Admission.GatewayLimits.SessionKeys(user, clientAddress);
+    public static string[] SessionKeysOf(string user, string? clientAddress)
+        => clientAddress is null ? ["u:" + user] : ["u:" + user, "a:" + clientAddress, "ua:" + user + "@" + clientAddress];
 }

@@ -77,7 +77,7 @@ internal sealed partial class GatewayLimits(IOptionsMonitor<SparkConnectGatewayO
     {
         var limits = options.CurrentValue.Limits;
         var user = principal.UserName;
-        var keys = SessionKeys(user, address);
+        var keys = ISharedLimits.SessionKeysOf(user, address);
         var maxima = new[] { UserLimits.For(limits, principal).MaxSessions, limits.MaxSessionsPerClientAddress, limits.MaxSessionsPerUserAndAddress };
         if (shared is { IsEnabled: true } && (maxima[0] > 0 || maxima[1] > 0 || maxima[2] > 0))
         {
@@ -204,10 +204,6 @@ internal sealed partial class GatewayLimits(IOptionsMonitor<SparkConnectGatewayO
             return _sessionsByKey.TryGetValue("u:" + user, out var set) ? set.Count : 0;
         }
     }
-
-    /// <summary>The limit keys a session counts against; a shared store keeps its sessions' counts under the same keys.</summary>
-    internal static string[] SessionKeys(string user, string? address)
-        => address is null ? ["u:" + user] : ["u:" + user, "a:" + address, "ua:" + user + "@" + address];
 
     /// <summary>Claimed sessions of a full limit; those still being claimed are left out (the store does not have them yet).</summary>
     private List<(string SessionId, string Owner)> ClaimedSessions(HashSet<string> sessionIds)

@@ -28,8 +28,7 @@ internal sealed class EngineEndpointRegistry
     /// <remarks>Called by <see cref="EngineLifecycle"/> only, which also drops the engine's connections and raises the public event.</remarks>
     public void MarkLost(string engineId, string reason, DateTimeOffset at, EngineGoneKind kind)
     {
-        var found = new EngineLoss(reason, at, kind);
-        _losses[engineId] = found;
+        _losses[engineId] = new EngineLoss(reason, at, kind);
         _endpoints.TryRemove(engineId, out _);
         foreach (var (id, loss) in _losses)
         {
@@ -38,12 +37,7 @@ internal sealed class EngineEndpointRegistry
                 _losses.TryRemove(id, out _);
             }
         }
-
-        Lost?.Invoke(engineId, found);
     }
-
-    /// <summary>Raised when an engine is found gone (by a probe, its process, discovery or a stop), on the finder's thread.</summary>
-    public event Action<string, EngineLoss>? Lost;
 
     /// <summary>The engines found gone in the last hours, with why and when.</summary>
     public IReadOnlyDictionary<string, EngineLoss> Losses => _losses;

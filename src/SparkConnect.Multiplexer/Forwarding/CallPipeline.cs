@@ -169,28 +169,24 @@ internal sealed class CallPipeline(
                 completion.Refused(context, telemetryMethod, user, framing, e);
             }
         }
-        catch (Exception e) when (deadline is not null && deadline.Shutdown.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+        catch (Exception) when (deadline is not null && deadline.Shutdown.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
-            _ = e;
             status = StatusCode.Unavailable;
             await completion.EndDrainedCallAsync(context, framing);
         }
-        catch (Exception e) when (deadline is { IsExpired: true })
+        catch (Exception) when (deadline is { IsExpired: true })
         {
-            _ = e;
             status = StatusCode.DeadlineExceeded;
             completion.EndCall(context, framing, status, "Deadline exceeded.");
         }
-        catch (Exception e) when (deadline is { FirstMessageTimedOut: true })
+        catch (Exception) when (deadline is { FirstMessageTimedOut: true })
         {
-            _ = e;
             status = StatusCode.DeadlineExceeded;
             completion.FirstMessageTimedOut(context, telemetryMethod, user, framing, options.CurrentValue.FirstMessageTimeout);
         }
-        catch (Exception e) when (context.RequestAborted.IsCancellationRequested)
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away (or cancelled); the engine call has been cancelled with it.
-            _ = e;
             status = StatusCode.Cancelled;
         }
         catch (Exception e)

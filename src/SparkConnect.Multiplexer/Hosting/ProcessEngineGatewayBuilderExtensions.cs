@@ -34,8 +34,9 @@ public static class ProcessEngineGatewayBuilderExtensions
             services.TryAddSingleton<ProcessEngineMetrics>();
             services.TryAddSingleton<ProcessEngineManager>();
 
-            // Also when another locator (ZooKeeper) replaces this one and drives the launches.
-            services.TryAddSingleton<IEngineLauncher>(static sp => ActivatorUtilities.CreateInstance<ProcessEngineLocator>(sp));
+            // One instance, the locator and the launcher another locator (ZooKeeper) drives when it replaces this one.
+            services.TryAddSingleton<ProcessEngineLocator>();
+            services.TryAddSingleton<IEngineLauncher>(static sp => sp.GetRequiredService<ProcessEngineLocator>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProcessEngineService>());
         }
 
@@ -44,6 +45,6 @@ public static class ProcessEngineGatewayBuilderExtensions
             options.Configure(configure);
         }
 
-        return builder.AddEngineLocator<ProcessEngineLocator>();
+        return builder.AddEngineLocator(static sp => sp.GetRequiredService<ProcessEngineLocator>());
     }
 }

@@ -407,10 +407,11 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
         };
         lock (_gate)
         {
-            if (_stopAll is not null || _live.Any(e => e.Id == engine.Id))
+            var known = _live.Any(e => e.Id == engine.Id);
+            if (_stopAll is not null || known)
             {
                 process.Release();
-                return _live.Any(e => e.Id == engine.Id);
+                return known;
             }
 
             _live.Add(engine);

@@ -109,6 +109,10 @@ public sealed class SharedSessionTests
         var idleOnOther = GatewayHost.NewSessionId();
         await other.Client.ConfigAsync(new ConfigRequest { SessionId = idleOnOther }, Bob, cancellationToken: Cancel);
 
+        // A call's session touch runs once the client has its trailers: waited for, so it is stamped before the clock moves.
+        var carrierCalls = carrier.Services.GetRequiredService<ActiveCalls>();
+        var otherCalls = other.Services.GetRequiredService<ActiveCalls>();
+        Assert.IsTrue(await Polling.EventuallyAsync(() => !carrierCalls.IsActive(idle) && !otherCalls.IsActive(idleOnOther), TimeSpan.FromSeconds(10)), "the calls' touches were recorded");
         clock.Advance(TimeSpan.FromMinutes(11));
         var expiredByCarrier = await Expiry(carrier).ExpireIdleSessionsAsync(Cancel);
         var expiredByOther = await Expiry(other).ExpireIdleSessionsAsync(Cancel);
