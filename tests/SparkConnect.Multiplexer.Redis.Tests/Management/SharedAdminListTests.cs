@@ -45,7 +45,7 @@ public sealed class SharedAdminListTests
 
     private static Task<GatewayHost> StartReplicaAsync(RedisServer redis, RecordingEngine engine, string prefix)
         => RedisReplica.StartAsync(
-            redis.Configuration,
+            redis.SteadyConfiguration,
             engine,
             prefix,
             o => o.Admin.Users.Add("alice"),

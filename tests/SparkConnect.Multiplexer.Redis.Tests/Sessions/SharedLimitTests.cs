@@ -81,5 +81,5 @@ public sealed class SharedLimitTests
         => gateway.Client.ConfigAsync(new ConfigRequest { SessionId = session }, Alice, cancellationToken: Cancel).ResponseAsync;
 
     private static Task<GatewayHost> StartReplicaAsync(RedisServer redis, RecordingEngine engine, string prefix, Action<GatewayLimitOptions> limits)
-        => RedisReplica.StartAsync(redis.Configuration, engine, prefix, o => limits(o.Limits), o => o.ShareLimits = true);
+        => RedisReplica.StartAsync(redis.SteadyConfiguration, engine, prefix, o => limits(o.Limits), o => o.ShareLimits = true);
 }

@@ -26,8 +26,8 @@ public sealed class StoreFaultTests
         await using var redis = await RedisServer.StartAsync();
         await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
         var prefix = "slots-" + Guid.NewGuid().ToString("N");
-        await using var first = await StartReplicaAsync(redis.Configuration, engine, prefix, maxSessionsPerUser: 2);
-        await using var second = await StartReplicaAsync(redis.Configuration, engine, prefix, maxSessionsPerUser: 2);
+        await using var first = await StartReplicaAsync(redis.SteadyConfiguration, engine, prefix, maxSessionsPerUser: 2);
+        await using var second = await StartReplicaAsync(redis.SteadyConfiguration, engine, prefix, maxSessionsPerUser: 2);
         string[] opened = [GatewayHost.NewSessionId(), GatewayHost.NewSessionId()];
         foreach (var session in opened)
         {
@@ -54,8 +54,8 @@ public sealed class StoreFaultTests
         await using var redis = await RedisServer.StartAsync();
         await using var engine = await RecordingEngine.StartAsync("engine-a", Cancel);
         var prefix = "lost-" + Guid.NewGuid().ToString("N");
-        await using var first = await StartReplicaAsync(redis.Configuration, engine, prefix, maxSessionsPerUser: 2);
-        await using var second = await StartReplicaAsync(redis.Configuration, engine, prefix, maxSessionsPerUser: 2);
+        await using var first = await StartReplicaAsync(redis.SteadyConfiguration, engine, prefix, maxSessionsPerUser: 2);
+        await using var second = await StartReplicaAsync(redis.SteadyConfiguration, engine, prefix, maxSessionsPerUser: 2);
         var taken = GatewayHost.NewSessionId();
         await first.Client.ConfigAsync(new ConfigRequest { SessionId = taken }, Alice, cancellationToken: Cancel);
         await first.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, Alice, cancellationToken: Cancel);
