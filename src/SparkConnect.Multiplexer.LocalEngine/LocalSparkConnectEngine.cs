@@ -33,27 +33,17 @@ public sealed class LocalSparkConnectEngine : IAsyncDisposable
     /// <summary>The engine's address, e.g. <c>http://127.0.0.1:15003/</c>.</summary>
     public Uri Address { get; }
 
-    /// <summary>Starts an engine on 127.0.0.1 that asks for no credential (for tests and trials on one machine).</summary>
-    /// <param name="options">The engine settings; invalid settings throw <see cref="ArgumentException"/> listing every problem.</param>
-    /// <param name="port">The loopback port; 0 (the default) picks a free one.</param>
-    /// <param name="loggerFactory">Where the engine logs; none by default.</param>
-    /// <param name="cancellationToken">Cancels the start.</param>
-    /// <returns>The running engine.</returns>
-    public static Task<LocalSparkConnectEngine> StartAsync(LocalEngineOptions options, int port = 0, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(port);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
-        return StartAsync(options, new LocalEngineListenOptions { Port = port }, loggerFactory, cancellationToken);
-    }
-
-    /// <summary>Starts an engine on the given address, asking every call for the access token when one is set.</summary>
+    /// <summary>
+    /// Starts an engine on the given address, asking every call for the access token when one is set; without
+    /// <paramref name="listen"/>, on 127.0.0.1 at a free port, asking for no credential (for tests and trials on one machine).
+    /// </summary>
     /// <param name="options">The engine settings; invalid settings throw <see cref="ArgumentException"/> listing every problem.</param>
     /// <param name="listen">Address, port and access token; an address beyond loopback without a token throws <see cref="ArgumentException"/>.</param>
     /// <param name="loggerFactory">Where the engine logs; none by default.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>The running engine.</returns>
-    public static Task<LocalSparkConnectEngine> StartAsync(LocalEngineOptions options, LocalEngineListenOptions listen, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
-        => StartCoreAsync(options, listen, dataDirectory: null, loggerFactory, cancellationToken);
+    public static Task<LocalSparkConnectEngine> StartAsync(LocalEngineOptions options, LocalEngineListenOptions? listen = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+        => StartCoreAsync(options, listen ?? new LocalEngineListenOptions(), dataDirectory: null, loggerFactory, cancellationToken);
 
     /// <summary>Starts an engine; <paramref name="dataDirectory"/> replaces <see cref="LocalEngineOptions.DataDirectory"/> (the locator gives each engine its own).</summary>
     internal static async Task<LocalSparkConnectEngine> StartCoreAsync(LocalEngineOptions options, LocalEngineListenOptions listen, string? dataDirectory, ILoggerFactory? loggerFactory, CancellationToken cancellationToken)
