@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SparkConnect.Multiplexer.LocalEngine.Internal;
 using SparkConnect.Multiplexer.LocalEngine.Service;
 
 namespace SparkConnect.Multiplexer.LocalEngine;

@@ -2,6 +2,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Engines;
+using SparkConnect.Multiplexer.LocalEngine.Internal;
 
 namespace SparkConnect.Multiplexer.LocalEngine.Hosting;
 

@@ -5,6 +5,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Spark.Connect;
 using SparkConnect.Multiplexer.LocalEngine.Execution;
+using SparkConnect.Multiplexer.LocalEngine.Internal;
 using SparkConnect.Multiplexer.LocalEngine.Rpc;
 using SparkConnect.Multiplexer.LocalEngine.Sessions;
 using SparkConnect.Multiplexer.LocalEngine.Types;

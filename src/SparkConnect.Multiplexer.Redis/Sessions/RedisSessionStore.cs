@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Admission;
+using SparkConnect.Multiplexer.Redis.Internal;
 using SparkConnect.Multiplexer.Sessions;
 using StackExchange.Redis;
 
@@ -20,7 +21,7 @@ namespace SparkConnect.Multiplexer.Redis.Sessions;
 /// enumerate without <c>SCAN</c>ning the whole database. Claim, touch and remove are Lua scripts, atomic in Redis.
 /// The epoch (<c>{prefix}:epoch</c>, see <see cref="RedisStoreConnection"/>) is checked by every claim.
 /// </remarks>
-internal sealed partial class RedisSessionStore : ISessionStore, ISharedLimits, IAsyncDisposable
+internal sealed class RedisSessionStore : ISessionStore, ISharedLimits, IAsyncDisposable
 {
     private const string RecordField = "r";
     private const string LastActivityField = "t";
@@ -256,7 +257,7 @@ internal sealed partial class RedisSessionStore : ISessionStore, ISharedLimits, 
         var since = _time.GetUtcNow() - lostAt;
         if (since < window)
         {
-            ClaimedAfterStateLoss(_logger, claimed.SessionId, claimed.Owner, claimed.ClientAddress ?? "-", since);
+            RedisLog.ClaimedAfterStateLoss(_logger, claimed.SessionId, claimed.Owner, claimed.ClientAddress ?? "-", since);
         }
     }
 
@@ -285,7 +286,4 @@ internal sealed partial class RedisSessionStore : ISessionStore, ISharedLimits, 
 
     private static InvalidOperationException Corrupt(string sessionId)
         => new($"Session {sessionId} exists in Redis without its record field; delete the key or fix it by hand.");
-
-    [LoggerMessage(2014, LogLevel.Warning, "Session {SessionId} claimed by {User} from {ClientAddress} {SinceLoss} after the session store lost its state: if this id was in use before, it was another user's, whose calls on it are now refused")]
-    private static partial void ClaimedAfterStateLoss(ILogger logger, string sessionId, string user, string clientAddress, TimeSpan sinceLoss);
 }

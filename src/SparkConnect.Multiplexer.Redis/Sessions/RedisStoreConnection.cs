@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Redis.Internal;
 using StackExchange.Redis;
 
 namespace SparkConnect.Multiplexer.Redis.Sessions;
@@ -24,7 +25,7 @@ namespace SparkConnect.Multiplexer.Redis.Sessions;
 /// caller claims it afresh.
 /// </para>
 /// </remarks>
-internal sealed partial class RedisStoreConnection : IAsyncDisposable
+internal sealed class RedisStoreConnection : IAsyncDisposable
 {
     /// <summary>How often an unreachable Redis is probed.</summary>
     internal static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
@@ -128,7 +129,7 @@ internal sealed partial class RedisStoreConnection : IAsyncDisposable
             _stateLostAt = _time.GetUtcNow();
         }
 
-        StateLost(_logger, _options.KeyPrefix, known, stored);
+        RedisLog.StateLost(_logger, _options.KeyPrefix, known, stored);
         return true;
     }
 
@@ -188,13 +189,13 @@ internal sealed partial class RedisStoreConnection : IAsyncDisposable
         switch (kind)
         {
             case FailureKind.Credentials:
-                AuthenticationFailed(_logger, Endpoints(), e);
+                RedisLog.AuthenticationFailed(_logger, Endpoints(), e);
                 break;
             case FailureKind.Tls:
-                TlsFailed(_logger, Endpoints(), Innermost(e)?.Message ?? "?", e);
+                RedisLog.TlsFailed(_logger, Endpoints(), Innermost(e)?.Message ?? "?", e);
                 break;
             default:
-                Unreachable(_logger, Endpoints(), reason, e);
+                RedisLog.Unreachable(_logger, Endpoints(), reason, e);
                 break;
         }
     }
@@ -230,7 +231,7 @@ internal sealed partial class RedisStoreConnection : IAsyncDisposable
 
             if (ended is not null)
             {
-                Reachable(_logger, Endpoints(), _time.GetUtcNow() - ended.Since);
+                RedisLog.Reachable(_logger, Endpoints(), _time.GetUtcNow() - ended.Since);
             }
 
             return;
@@ -359,19 +360,4 @@ internal sealed partial class RedisStoreConnection : IAsyncDisposable
 
     /// <summary>An outage as the gateway knows it.</summary>
     public sealed record Outage(DateTimeOffset Since, ConnectionFailureType FailureType, string Reason);
-
-    [LoggerMessage(2010, LogLevel.Error, "Redis ({EndPoints}) is out of reach ({Reason}): session store calls fail at once with UNAVAILABLE, and the gateway reports NOT_SERVING, until a background probe reaches it again")]
-    private static partial void Unreachable(ILogger logger, string endPoints, string reason, Exception? exception);
-
-    [LoggerMessage(2011, LogLevel.Error, "Redis ({EndPoints}) refused the gateway's credentials (authentication failure): check the password (and user) in SparkConnectGateway:Redis:Configuration against the server's requirepass or ACL. Session store calls fail with UNAVAILABLE until it accepts them")]
-    private static partial void AuthenticationFailed(ILogger logger, string endPoints, Exception? exception);
-
-    [LoggerMessage(2015, LogLevel.Error, "The TLS handshake with Redis ({EndPoints}) failed: {Reason}. If Redis's certificate is issued by a private CA, set SparkConnectGateway:Redis:CertificateAuthorityPath to that CA's PEM file; the certificate must also name the host in SparkConnectGateway:Redis:Configuration. Session store calls fail with UNAVAILABLE until the handshake succeeds")]
-    private static partial void TlsFailed(ILogger logger, string endPoints, string reason, Exception? exception);
-
-    [LoggerMessage(2012, LogLevel.Information, "Redis ({EndPoints}) is reachable again after {Outage}")]
-    private static partial void Reachable(ILogger logger, string endPoints, TimeSpan outage);
-
-    [LoggerMessage(2013, LogLevel.Critical, "INCIDENT: the Redis session store (key prefix {KeyPrefix}) lost its state: its epoch changed from {KnownEpoch} to {StoredEpoch} (FLUSHALL, a restart without persistence, or a failover to an empty replica). Every session's owner and engine binding was forgotten; a session's next call claims it afresh for whoever makes it, and if that is not its owner, the owner's own calls are refused with PERMISSION_DENIED. No data crosses users: the claimant is routed by its own identity and engines key sessions by the rewritten user_id. Give Redis persistence (appendonly yes) and replication so this does not recur")]
-    private static partial void StateLost(ILogger logger, string keyPrefix, string knownEpoch, string storedEpoch);
 }

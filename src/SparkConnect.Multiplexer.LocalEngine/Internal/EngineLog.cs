@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace SparkConnect.Multiplexer.LocalEngine;
+namespace SparkConnect.Multiplexer.LocalEngine.Internal;
 
 /// <summary>The engine's log messages, with stable event ids.</summary>
 internal static partial class EngineLog
