@@ -86,14 +86,17 @@ public abstract class EngineLocatorConformanceTests
 
     /// <summary>
     /// For a locator that <see cref="DiscoversEngines"/>: starts (or registers) an engine for <paramref name="key"/>
-    /// where the locator finds engines, as the party that runs engines would, and returns once the locator can see it
-    /// (or the locator's next request would). Each call starts a new engine, with an id of its own. Whatever it starts
-    /// must be stopped by <see cref="AfterGatewaysStoppedAsync"/> at the latest.
+    /// where the locator finds engines, as the party that runs engines would, and returns once the locator sees it (a
+    /// registry's change may reach the locator a moment later: wait for it, for example by asking the locator from
+    /// <paramref name="gatewayServices"/> with <see cref="EngineRequest.MayLaunch"/> <see langword="false"/>). Each call
+    /// starts a new engine, with an id of its own. Whatever it starts must be stopped by
+    /// <see cref="AfterGatewaysStoppedAsync"/> at the latest.
     /// </summary>
     /// <param name="key">The key to start an engine for.</param>
+    /// <param name="gatewayServices">The services of the gateway under test (its <see cref="IEngineLocator"/>, say).</param>
     /// <param name="cancellationToken">Ends the wait when the test is aborted.</param>
-    /// <returns>A task that completes when the engine is registered.</returns>
-    protected virtual Task StartEngineAsync(EngineKey key, CancellationToken cancellationToken)
+    /// <returns>A task that completes when the locator sees the engine.</returns>
+    protected virtual Task StartEngineAsync(EngineKey key, IServiceProvider gatewayServices, CancellationToken cancellationToken)
         => throw new NotSupportedException($"{GetType().Name} sets {nameof(DiscoversEngines)} and must override {nameof(StartEngineAsync)}.");
 
     /// <summary>
@@ -153,9 +156,10 @@ public abstract class EngineLocatorConformanceTests
     [TestMethod]
     public async Task LocateAsync_NewKey_ReturnsAnEndpoint()
     {
-        var locator = (await StartAsync(ConfigureLocator)).Locator;
+        var gateway = await StartAsync(ConfigureLocator);
+        var locator = gateway.Locator;
         var key = NewKey();
-        await StartEngineWhenDiscoveredAsync(key);
+        await StartEngineWhenDiscoveredAsync(gateway, key);
 
         var engine = await locator.LocateAsync(CreateRequest(key, mayLaunch: true), Cancel);
 
@@ -169,9 +173,10 @@ public abstract class EngineLocatorConformanceTests
     [TestMethod]
     public async Task LocateAsync_SameKeyTwice_ReturnsTheSameEngine()
     {
-        var locator = (await StartAsync(ConfigureLocator)).Locator;
+        var gateway = await StartAsync(ConfigureLocator);
+        var locator = gateway.Locator;
         var key = NewKey();
-        await StartEngineWhenDiscoveredAsync(key);
+        await StartEngineWhenDiscoveredAsync(gateway, key);
 
         var first = await locator.LocateAsync(CreateRequest(key, mayLaunch: true), Cancel);
         var second = await locator.LocateAsync(CreateRequest(key, mayLaunch: true), Cancel);
@@ -185,9 +190,10 @@ public abstract class EngineLocatorConformanceTests
     [TestMethod]
     public async Task LocateAsync_ConcurrentRequestsForOneKey_ShareOneEngine()
     {
-        var locator = (await StartAsync(ConfigureLocator)).Locator;
+        var gateway = await StartAsync(ConfigureLocator);
+        var locator = gateway.Locator;
         var key = NewKey();
-        await StartEngineWhenDiscoveredAsync(key);
+        await StartEngineWhenDiscoveredAsync(gateway, key);
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var requests = Enumerable.Range(0, ConcurrentRequests).Select(_ => Task.Run(
@@ -209,9 +215,10 @@ public abstract class EngineLocatorConformanceTests
     [TestMethod]
     public async Task LocateAsync_MayNotLaunch_EngineRuns_ReturnsIt()
     {
-        var locator = (await StartAsync(ConfigureLocator)).Locator;
+        var gateway = await StartAsync(ConfigureLocator);
+        var locator = gateway.Locator;
         var key = NewKey();
-        await StartEngineWhenDiscoveredAsync(key);
+        await StartEngineWhenDiscoveredAsync(gateway, key);
         var running = await locator.LocateAsync(CreateRequest(key, mayLaunch: true), Cancel);
 
         var found = await locator.LocateAsync(CreateRequest(key, mayLaunch: false), Cancel);
@@ -270,7 +277,7 @@ public abstract class EngineLocatorConformanceTests
     {
         var gateway = await StartAsync(ConfigureLocator);
         var key = NewKey();
-        await StartEngineWhenDiscoveredAsync(key);
+        await StartEngineWhenDiscoveredAsync(gateway, key);
         var lost = await gateway.Locator.LocateAsync(CreateRequest(key, mayLaunch: true), Cancel);
 
         gateway.Lifecycle.ReportLost(lost.Id, "conformance test: reported lost");
@@ -285,7 +292,7 @@ public abstract class EngineLocatorConformanceTests
         await Assert.ThrowsExactlyAsync<EngineNotRunningException>(async () => await gateway.Locator.LocateAsync(CreateRequest(key, mayLaunch: false), Cancel), "the lost engine no longer counts as running");
 
         // A discovering locator's replacement is started by others, and registered next to the lost one's entry.
-        await StartEngineWhenDiscoveredAsync(key);
+        await StartEngineWhenDiscoveredAsync(gateway, key);
         var replacement = await gateway.Locator.LocateAsync(CreateRequest(key, mayLaunch: true), Cancel);
         Assert.AreNotEqual(lost.Id, replacement.Id, "a new engine, not the lost one");
         Assert.AreEqual(replacement.Id, (await gateway.Locator.LocateAsync(CreateRequest(key, mayLaunch: false), Cancel)).Id, "the replacement is the key's engine now");
@@ -299,7 +306,7 @@ public abstract class EngineLocatorConformanceTests
     /// <summary>Whether the locator hands out engines from a fixed list (neither launches nor discovers them).</summary>
     private bool IsFixedList => !LaunchesEngines && !DiscoversEngines;
 
-    private Task StartEngineWhenDiscoveredAsync(EngineKey key) => DiscoversEngines ? StartEngineAsync(key, Cancel) : Task.CompletedTask;
+    private Task StartEngineWhenDiscoveredAsync(Gateway gateway, EngineKey key) => DiscoversEngines ? StartEngineAsync(key, gateway.Services, Cancel) : Task.CompletedTask;
 
     private async Task<Gateway> StartAsync(Action<ISparkConnectGatewayBuilder> configure)
     {
@@ -322,8 +329,8 @@ public abstract class EngineLocatorConformanceTests
         var host = builder.Build();
         _hosts.Add(host);
         await host.StartAsync(Cancel).ConfigureAwait(false);
-        return new Gateway(host.Services.GetRequiredService<IEngineLocator>(), host.Services.GetRequiredService<IEngineLifecycle>());
+        return new Gateway(host.Services.GetRequiredService<IEngineLocator>(), host.Services.GetRequiredService<IEngineLifecycle>(), host.Services);
     }
 
-    private sealed record Gateway(IEngineLocator Locator, IEngineLifecycle Lifecycle);
+    private sealed record Gateway(IEngineLocator Locator, IEngineLifecycle Lifecycle, IServiceProvider Services);
 }
