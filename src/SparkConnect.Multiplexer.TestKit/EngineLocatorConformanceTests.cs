@@ -28,6 +28,12 @@ namespace SparkConnect.Multiplexer.TestKit;
 /// <item>An engine reported lost through <see cref="IEngineLifecycle.ReportLost"/> is never handed out again: until a new engine runs for the key, <see cref="EngineRequest.MayLaunch"/> <see langword="false"/> gets <see cref="EngineNotRunningException"/>, and a request that may launch gets an engine with a new id.</item>
 /// </list>
 /// <para>
+/// A locator that finds engines started by others (<see cref="DiscoversEngines"/>, such as a registry without a
+/// launcher) keeps the launcher's rules, with the suite starting the engines: where a test needs an engine running for
+/// its key it calls <see cref="StartEngineAsync"/> first, and after a lost report it starts a new one, which the
+/// locator must hand out instead of the lost one.
+/// </para>
+/// <para>
 /// A locator over a fixed list of engines cannot launch a replacement, so for it a lost report demands only that it
 /// keeps answering (it may return the same id again: to the gateway that is the engine come back; sessions bound
 /// before the report are told their engine is lost either way, which is the gateway's part, not the locator's), and
@@ -49,6 +55,15 @@ public abstract class EngineLocatorConformanceTests
     /// </summary>
     protected virtual bool LaunchesEngines => true;
 
+    /// <summary>
+    /// Whether the locator finds engines that others start and register (a discovery locator without a launcher). The
+    /// suite then starts them through <see cref="StartEngineAsync"/>, and the launcher's rules apply:
+    /// <see cref="EngineRequest.MayLaunch"/> <see langword="false"/> with no engine running gets
+    /// <see cref="EngineNotRunningException"/>, and a lost engine is never handed out again. Default
+    /// <see langword="false"/>; <see cref="LaunchesEngines"/> must then be <see langword="false"/>.
+    /// </summary>
+    protected virtual bool DiscoversEngines => false;
+
     /// <summary>How many concurrent first requests the concurrency rule makes for one key. Default 16.</summary>
     protected virtual int ConcurrentRequests => 16;
 
@@ -68,6 +83,21 @@ public abstract class EngineLocatorConformanceTests
     /// <param name="gateway">The gateway's builder.</param>
     /// <returns>Whether a failing locator was registered.</returns>
     protected virtual bool ConfigureFailingLocator(ISparkConnectGatewayBuilder gateway) => false;
+
+    /// <summary>
+    /// For a locator that <see cref="DiscoversEngines"/>: starts (or registers) an engine for <paramref name="key"/>
+    /// where the locator finds engines, as the party that runs engines would, and returns once the locator sees it (a
+    /// registry's change may reach the locator a moment later: wait for it, for example by asking the locator from
+    /// <paramref name="gatewayServices"/> with <see cref="EngineRequest.MayLaunch"/> <see langword="false"/>). Each call
+    /// starts a new engine, with an id of its own. Whatever it starts must be stopped by
+    /// <see cref="AfterGatewaysStoppedAsync"/> at the latest.
+    /// </summary>
+    /// <param name="key">The key to start an engine for.</param>
+    /// <param name="gatewayServices">The services of the gateway under test (its <see cref="IEngineLocator"/>, say).</param>
+    /// <param name="cancellationToken">Ends the wait when the test is aborted.</param>
+    /// <returns>A task that completes when the locator sees the engine.</returns>
+    protected virtual Task StartEngineAsync(EngineKey key, IServiceProvider gatewayServices, CancellationToken cancellationToken)
+        => throw new NotSupportedException($"{GetType().Name} sets {nameof(DiscoversEngines)} and must override {nameof(StartEngineAsync)}.");
 
     /// <summary>
     /// The request the tests make for <paramref name="key"/>: by default a principal named after the key's owner, a new
@@ -126,9 +156,12 @@ public abstract class EngineLocatorConformanceTests
     [TestMethod]
     public async Task LocateAsync_NewKey_ReturnsAnEndpoint()
     {
-        var locator = (await StartAsync(ConfigureLocator)).Locator;
+        var gateway = await StartAsync(ConfigureLocator);
+        var locator = gateway.Locator;
+        var key = NewKey();
+        await StartEngineWhenDiscoveredAsync(gateway, key);
 
-        var engine = await locator.LocateAsync(CreateRequest(NewKey(), mayLaunch: true), Cancel);
+        var engine = await locator.LocateAsync(CreateRequest(key, mayLaunch: true), Cancel);
 
         Assert.IsNotNull(engine);
         Assert.IsFalse(string.IsNullOrWhiteSpace(engine.Id), "an engine has an id");
@@ -140,8 +173,10 @@ public abstract class EngineLocatorConformanceTests
     [TestMethod]
     public async Task LocateAsync_SameKeyTwice_ReturnsTheSameEngine()
     {
-        var locator = (await StartAsync(ConfigureLocator)).Locator;
+        var gateway = await StartAsync(ConfigureLocator);
+        var locator = gateway.Locator;
         var key = NewKey();
+        await StartEngineWhenDiscoveredAsync(gateway, key);
 
         var first = await locator.LocateAsync(CreateRequest(key, mayLaunch: true), Cancel);
         var second = await locator.LocateAsync(CreateRequest(key, mayLaunch: true), Cancel);
@@ -155,8 +190,10 @@ public abstract class EngineLocatorConformanceTests
     [TestMethod]
     public async Task LocateAsync_ConcurrentRequestsForOneKey_ShareOneEngine()
     {
-        var locator = (await StartAsync(ConfigureLocator)).Locator;
+        var gateway = await StartAsync(ConfigureLocator);
+        var locator = gateway.Locator;
         var key = NewKey();
+        await StartEngineWhenDiscoveredAsync(gateway, key);
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var requests = Enumerable.Range(0, ConcurrentRequests).Select(_ => Task.Run(
@@ -178,8 +215,10 @@ public abstract class EngineLocatorConformanceTests
     [TestMethod]
     public async Task LocateAsync_MayNotLaunch_EngineRuns_ReturnsIt()
     {
-        var locator = (await StartAsync(ConfigureLocator)).Locator;
+        var gateway = await StartAsync(ConfigureLocator);
+        var locator = gateway.Locator;
         var key = NewKey();
+        await StartEngineWhenDiscoveredAsync(gateway, key);
         var running = await locator.LocateAsync(CreateRequest(key, mayLaunch: true), Cancel);
 
         var found = await locator.LocateAsync(CreateRequest(key, mayLaunch: false), Cancel);
@@ -198,7 +237,7 @@ public abstract class EngineLocatorConformanceTests
         var locator = (await StartAsync(ConfigureLocator)).Locator;
         var key = NewKey();
 
-        if (!LaunchesEngines)
+        if (IsFixedList)
         {
             var listed = await locator.LocateAsync(CreateRequest(key, mayLaunch: false), Cancel);
             Assert.AreEqual((await locator.LocateAsync(CreateRequest(key, mayLaunch: true), Cancel)).Id, listed.Id, "a fixed list has nothing to launch: the same engine either way");
@@ -238,18 +277,22 @@ public abstract class EngineLocatorConformanceTests
     {
         var gateway = await StartAsync(ConfigureLocator);
         var key = NewKey();
+        await StartEngineWhenDiscoveredAsync(gateway, key);
         var lost = await gateway.Locator.LocateAsync(CreateRequest(key, mayLaunch: true), Cancel);
 
         gateway.Lifecycle.ReportLost(lost.Id, "conformance test: reported lost");
 
         Assert.IsTrue(gateway.Lifecycle.IsGone(lost.Id, out var report) && report.Kind == EngineGoneKind.Lost, "the gateway's lifecycle holds the report");
-        if (!LaunchesEngines)
+        if (IsFixedList)
         {
             Assert.IsNotNull(await gateway.Locator.LocateAsync(CreateRequest(key, mayLaunch: true), Cancel), "a fixed list keeps answering after a report");
             return;
         }
 
         await Assert.ThrowsExactlyAsync<EngineNotRunningException>(async () => await gateway.Locator.LocateAsync(CreateRequest(key, mayLaunch: false), Cancel), "the lost engine no longer counts as running");
+
+        // A discovering locator's replacement is started by others, and registered next to the lost one's entry.
+        await StartEngineWhenDiscoveredAsync(gateway, key);
         var replacement = await gateway.Locator.LocateAsync(CreateRequest(key, mayLaunch: true), Cancel);
         Assert.AreNotEqual(lost.Id, replacement.Id, "a new engine, not the lost one");
         Assert.AreEqual(replacement.Id, (await gateway.Locator.LocateAsync(CreateRequest(key, mayLaunch: false), Cancel)).Id, "the replacement is the key's engine now");
@@ -260,8 +303,18 @@ public abstract class EngineLocatorConformanceTests
     protected static EngineKey NewKey()
         => new() { ShareLevel = ShareLevel.User, Owner = "conformance-" + Guid.NewGuid().ToString("N")[..12] };
 
+    /// <summary>Whether the locator hands out engines from a fixed list (neither launches nor discovers them).</summary>
+    private bool IsFixedList => !LaunchesEngines && !DiscoversEngines;
+
+    private Task StartEngineWhenDiscoveredAsync(Gateway gateway, EngineKey key) => DiscoversEngines ? StartEngineAsync(key, gateway.Services, Cancel) : Task.CompletedTask;
+
     private async Task<Gateway> StartAsync(Action<ISparkConnectGatewayBuilder> configure)
     {
+        if (LaunchesEngines && DiscoversEngines)
+        {
+            throw new InvalidOperationException($"{GetType().Name}: a locator that launches engines overrides {nameof(LaunchesEngines)} only; {nameof(DiscoversEngines)} is for one that finds engines others start.");
+        }
+
         // The gateway's services without a server: the locator is called directly, as the gateway calls it, and the
         // host still starts the hosted services and validates options as a real gateway would.
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -276,8 +329,8 @@ public abstract class EngineLocatorConformanceTests
         var host = builder.Build();
         _hosts.Add(host);
         await host.StartAsync(Cancel).ConfigureAwait(false);
-        return new Gateway(host.Services.GetRequiredService<IEngineLocator>(), host.Services.GetRequiredService<IEngineLifecycle>());
+        return new Gateway(host.Services.GetRequiredService<IEngineLocator>(), host.Services.GetRequiredService<IEngineLifecycle>(), host.Services);
     }
 
-    private sealed record Gateway(IEngineLocator Locator, IEngineLifecycle Lifecycle);
+    private sealed record Gateway(IEngineLocator Locator, IEngineLifecycle Lifecycle, IServiceProvider Services);
 }

@@ -43,4 +43,10 @@ internal static partial class KubernetesLog
 
     [LoggerMessage(4013, LogLevel.Debug, "Reading the status summary of pod {Namespace}/{PodName} failed")]
     public static partial void SummaryFailed(ILogger logger, string @namespace, string podName, Exception exception);
+
+    [LoggerMessage(4014, LogLevel.Debug, "A session for {EngineKey} waits for the engine pod launch under way in namespace {Namespace} (pod {PodName})")]
+    public static partial void JoiningLaunch(ILogger logger, EngineKey engineKey, string @namespace, string? podName);
+
+    [LoggerMessage(4015, LogLevel.Warning, "Engine pod {EngineId} is Running and Ready but its engine was reported gone ({Reason}); no new session goes to it, and a pod this gateway launched is deleted")]
+    public static partial void ReportedGone(ILogger logger, string engineId, string reason);
 }

@@ -73,6 +73,9 @@ internal sealed class KubernetesMetrics
 
         /// <summary>Not Ready within <see cref="KubernetesEngineOptions.InitializationTimeout"/>.</summary>
         public const string Timeout = "timeout";
+
+        /// <summary>Reported gone through <see cref="IEngineLifecycle"/> (health probes failed, say) while Kubernetes still called it Ready.</summary>
+        public const string Lost = "lost";
     }
 
     /// <summary>Values of the <c>kind</c> tag of watch restarts.</summary>

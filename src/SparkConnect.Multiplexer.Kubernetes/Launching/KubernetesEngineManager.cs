@@ -19,6 +19,12 @@ namespace SparkConnect.Multiplexer.Kubernetes.Launching;
 /// Hands out the Ready engine pod of an engine key from the cache; launches one (single flight per namespace and key)
 /// when there is none; deletes launched pods that are idle or terminated.
 /// </summary>
+/// <remarks>
+/// A pod whose engine is reported gone (<see cref="IEngineLifecycle"/>: health probes failed, an operator) while
+/// Kubernetes still calls it Running and Ready is not handed out again: the gateway knows better than its readiness
+/// probe. It is trusted again once it stops serving and serves again (it came back, same pod); a launched one is
+/// deleted, so that the next session of its key gets a new pod.
+/// </remarks>
 internal sealed class KubernetesEngineManager : IDisposable
 {
     private const int SummaryEventCount = 5;
@@ -36,6 +42,9 @@ internal sealed class KubernetesEngineManager : IDisposable
     private readonly SecretRedactor _redactor;
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastUsed = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
+
+    // Engine ids of serving pods reported gone; each entry goes when the cache sees its pod stop serving (or go).
+    private readonly ConcurrentDictionary<string, byte> _distrusted = new(StringComparer.Ordinal);
 
     public KubernetesEngineManager(
         IOptions<KubernetesEngineOptions> options,
@@ -56,6 +65,7 @@ internal sealed class KubernetesEngineManager : IDisposable
         _time = time;
         _logger = logger;
         _redactor = options.Value.RedactedKeyPatterns is { } patterns ? new SecretRedactor(patterns) : SecretRedactor.Default;
+        _lifecycle.EngineGone += OnEngineGone;
     }
 
     /// <summary>How many pods have a last-used time noted (tests check that gone pods are forgotten).</summary>
@@ -115,6 +125,7 @@ internal sealed class KubernetesEngineManager : IDisposable
             if (_launches.TryGetValue((ns, request.Key), out var flight))
             {
                 launch = flight.Task;
+                KubernetesLog.JoiningLaunch(_logger, request.Key, ns, flight.PodName);
             }
             else
             {
@@ -159,7 +170,7 @@ internal sealed class KubernetesEngineManager : IDisposable
         }
 
         var now = _time.GetUtcNow();
-        var deletions = new List<(string Namespace, V1Pod Pod, string Reason, string MetricReason)>();
+        var deletions = new List<(string Namespace, V1Pod Pod, string Reason, string MetricReason, bool Report)>();
         foreach (var ns in options.Namespaces)
         {
             foreach (var pod in _cache.Pods(ns))
@@ -174,7 +185,7 @@ internal sealed class KubernetesEngineManager : IDisposable
                 {
                     if (options.TerminatedPods == TerminatedPodPolicy.Delete)
                     {
-                        deletions.Add((ns, pod, $"terminated (phase {pod.Status?.Phase})", KubernetesMetrics.DeleteReason.Terminated));
+                        deletions.Add((ns, pod, $"terminated (phase {pod.Status?.Phase})", KubernetesMetrics.DeleteReason.Terminated, true));
                     }
 
                     continue;
@@ -182,6 +193,13 @@ internal sealed class KubernetesEngineManager : IDisposable
 
                 if (!EnginePods.IsServing(pod))
                 {
+                    continue;
+                }
+
+                if (_distrusted.ContainsKey(id))
+                {
+                    // Reported gone and still here: its deletion at the report failed. Its sessions were told then.
+                    deletions.Add((ns, pod, "its engine was reported gone", KubernetesMetrics.DeleteReason.Lost, false));
                     continue;
                 }
 
@@ -195,7 +213,7 @@ internal sealed class KubernetesEngineManager : IDisposable
                 var lastUsed = _lastUsed.GetOrAdd(id, now);
                 if (now - lastUsed >= options.EngineIdleTimeout)
                 {
-                    deletions.Add((ns, pod, $"no session for {options.EngineIdleTimeout}", KubernetesMetrics.DeleteReason.Idle));
+                    deletions.Add((ns, pod, $"no session for {options.EngineIdleTimeout}", KubernetesMetrics.DeleteReason.Idle, true));
                 }
             }
         }
@@ -210,11 +228,17 @@ internal sealed class KubernetesEngineManager : IDisposable
             }
         }
 
-        foreach (var (ns, pod, reason, metricReason) in deletions)
+        foreach (var (ns, pod, reason, metricReason, report) in deletions)
         {
             var id = EnginePods.EngineIdOf(pod);
             _lastUsed.TryRemove(id, out _);
-            _lifecycle.ReportLost(id, "engine pod deleted: " + reason);
+            if (report)
+            {
+                // Distrusted first, so that our own report does not start a second deletion (see OnEngineGone).
+                _distrusted.TryAdd(id, 0);
+                _lifecycle.ReportLost(id, "engine pod deleted: " + reason);
+            }
+
             await DeleteAsync(ns, EnginePods.NameOf(pod), reason, metricReason, cancellationToken);
         }
     }
@@ -247,8 +271,10 @@ internal sealed class KubernetesEngineManager : IDisposable
             .FirstOrDefault();
     }
 
-    private static bool IsLiveLaunched(V1Pod pod, KubernetesEngineOptions options)
-        => EnginePods.IsManaged(pod, options.Labels) && pod.Metadata?.DeletionTimestamp is null && !EnginePods.IsTerminated(pod);
+    /// <summary>Launched, neither ended nor being deleted (by Kubernetes, or by this gateway for a pod reported gone).</summary>
+    private bool IsLiveLaunched(V1Pod pod, KubernetesEngineOptions options)
+        => EnginePods.IsManaged(pod, options.Labels) && pod.Metadata?.DeletionTimestamp is null && !EnginePods.IsTerminated(pod)
+            && !_distrusted.ContainsKey(EnginePods.EngineIdOf(pod));
 
     /// <summary>
     /// Refuses a new pod over the per-user or the total cap (under the lock): launched pods in the allowed namespaces,
@@ -312,7 +338,7 @@ internal sealed class KubernetesEngineManager : IDisposable
     {
         var keyLabels = EnginePods.KeyLabels(key, options.Labels);
         var candidates = _cache.Pods(ns)
-            .Where(p => EnginePods.IsServing(p) && EnginePods.HasLabels(p, keyLabels))
+            .Where(p => EnginePods.IsServing(p) && EnginePods.HasLabels(p, keyLabels) && !_distrusted.ContainsKey(EnginePods.EngineIdOf(p)))
             .OrderBy(EnginePods.CreatedOf)
             .ThenBy(EnginePods.NameOf, StringComparer.Ordinal);
         foreach (var pod in candidates)
@@ -334,8 +360,55 @@ internal sealed class KubernetesEngineManager : IDisposable
     /// <summary>Stops waiting for launches (their pods stay, and are found again by their labels).</summary>
     public void Dispose()
     {
+        _lifecycle.EngineGone -= OnEngineGone;
+
         // Cancelled, not disposed: a late LocateAsync may still read its token.
         _shutdown.Cancel();
+    }
+
+    /// <summary>
+    /// Distrusts a pod reported gone while it still serves, and deletes it when this gateway launched it; forgets the
+    /// distrust of a pod that no longer serves (the cache reports those), so that it is used again if it comes back.
+    /// </summary>
+    private void OnEngineGone(object? sender, EngineGoneEventArgs gone)
+    {
+        var options = _options.Value;
+        foreach (var ns in options.Namespaces)
+        {
+            foreach (var pod in _cache.Pods(ns))
+            {
+                if (!EnginePods.IsServing(pod) || EnginePods.EngineIdOf(pod) != gone.EngineId)
+                {
+                    continue;
+                }
+
+                if (_distrusted.TryAdd(gone.EngineId, 0))
+                {
+                    KubernetesLog.ReportedGone(_logger, gone.EngineId, gone.Reason);
+                    if (EnginePods.IsManaged(pod, options.Labels))
+                    {
+                        // Off the reporter's thread; a deletion that fails is tried again at the next clean-up.
+                        _ = Task.Run(() => DeleteReportedAsync(ns, EnginePods.NameOf(pod), gone.Reason), CancellationToken.None);
+                    }
+                }
+
+                return;
+            }
+        }
+
+        _distrusted.TryRemove(gone.EngineId, out _);
+    }
+
+    private async Task DeleteReportedAsync(string ns, string podName, string reason)
+    {
+        try
+        {
+            await DeleteAsync(ns, podName, "its engine was reported gone: " + reason, KubernetesMetrics.DeleteReason.Lost, _shutdown.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // The gateway is stopping; the pod is distrusted by no one now, and the next gateway's probes decide.
+        }
     }
 
     /// <summary>Creates (or adopts) the key's pod and waits until it is Ready; runs once for all waiters, so only <paramref name="shutdown"/> stops it.</summary>

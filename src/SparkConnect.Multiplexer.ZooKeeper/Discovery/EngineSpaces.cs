@@ -9,7 +9,9 @@ namespace SparkConnect.Multiplexer.ZooKeeper.Discovery;
 /// <summary>
 /// The engine spaces this gateway has been asked about, each kept current by a ZooKeeper watch: once a key's space has
 /// been read, routing uses the in-memory view and never calls ZooKeeper. A new ZooKeeper session re-reads (and so
-/// re-watches) every space.
+/// re-watches) every space. A node whose engine is reported gone (<see cref="IEngineLifecycle"/>: health probes failed,
+/// its process exited) is not used again, though it stays registered until its owner's ZooKeeper session ends; the
+/// engine's next node (it registered again, came back) is.
 /// </summary>
 internal sealed class EngineSpaces : IAsyncDisposable
 {
@@ -29,6 +31,7 @@ internal sealed class EngineSpaces : IAsyncDisposable
         _options = options;
         _logger = logger;
         _client.OnNewSession(RearmAsync);
+        _lifecycle.EngineGone += OnEngineGone;
     }
 
     private async Task LoseUnlessBackAsync(EngineSpace space, EngineNode gone, DateTimeOffset removedAt)
@@ -69,6 +72,7 @@ internal sealed class EngineSpaces : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _lifecycle.EngineGone -= OnEngineGone;
         await _disposed.CancelAsync();
         foreach (var space in _spaces.Values)
         {
@@ -76,6 +80,14 @@ internal sealed class EngineSpaces : IAsyncDisposable
         }
 
         _disposed.Dispose();
+    }
+
+    private void OnEngineGone(object? sender, EngineGoneEventArgs gone)
+    {
+        foreach (var space in _spaces.Values)
+        {
+            space.Distrust(gone.EngineId);
+        }
     }
 
     private async Task RearmAsync(CancellationToken cancellationToken)
@@ -94,6 +106,9 @@ internal sealed class EngineSpaces : IAsyncDisposable
         private readonly long _watcherId;
         private readonly SemaphoreSlim _refreshGate = new(1, 1);
         private readonly Dictionary<string, EngineNode> _parsed = new(StringComparer.Ordinal);
+
+        // Names of nodes whose engine was reported gone while they were registered; pruned as the nodes go.
+        private readonly ConcurrentDictionary<string, byte> _distrusted = new(StringComparer.Ordinal);
         private volatile IReadOnlyList<EngineNode> _nodes = [];
         private volatile bool _initialized;
         private int _refreshPending;
@@ -111,6 +126,28 @@ internal sealed class EngineSpaces : IAsyncDisposable
 
         /// <summary>The engines registered now (as of the last watch event).</summary>
         public IReadOnlyList<EngineNode> Nodes => _nodes;
+
+        /// <summary>The registered engines new sessions may go to: <see cref="Nodes"/> but those reported gone.</summary>
+        public IReadOnlyList<EngineNode> UsableNodes
+        {
+            get
+            {
+                var nodes = _nodes;
+                return _distrusted.IsEmpty ? nodes : [.. nodes.Where(n => !_distrusted.ContainsKey(n.Name))];
+            }
+        }
+
+        /// <summary>Stops using the nodes registered now for <paramref name="engineId"/> (a node it registers later is used).</summary>
+        public void Distrust(string engineId)
+        {
+            foreach (var node in _nodes)
+            {
+                if (node.Id == engineId)
+                {
+                    _distrusted.TryAdd(node.Name, 0);
+                }
+            }
+        }
 
         public void MarkUnwatched() => _initialized = false;
 
@@ -155,6 +192,11 @@ internal sealed class EngineSpaces : IAsyncDisposable
                 foreach (var name in _parsed.Keys.Where(n => !names.Contains(n)).ToList())
                 {
                     _parsed.Remove(name);
+                }
+
+                foreach (var name in _distrusted.Keys.Where(n => !names.Contains(n)))
+                {
+                    _distrusted.TryRemove(name, out _);
                 }
 
                 var previous = _nodes;

@@ -156,10 +156,10 @@ internal sealed class ZooKeeperEngineLocator : IEngineLocator, ILaunchedEngines,
         }
     }
 
-    /// <summary>An engine of the space by the selection policy; null when none is registered.</summary>
+    /// <summary>An engine of the space by the selection policy; null when none is registered (or all were reported gone).</summary>
     private async ValueTask<EngineEndpoint?> ChooseAsync(EngineSpaces.EngineSpace space, ZooKeeperOptions options, CancellationToken cancellationToken)
     {
-        var nodes = space.Nodes;
+        var nodes = space.UsableNodes;
         if (nodes.Count == 0)
         {
             return null;

@@ -25,6 +25,8 @@ namespace SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure;
 /// (assigns uid, resourceVersion, creationTimestamp, phase Pending), get, delete, and events list. Tests drive pod
 /// phase and readiness by hand, as the kubelet would. It can serve HTTPS with a certificate the test made, and refuse
 /// (401) requests whose bearer token is not <see cref="RequiredToken"/>, as an API server refuses an expired token.
+/// A test can hold pod creations (<see cref="HoldPodCreates"/>) to see what else arrives meanwhile, or have created
+/// pods start at once (<see cref="StartsCreatedPods"/>) when the kubelet's timing is not what it tests.
 /// </summary>
 internal sealed class StandInKubernetesApiServer : IAsyncDisposable
 {
@@ -39,6 +41,9 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
     private long _compactedBelow;
     private int _httpGoneForNextWatches;
     private volatile string? _requiredToken;
+    private TaskCompletionSource? _createsHeld;
+    private TaskCompletionSource _createArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _startsCreatedPods;
 
     private StandInKubernetesApiServer(WebApplication app, Uri address)
     {
@@ -60,6 +65,19 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
         get => _requiredToken;
         set => _requiredToken = value;
     }
+
+    /// <summary>
+    /// When set, every pod created through the API goes Running and Ready (pod IP 127.0.0.1) right after its ADDED
+    /// event, as a kubelet with the image cached would: for tests about routing rather than start-up.
+    /// </summary>
+    public bool StartsCreatedPods
+    {
+        get => _startsCreatedPods;
+        set => _startsCreatedPods = value;
+    }
+
+    /// <summary>How many pod creations arrived (each POST to a namespace's pods, held or answered).</summary>
+    public int PodCreateRequestCount => Requests.Count(r => r.StartsWith("POST ", StringComparison.Ordinal) && r.EndsWith("/pods", StringComparison.Ordinal));
 
     public int WatchRequestCount => Requests.Count(r => r.StartsWith("GET ", StringComparison.Ordinal) && r.Contains("watch=true", StringComparison.Ordinal));
 
@@ -113,6 +131,44 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server = new StandInKubernetesApiServer(app, new Uri(address));
         return server;
+    }
+
+    /// <summary>
+    /// Holds every pod creation that arrives from now on, before the pod exists, until <see cref="ReleasePodCreates"/>:
+    /// the caller waits for the API server's answer meanwhile, as it would for a slow admission webhook.
+    /// </summary>
+    public void HoldPodCreates()
+    {
+        lock (_gate)
+        {
+            _createsHeld ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _createArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    /// <summary>Completes when a pod creation is being held (see <see cref="HoldPodCreates"/>).</summary>
+    public Task PodCreateHeld
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _createArrived.Task;
+            }
+        }
+    }
+
+    /// <summary>Lets the held pod creations (and every later one) go on.</summary>
+    public void ReleasePodCreates()
+    {
+        TaskCompletionSource? held;
+        lock (_gate)
+        {
+            held = _createsHeld;
+            _createsHeld = null;
+        }
+
+        held?.TrySetResult();
     }
 
     /// <summary>A pod as the stand-in stores it (a deep copy), or null.</summary>
@@ -172,7 +228,9 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
     }
 
     /// <summary>Running, Ready (or not), with pod IP 127.0.0.1.</summary>
-    public void SetRunning(string ns, string name, bool ready) => Update(ns, name, pod =>
+    public void SetRunning(string ns, string name, bool ready) => Update(ns, name, pod => MarkRunning(pod, ready));
+
+    private static void MarkRunning(V1Pod pod, bool ready)
     {
         pod.Status ??= new V1PodStatus();
         pod.Status.Phase = "Running";
@@ -182,7 +240,7 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
             new V1PodCondition { Type = "PodScheduled", Status = "True" },
             new V1PodCondition { Type = "Ready", Status = ready ? "True" : "False" },
         ];
-    });
+    }
 
     public void AddEvent(string ns, string podName, string type, string reason, string message)
     {
@@ -448,6 +506,21 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
     {
         using var reader = new StreamReader(context.Request.Body);
         var pod = KubernetesJson.Deserialize<V1Pod>(await reader.ReadToEndAsync(context.RequestAborted));
+        Task? held;
+        lock (_gate)
+        {
+            held = _createsHeld?.Task;
+            if (held is not null)
+            {
+                _createArrived.TrySetResult();
+            }
+        }
+
+        if (held is not null)
+        {
+            await held.WaitAsync(context.RequestAborted);
+        }
+
         string json;
         lock (_gate)
         {
@@ -464,6 +537,11 @@ internal sealed class StandInKubernetesApiServer : IAsyncDisposable
                 _pods[(ns, pod.Metadata.Name)] = pod;
                 Publish(ns, "ADDED", pod);
                 json = KubernetesJson.Serialize(pod);
+                if (StartsCreatedPods)
+                {
+                    MarkRunning(pod, ready: true);
+                    Publish(ns, "MODIFIED", pod);
+                }
             }
         }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using Grpc.Core;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using SparkConnect.Multiplexer.Kubernetes.Internal;
 using SparkConnect.Multiplexer.Kubernetes.Tests.Infrastructure;
@@ -25,25 +26,35 @@ public sealed class EnginePodLaunchTests
     public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
-    public async Task Locate_NoPodForKey_CreatesOneLabelledPodRoutesWhenReadyAndMeasuresOneLaunch()
+    public async Task Locate_NoPodForKeyTwoCalls_SecondJoinsTheOneLaunchOfALabelledPodRoutedWhenReady()
     {
         // The engine the pod will stand for; its port goes into the pod template.
         await using var engine = await TestEngine.RecordingEngine.StartAsync("launched-engine", TestContext.CancellationToken);
         var port = engine.Address.Port;
-        await using var launching = await StartAsync(o =>
-        {
-            o.PodTemplate.Port = port;
-            o.PodTemplate.Impersonation = true;
-            o.PodTemplate.ServiceAccountName = "spark";
-            o.PodTemplate.Confs["spark.executor.instances"] = "2";
-            o.PodTemplate.Confs["spark.kubernetes.driver.pod.name"] = "{podName}";
-            o.PodTemplate.Environment["SPARK_USER"] = "{user}";
-        });
+        await using var launching = await StartAsync(
+            o =>
+            {
+                o.PodTemplate.Port = port;
+                o.PodTemplate.Impersonation = true;
+                o.PodTemplate.ServiceAccountName = "spark";
+                o.PodTemplate.Confs["spark.executor.instances"] = "2";
+                o.PodTemplate.Confs["spark.kubernetes.driver.pod.name"] = "{podName}";
+                o.PodTemplate.Environment["SPARK_USER"] = "{user}";
+            },
+            // The locator says at Debug when a session waits for a launch under way.
+            services => services.AddLogging(b => b.AddFilter("SparkConnect.Multiplexer.Kubernetes", LogLevel.Debug)));
 
-        // Two new sessions of bob at once: one pod (single flight).
+        // Two new sessions of bob, the second while the first one's pod creation is held by the API server: the
+        // second must wait for that launch (single flight), not create a pod of its own.
+        launching.Api.HoldPodCreates();
         var measured = System.Diagnostics.Stopwatch.StartNew();
         var first = launching.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Bob, cancellationToken: TestContext.CancellationToken).ResponseAsync;
+        await launching.Api.PodCreateHeld.WaitAsync(Wait, TestContext.CancellationToken);
         var second = launching.Client.ConfigAsync(GetAll(GatewayHost.NewSessionId()), Bob, cancellationToken: TestContext.CancellationToken).ResponseAsync;
+        Assert.IsTrue(await EventuallyAsync(() => JoinedLaunches(launching) == 1, Wait), $"the second call waits for the first call's launch; pod creations: {launching.Api.PodCreateRequestCount}");
+        Assert.AreEqual(1, launching.Api.PodCreateRequestCount, "one pod creation while the second call waits");
+        Assert.IsFalse(first.IsCompleted || second.IsCompleted, "no answer while the pod is being created");
+        launching.Api.ReleasePodCreates();
         Assert.IsTrue(await EventuallyAsync(() => launching.Api.Pods(Namespace).Count >= 1, Wait), "the gateway creates a pod");
         var pod = launching.Api.Pods(Namespace)[0];
 
@@ -76,7 +87,16 @@ public sealed class EnginePodLaunchTests
         measured.Stop();
         // Both calls have been through the locator now: a second launch would have left a second pod and POST.
         Assert.HasCount(1, launching.Api.Pods(Namespace));
-        Assert.AreEqual(1, launching.Api.Requests.Count(r => r.StartsWith("POST", StringComparison.Ordinal)));
+        Assert.AreEqual(1, launching.Api.PodCreateRequestCount);
+        Assert.AreEqual(1, JoinedLaunches(launching), "the first call launched, the second joined");
+        var store = launching.Host.Services.GetRequiredService<ISessionStore>();
+        var engines = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var session in store.ListAsync(TestContext.CancellationToken))
+        {
+            engines.Add(session.EngineId);
+        }
+
+        Assert.AreEqual(EnginePods.EngineIdOf(launching.Api.Pod(Namespace, pod.Metadata.Name)!), engines.Single(), "both sessions are bound to the one pod's engine");
 
         // One launch for both waiters, ready, timed from the request to Ready: within what the test itself saw.
         var launch = launching.Metrics.Of(Launched).Single();
@@ -89,6 +109,10 @@ public sealed class EnginePodLaunchTests
         Assert.AreEqual(0, launching.Metrics.Observe(ReadyPods)[OtherNamespace]);
         Assert.IsEmpty(launching.Metrics.Of(Deleted));
     }
+
+    /// <summary>How many sessions of bob waited for a launch under way (the locator's Debug line).</summary>
+    private static int JoinedLaunches(KubernetesGateway gateway)
+        => gateway.Host.Logs.Entries.Count(e => e.Message.StartsWith("A session for ", StringComparison.Ordinal) && e.Message.Contains("bob", StringComparison.Ordinal) && e.Message.Contains("waits for the engine pod launch", StringComparison.Ordinal));
 
     [TestMethod]
     public async Task Locate_PodNotReadyInTime_UnavailableWithStatusSummaryPodDeletedAndMeasuredAsTimeout()

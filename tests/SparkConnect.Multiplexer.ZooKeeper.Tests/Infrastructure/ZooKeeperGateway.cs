@@ -62,6 +62,22 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
         options.LaunchTimeout = TimeSpan.FromSeconds(90);
     }
 
+    /// <summary>Launches the test engine host as the engine process, in <paramref name="workRoot"/>.</summary>
+    public static void UseTestEngine(ProcessEngineOptions options, string workRoot)
+    {
+        options.Command = DotNet;
+        options.Arguments.Clear();
+        foreach (var argument in new[] { TestEngineHostDll, "--port", "{port}", "--name", "{engineId}" })
+        {
+            options.Arguments.Add(argument);
+        }
+
+        options.InitializationTimeout = TimeSpan.FromSeconds(60);
+        options.ReadinessProbeInterval = TimeSpan.FromMilliseconds(200);
+        options.StopGracePeriod = TimeSpan.FromSeconds(3);
+        options.WorkingDirectory = workRoot;
+    }
+
     public static async Task<ZooKeeperGateway> StartAsync(ZooKeeperServer server, Action<ZooKeeperOptions>? configure = null, bool launch = false, Action<ProcessEngineOptions>? launcher = null, string? workRoot = null, Action<IServiceCollection>? services = null)
     {
         workRoot ??= Path.Combine(Path.GetTempPath(), "zk-gateway-tests-" + Guid.NewGuid().ToString("N")[..12]);
@@ -73,17 +89,7 @@ internal sealed class ZooKeeperGateway : IAsyncDisposable
                 {
                     gateway.AddProcessEngines(o =>
                     {
-                        o.Command = DotNet;
-                        o.Arguments.Clear();
-                        foreach (var argument in new[] { TestEngineHostDll, "--port", "{port}", "--name", "{engineId}" })
-                        {
-                            o.Arguments.Add(argument);
-                        }
-
-                        o.InitializationTimeout = TimeSpan.FromSeconds(60);
-                        o.ReadinessProbeInterval = TimeSpan.FromMilliseconds(200);
-                        o.StopGracePeriod = TimeSpan.FromSeconds(3);
-                        o.WorkingDirectory = workRoot;
+                        UseTestEngine(o, workRoot);
                         launcher?.Invoke(o);
                     });
                 }
