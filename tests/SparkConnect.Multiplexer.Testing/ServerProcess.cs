@@ -17,7 +17,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _errors = new();
     private readonly ConcurrentQueue<string> _output = new();
-    private readonly ConcurrentQueue<Uri> _listening = new();
+    private readonly List<Uri> _listening = [];
     private int _killed;
 
     private ServerProcess(Process process) => _process = process;
@@ -35,7 +35,16 @@ public sealed partial class ServerProcess : IAsyncDisposable
     /// The addresses the server said it listens on (<c>Now listening on: http://127.0.0.1:41235</c> from Kestrel, or any
     /// line with <c>listening on</c> and a URL), in the order it printed them; see <see cref="StartListeningAsync"/>.
     /// </summary>
-    public IReadOnlyList<Uri> ListeningAddresses => [.. _listening];
+    public IReadOnlyList<Uri> ListeningAddresses
+    {
+        get
+        {
+            lock (_listening)
+            {
+                return [.. _listening];
+            }
+        }
+    }
 
     /// <summary>
     /// Starts <paramref name="start"/> and waits until <paramref name="isReady"/> answers true. Fails the test, with
@@ -57,7 +66,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
     /// </summary>
     public static async Task<ServerProcess> StartListeningAsync(ProcessStartInfo start, string name, TimeSpan timeout, CancellationToken cancellationToken, int addresses = 1)
     {
-        var (server, failure, _) = await TryStartAsync(start, name, (server, _) => Task.FromResult(server._listening.Count >= addresses), timeout, cancellationToken);
+        var (server, failure, _) = await TryStartAsync(start, name, (server, _) => Task.FromResult(server.ListeningAddresses.Count >= addresses), timeout, cancellationToken);
         return server ?? throw new AssertFailedException(failure);
     }
 
@@ -161,7 +170,15 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
         if (ListeningOn().Match(line) is { Success: true } match)
         {
-            _listening.Enqueue(new Uri(match.Groups["address"].Value));
+            // Once per address: a host may say it twice (the local engine host logs it, then prints it), on either stream.
+            var address = new Uri(match.Groups["address"].Value);
+            lock (_listening)
+            {
+                if (!_listening.Contains(address))
+                {
+                    _listening.Add(address);
+                }
+            }
         }
     }
 

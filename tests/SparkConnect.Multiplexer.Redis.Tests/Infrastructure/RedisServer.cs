@@ -36,8 +36,11 @@ internal sealed class RedisServer : IAsyncDisposable
 
     private string SocketPath => Path.Combine(Directory, "redis.sock");
 
-    /// <summary>Where clients reach the server: the unix socket's path (StackExchange.Redis reads a leading '/' as one), or 127.0.0.1:port with TLS.</summary>
-    public string Endpoint => Tls ? $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}" : SocketPath;
+    /// <summary>
+    /// Where clients reach the server: the unix socket's path after a '!' (how a StackExchange.Redis configuration
+    /// string names a unix socket), or 127.0.0.1:port with TLS.
+    /// </summary>
+    public string Endpoint => Tls ? $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}" : "!" + SocketPath;
 
     /// <summary>The StackExchange.Redis configuration string of this server.</summary>
     public string Configuration => $"{Endpoint},connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000{ConfigurationSuffix}";
