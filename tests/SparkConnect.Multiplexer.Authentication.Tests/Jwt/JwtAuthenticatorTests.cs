@@ -204,7 +204,8 @@ public sealed partial class JwtAuthenticatorTests
     public async Task JwksUnreachable_NoCachedKeys_Unavailable()
     {
         using var key = TestKey.Rsa("rsa-1");
-        var nowhere = new Uri($"http://127.0.0.1:{FreePort.Pick()}/jwks");
+        using var closed = new ClosedPort();
+        var nowhere = new Uri($"http://127.0.0.1:{closed.Port}/jwks");
         await using var gateway = await TestGateway.StartAsync(new TestGatewayOptions { Gateway = g => g.AddJwtAuthenticator(o => Configure(o, nowhere)) }, Cancel);
 
         var error = await gateway.CallExpectingErrorAsync(TestGateway.Bearer(key.CreateToken()), null, Cancel);

@@ -202,13 +202,13 @@ public sealed partial class LdapAuthenticatorTests
     [TestMethod]
     public async Task ServerDown_Unavailable_AuthenticationServiceUnreachable()
     {
-        var port = FreePort.Pick();
+        using var closed = new ClosedPort();
         await using var gateway = await TestGateway.StartAsync(new TestGatewayOptions
         {
             Gateway = g => g.AddLdapAuthenticator(o =>
             {
                 o.Server = "127.0.0.1";
-                o.Port = port;
+                o.Port = closed.Port;
                 o.Security = LdapTransportSecurity.None;
                 o.UserDnTemplate = "uid={0}," + SlapdServer.PeopleDn;
                 o.Timeout = TimeSpan.FromSeconds(3);

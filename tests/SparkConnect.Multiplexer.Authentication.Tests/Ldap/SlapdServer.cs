@@ -89,18 +89,13 @@ internal sealed class SlapdServer : IAsyncDisposable
     private ServerProcess? _process;
     private int _trustDirectories;
 
-    private SlapdServer(string directory, int port, int ldapsPort)
-    {
-        _directory = directory;
-        Port = port;
-        LdapsPort = ldapsPort;
-    }
+    private SlapdServer(string directory) => _directory = directory;
 
     /// <summary>The ldap:// port (cleartext, or StartTLS when started with TLS).</summary>
-    public int Port { get; }
+    public int Port { get; private set; }
 
     /// <summary>The ldaps:// port; 0 when started without TLS.</summary>
-    public int LdapsPort { get; }
+    public int LdapsPort { get; private set; }
 
     /// <summary>Starts slapd without TLS; fails (never skips) when it is not installed, since CI installs it.</summary>
     public static Task<SlapdServer> StartAsync(CancellationToken cancellationToken) => StartAsync(null, cancellationToken);
@@ -138,14 +133,7 @@ internal sealed class SlapdServer : IAsyncDisposable
         }
 
         var directory = Directory.CreateTempSubdirectory("slapd-test-").FullName;
-        var port = FreePort();
-        var ldapsPort = 0;
-        while (tls is not null && (ldapsPort == 0 || ldapsPort == port))
-        {
-            ldapsPort = FreePort();
-        }
-
-        var server = new SlapdServer(directory, port, ldapsPort);
+        var server = new SlapdServer(directory);
         try
         {
             Directory.CreateDirectory(Path.Combine(directory, "data"));
@@ -175,14 +163,21 @@ internal sealed class SlapdServer : IAsyncDisposable
             var (code, output) = await RunAsync(SlapaddPath, ["-f", config, "-l", ldif], cancellationToken);
             Assert.AreEqual(0, code, "slapadd failed: " + output);
 
-            var urls = $"ldap://127.0.0.1:{server.Port}/" + (tls is null ? "" : $" ldaps://127.0.0.1:{server.LdapsPort}/");
-            var start = new ProcessStartInfo(SlapdPath) { ArgumentList = { "-f", config, "-h", urls, "-d", "0" } };
-            server._process = await ServerProcess.StartAsync(
-                start,
+            // slapd cannot bind port 0 and say which port it got: free ports, and new ones should another process
+            // take one first (slapd then exits: bind failed, address already in use).
+            server._process = await ServerProcess.StartOnFreePortsAsync(
+                tls is null ? 1 : 2,
+                ports =>
+                {
+                    var urls = $"ldap://127.0.0.1:{ports[0]}/" + (tls is null ? "" : $" ldaps://127.0.0.1:{ports[1]}/");
+                    return new ProcessStartInfo(SlapdPath) { ArgumentList = { "-f", config, "-h", urls, "-d", "0" } };
+                },
                 "slapd",
-                async token => await ServerProcess.AcceptsConnectionsAsync(server.Port, token) && (tls is null || await ServerProcess.AcceptsConnectionsAsync(server.LdapsPort, token)),
+                async (ports, token) => await ServerProcess.AcceptsConnectionsAsync(ports[0], token) && (tls is null || await ServerProcess.AcceptsConnectionsAsync(ports[1], token)),
                 TimeSpan.FromSeconds(15),
                 cancellationToken);
+            server.Port = server._process.Ports[0];
+            server.LdapsPort = tls is null ? 0 : server._process.Ports[1];
             return server;
         }
         catch
@@ -210,8 +205,6 @@ internal sealed class SlapdServer : IAsyncDisposable
 
         ServerProcess.DeleteDirectory(_directory);
     }
-
-    private static int FreePort() => Testing.FreePort.Pick();
 
     /// <summary>
     /// Writes the CA, certificate and key as PEM (the key readable by this user only: slapd runs as the user that

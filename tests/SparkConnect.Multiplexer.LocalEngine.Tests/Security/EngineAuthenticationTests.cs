@@ -1,6 +1,7 @@
+extern alias Testing;
+
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,6 +10,7 @@ using Microsoft.Extensions.Options;
 using Spark.Connect;
 using SparkConnect.Multiplexer.LocalEngine.Hosting;
 using SparkConnect.Multiplexer.LocalEngine.Tests.Infrastructure;
+using ServerProcess = Testing::SparkConnect.Multiplexer.Testing.ServerProcess;
 
 namespace SparkConnect.Multiplexer.LocalEngine.Tests.Security;
 
@@ -93,35 +95,42 @@ public sealed class EngineAuthenticationTests
     [TestMethod]
     public async Task HostSample_BeyondLoopbackWithoutToken_ExitsWithMessage()
     {
-        var (exitCode, output) = await RunHostAsync(["--host", "0.0.0.0", "--port", "0"], token: null, stopWhenListening: false);
-        Assert.AreEqual(2, exitCode, output);
-        StringAssert.Contains(output, "without an access token");
+        using var process = Process.Start(HostStartInfo(["--host", "0.0.0.0", "--port", "0"], token: null))!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
+            var error = await process.StandardError.ReadToEndAsync(timeout.Token) + await output;
+            await process.WaitForExitAsync(timeout.Token);
+
+            Assert.AreEqual(2, process.ExitCode, error);
+            StringAssert.Contains(error, "without an access token");
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
     }
 
     [TestMethod]
     public async Task HostSample_WithTokenFromEnvironment_RefusesCallsWithoutIt()
     {
         var token = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        var port = FreePort();
-        Uri address = new($"http://127.0.0.1:{port}");
-        var (exitCode, output) = await RunHostAsync(["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], token, stopWhenListening: true, whileListening: async () =>
-        {
-            var error = await Assert.ThrowsExactlyAsync<RpcException>(() => ConfigAsync(address, null));
-            Assert.AreEqual(StatusCode.Unauthenticated, error.StatusCode);
-            Assert.AreEqual("UTC", (await ConfigAsync(address, $"Bearer {token}")).Pairs.Single().Value);
-        });
-        Assert.AreNotEqual(2, exitCode, output);
-        Assert.DoesNotContain(token, output, "the token is never printed or logged");
+
+        // Port 0: the host prints the address the kernel gave it.
+        await using var host = await ServerProcess.StartListeningAsync(HostStartInfo(["--port", "0"], token), "local engine host", TimeSpan.FromSeconds(60), CancellationToken.None);
+        var address = host.ListeningAddresses.Single();
+
+        var error = await Assert.ThrowsExactlyAsync<RpcException>(() => ConfigAsync(address, null));
+        Assert.AreEqual(StatusCode.Unauthenticated, error.StatusCode);
+        Assert.AreEqual("UTC", (await ConfigAsync(address, $"Bearer {token}")).Pairs.Single().Value);
+        Assert.DoesNotContain(token, host.Output, "the token is never printed or logged");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunHostAsync(string[] arguments, string? token, bool stopWhenListening, Func<Task>? whileListening = null)
+    private static ProcessStartInfo HostStartInfo(string[] arguments, string? token)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(HostDll);
@@ -136,55 +145,6 @@ public sealed class EngineAuthenticationTests
             start.Environment["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = token;
         }
 
-        using var process = Process.Start(start)!;
-        var output = new System.Text.StringBuilder();
-        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void OnLine(object? sender, DataReceivedEventArgs e)
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
-
-            if (e.Data.Contains("Press Ctrl+C", StringComparison.Ordinal))
-            {
-                listening.TrySetResult();
-            }
-        }
-
-        process.OutputDataReceived += OnLine;
-        process.ErrorDataReceived += OnLine;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            if (stopWhenListening)
-            {
-                await Task.WhenAny(listening.Task, process.WaitForExitAsync(timeout.Token));
-                Assert.IsTrue(listening.Task.IsCompleted, "the host did not start: " + output);
-                if (whileListening is not null)
-                {
-                    await whileListening();
-                }
-
-                process.Kill(entireProcessTree: true);
-            }
-
-            await process.WaitForExitAsync(timeout.Token);
-            return (process.ExitCode, output.ToString());
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
+        return start;
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using SparkConnect.Multiplexer.Testing;
@@ -8,20 +7,22 @@ using SparkConnect.Multiplexer.Testing;
 namespace SparkConnect.Multiplexer.Redis.Tests.Infrastructure;
 
 /// <summary>
-/// A real <c>redis-server</c> (Debian package <c>redis-server</c>) on 127.0.0.1, a free port and a temporary
-/// directory, without persistence. It can be stopped and started again on the same port, as an outage.
+/// A real <c>redis-server</c> (Debian package <c>redis-server</c>) in a temporary directory, without persistence,
+/// listening on a unix socket in that directory (no TCP port, so nothing to pick and nothing another process can take);
+/// with TLS, which Redis serves on TCP only, on 127.0.0.1 and a free port. It can be stopped and started again on the
+/// same socket or port, as an outage.
 /// </summary>
 internal sealed class RedisServer : IAsyncDisposable
 {
     private const string Executable = "/usr/bin/redis-server";
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
     private ServerProcess? _process;
 
     private readonly string[] _extraArguments;
 
-    private RedisServer(string directory, int port, string[] extraArguments, string configurationSuffix)
+    private RedisServer(string directory, string[] extraArguments, string configurationSuffix)
     {
         Directory = directory;
-        Port = port;
         _extraArguments = extraArguments;
         ConfigurationSuffix = configurationSuffix;
     }
@@ -30,10 +31,19 @@ internal sealed class RedisServer : IAsyncDisposable
 
     public string Directory { get; }
 
-    public int Port { get; }
+    /// <summary>The TCP port of a TLS server, chosen at its first start; 0 for one on the unix socket.</summary>
+    private int Port { get; set; }
+
+    private string SocketPath => Path.Combine(Directory, "redis.sock");
+
+    /// <summary>
+    /// Where clients reach the server: the unix socket's path after a '!' (how a StackExchange.Redis configuration
+    /// string names a unix socket), or 127.0.0.1:port with TLS.
+    /// </summary>
+    public string Endpoint => Tls ? $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}" : "!" + SocketPath;
 
     /// <summary>The StackExchange.Redis configuration string of this server.</summary>
-    public string Configuration => $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)},connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000{ConfigurationSuffix}";
+    public string Configuration => $"{Endpoint},connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000{ConfigurationSuffix}";
 
     /// <summary>
     /// <see cref="Configuration"/> for tests that keep Redis up and check what the store does, not how fast: with other
@@ -78,7 +88,7 @@ internal sealed class RedisServer : IAsyncDisposable
 
         var directory = System.IO.Directory.CreateTempSubdirectory("redis-test-").FullName;
         var tls = prepare(directory);
-        return new RedisServer(directory, FreePort.Pick(), [.. tls, .. extraArguments], configurationSuffix);
+        return new RedisServer(directory, [.. tls, .. extraArguments], configurationSuffix);
     }
 
     private bool Tls => ConfigurationSuffix.Contains("ssl=true", StringComparison.Ordinal);
@@ -86,17 +96,39 @@ internal sealed class RedisServer : IAsyncDisposable
     /// <summary>Starts the server (again, after <see cref="KillAsync"/>) and waits until it answers PING.</summary>
     public async Task RunAsync()
     {
+        if (!Tls)
+        {
+            _process = await ServerProcess.StartAsync(StartInfo(["--port", "0", "--unixsocket", SocketPath, "--unixsocketperm", "700"]), "redis-server", PingAsync, StartTimeout, CancellationToken.None);
+        }
+        else if (Port != 0)
+        {
+            _process = await ServerProcess.StartAsync(StartInfo(TlsPort(Port)), "redis-server", ListeningAsync, StartTimeout, CancellationToken.None);
+        }
+        else
+        {
+            // Redis cannot serve TLS on a unix socket, nor bind port 0 and say which port it got: a free port, and
+            // another one should a different process take it first (Redis then exits: address already in use).
+            var process = await ServerProcess.StartOnFreePortsAsync(1, ports => StartInfo(TlsPort(ports[0])), "redis-server", (ports, token) => ServerProcess.AcceptsConnectionsAsync(ports[0], token), StartTimeout, CancellationToken.None);
+            Port = process.Ports[0];
+            _process = process;
+        }
+    }
+
+    private static string[] TlsPort(int port) => ["--port", "0", "--tls-port", port.ToString(CultureInfo.InvariantCulture)];
+
+    private ProcessStartInfo StartInfo(string[] listen)
+    {
         var start = new ProcessStartInfo(Executable) { WorkingDirectory = Directory };
         foreach (var argument in new[]
         {
             "--bind", "127.0.0.1", "--dir", Directory,
             "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning",
-        }.Concat(Tls ? ["--port", "0", "--tls-port", Port.ToString(CultureInfo.InvariantCulture)] : ["--port", Port.ToString(CultureInfo.InvariantCulture)]).Concat(_extraArguments))
+        }.Concat(listen).Concat(_extraArguments))
         {
             start.ArgumentList.Add(argument);
         }
 
-        _process = await ServerProcess.StartAsync(start, "redis-server", Tls ? ListeningAsync : PingAsync, TimeSpan.FromSeconds(20), CancellationToken.None);
+        return start;
     }
 
     /// <summary>Kills the server, as a crash or a network cut would take it away.</summary>
@@ -114,29 +146,31 @@ internal sealed class RedisServer : IAsyncDisposable
         ServerProcess.DeleteDirectory(Directory);
     }
 
-    /// <summary>Sends one command over plain TCP (not for a TLS server); returns Redis's first reply line.</summary>
+    /// <summary>Sends one command over the unix socket (not for a TLS server); returns Redis's first reply line.</summary>
     public async Task<string> CommandAsync(string command, CancellationToken cancellationToken)
     {
-        using var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, Port, cancellationToken);
-        var stream = client.GetStream();
+        using var socket = await ConnectAsync(cancellationToken);
+        await using var stream = new NetworkStream(socket);
         await stream.WriteAsync(Encoding.ASCII.GetBytes(command + "\r\n"), cancellationToken);
         var buffer = new byte[256];
         var read = await stream.ReadAsync(buffer, cancellationToken);
         return Encoding.ASCII.GetString(buffer, 0, read).TrimEnd();
     }
 
-    private async Task<bool> ListeningAsync(CancellationToken cancellationToken)
+    private Task<bool> ListeningAsync(CancellationToken cancellationToken) => ServerProcess.AcceptsConnectionsAsync(Port, cancellationToken);
+
+    private async Task<Socket> ConnectAsync(CancellationToken cancellationToken)
     {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            using var client = new TcpClient();
-            await client.ConnectAsync(IPAddress.Loopback, Port, cancellationToken);
-            return true;
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), cancellationToken);
+            return socket;
         }
-        catch (SocketException)
+        catch
         {
-            return false;
+            socket.Dispose();
+            throw;
         }
     }
 
@@ -146,9 +180,8 @@ internal sealed class RedisServer : IAsyncDisposable
         timeout.CancelAfter(TimeSpan.FromSeconds(1));
         try
         {
-            using var client = new TcpClient();
-            await client.ConnectAsync(IPAddress.Loopback, Port, timeout.Token);
-            var stream = client.GetStream();
+            using var socket = await ConnectAsync(timeout.Token);
+            await using var stream = new NetworkStream(socket);
             await stream.WriteAsync("PING\r\n"u8.ToArray(), timeout.Token);
             var buffer = new byte[16];
             var read = await stream.ReadAsync(buffer, timeout.Token);

@@ -20,8 +20,8 @@ public sealed class TrialDemoTests
     [TestMethod]
     public async Task AlicesTable_IsThereInHerNextSession_AndNotForBob()
     {
-        var port = FreePort.Pick();
-        await using var host = await StartSampleHostAsync(port);
+        await using var host = await StartSampleHostAsync();
+        var port = host.ListeningAddresses.Single().Port;
         var alice = $"sc://localhost:{port}/;user_id=alice";
         var bob = $"sc://localhost:{port}/;user_id=bob";
 
@@ -43,8 +43,8 @@ public sealed class TrialDemoTests
     [TestMethod]
     public async Task AlicesTempView_IsGoneInHerNextSession_SoItProvesNothingAboutBob()
     {
-        var port = FreePort.Pick();
-        await using var host = await StartSampleHostAsync(port);
+        await using var host = await StartSampleHostAsync();
+        var port = host.ListeningAddresses.Single().Port;
         var alice = $"sc://localhost:{port}/;user_id=alice";
 
         var (created, create) = await ShellProcess.RunAsync("", [alice, "CREATE TEMP VIEW mine AS SELECT 42 AS answer"]);
@@ -58,14 +58,16 @@ public sealed class TrialDemoTests
         }
     }
 
-    private Task<ServerProcess> StartSampleHostAsync(int port)
+    private Task<ServerProcess> StartSampleHostAsync()
     {
         var start = new ProcessStartInfo("dotnet")
         {
             // Its own folder, for its appsettings.json: the trial configuration the README runs.
             WorkingDirectory = Path.GetDirectoryName(SampleHostDll)!,
-            ArgumentList = { SampleHostDll, $"--SampleHost:Port={port}", "--SparkConnectGateway:Authentication:Mode=None" },
+            // Port 0: the kernel's choice, which the host prints; no management endpoint, whose fixed default port
+            // would clash with any other host on the machine.
+            ArgumentList = { SampleHostDll, "--SampleHost:Port=0", "--SampleHost:ManagementPort=0", "--SparkConnectGateway:Authentication:Mode=None" },
         };
-        return ServerProcess.StartAsync(start, "sample host", ct => ServerProcess.AcceptsConnectionsAsync(port, ct), TimeSpan.FromSeconds(60), TestContext.CancellationToken);
+        return ServerProcess.StartListeningAsync(start, "sample host", TimeSpan.FromSeconds(60), TestContext.CancellationToken);
     }
 }

@@ -301,15 +301,15 @@ public sealed class ForwardingTests
     [TestMethod]
     public async Task EngineDown_GivesUnavailableNamingTheEngine()
     {
-        var closedPort = FreePort.Pick();
-        await using var gateway = await GatewayHost.StartAsync(o => o.Engines.Default = new StaticEngineOptions { Address = $"http://127.0.0.1:{closedPort}" });
+        using var closed = new ClosedPort();
+        await using var gateway = await GatewayHost.StartAsync(o => o.Engines.Default = new StaticEngineOptions { Address = $"http://127.0.0.1:{closed.Port}" });
 
         var failed = await Assert.ThrowsExactlyAsync<RpcException>(async () =>
             await gateway.Client.ConfigAsync(new ConfigRequest { SessionId = GatewayHost.NewSessionId() }, Alice, cancellationToken: Cancel));
 
         Assert.AreEqual(StatusCode.Unavailable, failed.StatusCode);
         StringAssert.Contains(failed.Status.Detail, "static:default");
-        StringAssert.Contains(failed.Status.Detail, $"127.0.0.1:{closedPort}");
+        StringAssert.Contains(failed.Status.Detail, $"127.0.0.1:{closed.Port}");
     }
 
     [TestMethod]

@@ -4,14 +4,18 @@ using SparkConnect.Multiplexer.Testing;
 
 namespace SparkConnect.Multiplexer.Tests.Infrastructure;
 
-/// <summary>The real sample host, run as its own process in trial mode, on a port of the test's choosing.</summary>
+/// <summary>The real sample host, run as its own process in trial mode.</summary>
 internal static class SampleHostProcess
 {
     private static readonly string Dll = typeof(SampleHostProcess).Assembly
         .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SampleHostDll").Value!;
 
-    /// <summary>How to start the host on <paramref name="port"/> with <paramref name="arguments"/> after the defaults.</summary>
-    public static ProcessStartInfo StartInfo(int port, params string[] arguments)
+    /// <summary>
+    /// How to start the host with <paramref name="arguments"/> after the defaults: Spark Connect on a port the kernel
+    /// chooses (port 0; Kestrel prints it), and no management endpoint, whose default port would clash between hosts
+    /// run side by side (a test that needs one passes its own <c>--SampleHost:ManagementPort</c>, which wins).
+    /// </summary>
+    public static ProcessStartInfo StartInfo(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -21,10 +25,8 @@ internal static class SampleHostProcess
             WorkingDirectory = Path.GetDirectoryName(Dll)!,
         };
         start.ArgumentList.Add(Dll);
-        start.ArgumentList.Add($"--SampleHost:Port={port}");
-
-        // Never the default management port: tests run hosts side by side (a test that needs it passes its own).
-        start.ArgumentList.Add($"--SampleHost:ManagementPort={FreePort.Pick()}");
+        start.ArgumentList.Add("--SampleHost:Port=0");
+        start.ArgumentList.Add("--SampleHost:ManagementPort=0");
         start.ArgumentList.Add("--SparkConnectGateway:Authentication:Mode=None");
         foreach (var argument in arguments)
         {
@@ -34,10 +36,14 @@ internal static class SampleHostProcess
         return start;
     }
 
+    /// <summary>Starts the host and waits until it says where it listens (<see cref="ServerProcess.ListeningAddresses"/>).</summary>
+    public static Task<ServerProcess> StartAsync(CancellationToken cancellationToken, params string[] arguments)
+        => ServerProcess.StartListeningAsync(StartInfo(arguments), "sample host", TimeSpan.FromSeconds(60), cancellationToken);
+
     /// <summary>Runs a host expected to stop at start-up: its exit code and everything it printed.</summary>
     public static async Task<(int ExitCode, string Output)> RunToExitAsync(CancellationToken cancellationToken, params string[] arguments)
     {
-        using var process = Process.Start(StartInfo(FreePort.Pick(), arguments))!;
+        using var process = Process.Start(StartInfo(arguments))!;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
         try

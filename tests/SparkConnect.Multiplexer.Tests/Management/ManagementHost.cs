@@ -14,7 +14,7 @@ namespace SparkConnect.Multiplexer.Tests.Management;
 
 /// <summary>
 /// A real gateway with its management endpoint, as a host would serve it: Spark Connect on one loopback port
-/// (HTTP/2 cleartext), management on another (HTTP/1.1). Alice (token <see cref="GatewayHost.AliceToken"/>) is an
+/// (HTTP/2 cleartext), management on another (HTTP/1.1), both chosen by the kernel (port 0). Alice (token <see cref="GatewayHost.AliceToken"/>) is an
 /// administrator, Bob is not; the default engine is a recording engine.
 /// </summary>
 internal sealed class ManagementHost : IAsyncDisposable
@@ -47,15 +47,15 @@ internal sealed class ManagementHost : IAsyncDisposable
 
     public static async Task<ManagementHost> StartAsync(RecordingEngine engine, Action<SparkConnectGatewayOptions>? configure = null)
     {
-        var grpcPort = FreePort.Pick();
-        var managementPort = FreePort.Pick();
+        ListenOptions? grpc = null;
+        ListenOptions? management = null;
         var builder = WebApplication.CreateSlimBuilder();
         var logs = new CapturingLoggerProvider();
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Information);
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, grpcPort, o => o.Protocols = HttpProtocols.Http2);
-            k.Listen(IPAddress.Loopback, managementPort, o => o.Protocols = HttpProtocols.Http1);
+            k.Listen(IPAddress.Loopback, 0, o => (grpc = o).Protocols = HttpProtocols.Http2);
+            k.Listen(IPAddress.Loopback, 0, o => (management = o).Protocols = HttpProtocols.Http1);
         });
         builder.Services.AddSparkConnectGateway(o =>
         {
@@ -68,8 +68,12 @@ internal sealed class ManagementHost : IAsyncDisposable
             configure?.Invoke(o);
         }).AddManagement();
         var app = builder.Build();
-        app.MapSparkConnectGateway().RequireHost($"*:{grpcPort}");
-        app.MapSparkConnectGatewayManagement().RequireHost($"*:{managementPort}");
+
+        // A host pins each to its port with RequireHost("*:port"), which needs the numbers before the app is built;
+        // here the ports are known only once Kestrel has bound them. The two stay apart by protocol instead: the
+        // gateway needs HTTP/2, which only its port speaks, and the tests reach management over HTTP/1.1 on the other.
+        app.MapSparkConnectGateway();
+        app.MapSparkConnectGatewayManagement();
         try
         {
             await app.StartAsync();
@@ -80,7 +84,8 @@ internal sealed class ManagementHost : IAsyncDisposable
             throw;
         }
 
-        return new ManagementHost(app, new Uri($"http://127.0.0.1:{grpcPort}"), new Uri($"http://127.0.0.1:{managementPort}"), logs);
+        // Kestrel puts the bound address (the kernel's port) into each endpoint's options, so each keeps its role.
+        return new ManagementHost(app, new Uri($"http://127.0.0.1:{grpc!.IPEndPoint!.Port}"), new Uri($"http://127.0.0.1:{management!.IPEndPoint!.Port}"), logs);
     }
 
     /// <summary>An admin API request with a bearer token (none when <paramref name="token"/> is null).</summary>

@@ -16,20 +16,20 @@ public sealed class SampleHostManagementTests
     [TestMethod]
     public async Task SampleHost_ServesManagementOnItsOwnPort_AndSaysWhere()
     {
-        var port = FreePort.Pick();
-        var managementPort = FreePort.Pick();
-        var start = SampleHostProcess.StartInfo(
-            port,
+        // The host pins each endpoint to its port number (RequireHost), so it needs both numbers before it binds:
+        // free ports, started again on new ones if another process takes one first.
+        await using var host = await ServerProcess.StartOnFreePortsAsync(2, ports => SampleHostProcess.StartInfo(
+            $"--SampleHost:Port={ports[0]}",
+            $"--SampleHost:ManagementPort={ports[1]}",
             "--SampleHost:EngineMode=Static",
-            $"--SampleHost:ManagementPort={managementPort}",
             "--SparkConnectGateway:Authentication:Tokens:0:Token=" + AdminToken,
             "--SparkConnectGateway:Authentication:Tokens:0:User=operator",
             "--SparkConnectGateway:Authentication:Tokens:1:Token=" + UserToken,
             "--SparkConnectGateway:Authentication:Tokens:1:User=carol",
             "--SparkConnectGateway:Admin:Users:0=operator",
             // The log lines on standard error, where the test can read them.
-            "--Logging:Console:LogToStandardErrorThreshold=Trace");
-        await using var host = await ServerProcess.StartAsync(start, "sample host", ct => ServerProcess.AcceptsConnectionsAsync(managementPort, ct), TimeSpan.FromSeconds(60), TestContext.CancellationToken);
+            "--Logging:Console:LogToStandardErrorThreshold=Trace"), "sample host", (ports, ct) => ServerProcess.AcceptsConnectionsAsync(ports[1], ct), TimeSpan.FromSeconds(60), TestContext.CancellationToken);
+        var managementPort = host.Ports[1];
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{managementPort}"), Timeout = TimeSpan.FromSeconds(30) };
 
         using var healthz = await http.GetAsync("/healthz", TestContext.CancellationToken);

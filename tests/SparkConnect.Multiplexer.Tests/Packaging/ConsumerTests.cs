@@ -51,10 +51,9 @@ public sealed class ConsumerTests
             StringAssert.Contains(await File.ReadAllTextAsync(schema, cancel), "\"SparkConnectGateway\"");
 
             await using var engine = await RecordingEngine.StartAsync("consumer-engine", cancel);
-            var port = FreePort.Pick();
-            var start = Dotnet(work, Path.Combine(work, "out", "Consumer.dll"), "--urls", $"http://127.0.0.1:{port}", $"--Engine:Address={engine.Address}", "--ApiKeys:k-123=carol");
-            await using var host = await ServerProcess.StartAsync(start, "consumer app", token => ServerProcess.AcceptsConnectionsAsync(port, token), TimeSpan.FromSeconds(60), cancel);
-            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+            var start = Dotnet(work, Path.Combine(work, "out", "Consumer.dll"), "--urls", "http://127.0.0.1:0", $"--Engine:Address={engine.Address}", "--ApiKeys:k-123=carol");
+            await using var host = await ServerProcess.StartListeningAsync(start, "consumer app", TimeSpan.FromSeconds(60), cancel);
+            using var channel = GrpcChannel.ForAddress(host.ListeningAddresses.Single());
             var client = new SparkConnectService.SparkConnectServiceClient(channel);
 
             await client.ConfigAsync(Request(), new Metadata { { "x-api-key", "k-123" } }, cancellationToken: cancel);

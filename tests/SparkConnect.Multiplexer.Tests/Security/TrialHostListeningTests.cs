@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using SparkConnect.Multiplexer.Testing;
@@ -18,9 +17,10 @@ public sealed class TrialHostListeningTests
     [TestMethod]
     public async Task TrialMode_ListensOnLoopbackOnly()
     {
-        var port = FreePort.Pick();
-        await using var host = await ServerProcess.StartAsync(SampleHostProcess.StartInfo(port, "--SampleHost:EngineMode=Static"), "sample host", ct => CanConnectAsync(IPAddress.Loopback, port, ct), TimeSpan.FromSeconds(60), TestContext.CancellationToken);
+        await using var host = await SampleHostProcess.StartAsync(TestContext.CancellationToken, "--SampleHost:EngineMode=Static");
+        var port = host.ListeningAddresses.Single().Port;
 
+        Assert.IsTrue(await CanConnectAsync(IPAddress.Loopback, port, TestContext.CancellationToken), "listens on loopback");
         foreach (var address in NonLoopbackAddresses())
         {
             Assert.IsFalse(await CanConnectAsync(address, port, TestContext.CancellationToken), $"trial mode must not listen on {address}");
@@ -39,43 +39,14 @@ public sealed class TrialHostListeningTests
     [TestMethod]
     public async Task TrialModeOnEveryAddress_WithOptIn_ListensAndWarns()
     {
-        var port = FreePort.Pick();
-        var start = SampleHostProcess.StartInfo(port, "--SampleHost:EngineMode=Static", "--SampleHost:ListenAddress=0.0.0.0", "--SampleHost:AllowUnauthenticatedRemoteAccess=true");
-        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        using var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
-        process.ErrorDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            var waited = Stopwatch.StartNew();
-            while (!output.Any(l => l.Contains("UNAUTHENTICATED ACCESS FROM THE NETWORK", StringComparison.Ordinal)) && waited.Elapsed < TimeSpan.FromSeconds(60) && !process.HasExited)
-            {
-                await Task.Delay(100, TestContext.CancellationToken);
-            }
+        await using var host = await SampleHostProcess.StartAsync(TestContext.CancellationToken, "--SampleHost:EngineMode=Static", "--SampleHost:ListenAddress=0.0.0.0", "--SampleHost:AllowUnauthenticatedRemoteAccess=true");
+        var port = host.ListeningAddresses.Single().Port;
 
-            Assert.IsTrue(output.Any(l => l.Contains("UNAUTHENTICATED ACCESS FROM THE NETWORK", StringComparison.Ordinal)), string.Join('\n', output));
-            foreach (var address in NonLoopbackAddresses())
-            {
-                // The warning comes before Kestrel starts listening: give it a moment.
-                var listening = false;
-                for (var attempt = 0; attempt < 60 && !listening; attempt++)
-                {
-                    listening = await CanConnectAsync(address, port, TestContext.CancellationToken);
-                    if (!listening)
-                    {
-                        await Task.Delay(250, TestContext.CancellationToken);
-                    }
-                }
-
-                Assert.IsTrue(listening, $"opted in: listens on {address}");
-            }
-        }
-        finally
+        // The warning comes before Kestrel listens, so it is in the output by now.
+        StringAssert.Contains(host.Output, "UNAUTHENTICATED ACCESS FROM THE NETWORK");
+        foreach (var address in NonLoopbackAddresses())
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
+            Assert.IsTrue(await CanConnectAsync(address, port, TestContext.CancellationToken), $"opted in: listens on {address}");
         }
     }
 

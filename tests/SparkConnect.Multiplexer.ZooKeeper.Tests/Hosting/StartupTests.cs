@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
@@ -14,7 +12,8 @@ public sealed class StartupTests
     [TestMethod]
     public async Task Start_ZooKeeperUnreachable_FailsNamingTheConnectionString()
     {
-        var port = UnusedPort();
+        using var closed = new ClosedPort();
+        var port = closed.Port;
 
         var error = await Assert.ThrowsExactlyAsync<InvalidOperationException>(() => GatewayHost.StartAsync(
             static _ => { },
@@ -69,12 +68,5 @@ public sealed class StartupTests
         StringAssert.Contains(warning.Message, "SparkConnectGateway:ProcessEngines:Host");
         StringAssert.Contains(warning.Message, "SparkConnectGateway:ZooKeeper:LaunchedEngineHost");
         Assert.IsFalse(advertised.Host.Logs.Entries.Any(e => e.Message.Contains("loopback address", StringComparison.Ordinal)), "no warning once the host is set");
-    }
-
-    private static int UnusedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

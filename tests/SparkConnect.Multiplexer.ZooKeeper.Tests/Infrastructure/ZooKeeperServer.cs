@@ -10,24 +10,24 @@ namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
 
 /// <summary>
 /// A real standalone ZooKeeper server (the Debian <c>zookeeper</c> package's jar, on Java) on a free loopback port with
-/// a temporary data directory. Disposing it kills the JVM and deletes the directory. A missing installation fails the
+/// a temporary data directory. ZooKeeper cannot bind port 0 and say which port it got, so its first start picks a free
+/// port and, should another process take that port first, starts again on another (see
+/// <see cref="ServerProcess.StartOnFreePortsAsync"/>); a restart keeps the port, as clients hold it. Disposing it kills the JVM and deletes the directory. A missing installation fails the
 /// test with the packages to install.
 /// </summary>
 internal sealed class ZooKeeperServer : IAsyncDisposable
 {
     private const string Jar = "/usr/share/java/zookeeper.jar";
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
     private ServerProcess? _process;
 
-    private ZooKeeperServer(string directory, int port)
-    {
-        Directory = directory;
-        Port = port;
-    }
+    private ZooKeeperServer(string directory) => Directory = directory;
 
     public string Directory { get; }
 
-    public int Port { get; }
+    /// <summary>The client port, chosen at the first start.</summary>
+    public int Port { get; private set; }
 
     public string ConnectionString => $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
 
@@ -40,19 +40,7 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
 
         var directory = Path.Combine(Path.GetTempPath(), "zk-tests-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(Path.Combine(directory, "data"));
-        var server = new ZooKeeperServer(directory, Testing.FreePort.Pick());
-        // tickTime 500 ms: sessions may time out between 1 s and 10 s.
-        await File.WriteAllTextAsync(Path.Combine(directory, "zoo.cfg"), string.Join('\n',
-            "tickTime=500",
-            "initLimit=10",
-            "syncLimit=5",
-            $"dataDir={Path.Combine(directory, "data")}",
-            $"clientPort={server.Port}",
-            "clientPortAddress=127.0.0.1",
-            "admin.enableServer=false",
-            "4lw.commands.whitelist=*",
-            "maxClientCnxns=0",
-            ""));
+        var server = new ZooKeeperServer(directory);
         try
         {
             await server.RunAsync();
@@ -83,9 +71,39 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
         System.IO.Directory.CreateDirectory(data);
     }
 
-    /// <summary>Starts the server on its port and data directory and waits until it answers <c>ruok</c>.</summary>
+    /// <summary>
+    /// Starts the server on its data directory and port (a free one at the first start) and waits until it answers
+    /// <c>ruok</c>.
+    /// </summary>
     public async Task RunAsync()
     {
+        if (Port != 0)
+        {
+            _process = await ServerProcess.StartAsync(StartInfo(Port), "ZooKeeper", async _ => await FourLetterWordAsync("ruok") == "imok", StartTimeout, CancellationToken.None);
+            return;
+        }
+
+        var process = await ServerProcess.StartOnFreePortsAsync(1, ports => StartInfo(ports[0]), "ZooKeeper", async (ports, _) => await FourLetterWordAsync(ports[0], "ruok") == "imok", StartTimeout, CancellationToken.None);
+        Port = process.Ports[0];
+        _process = process;
+    }
+
+    /// <summary>Writes the configuration for <paramref name="port"/> and says how to run the server on it.</summary>
+    private ProcessStartInfo StartInfo(int port)
+    {
+        // tickTime 500 ms: sessions may time out between 1 s and 10 s.
+        File.WriteAllText(Path.Combine(Directory, "zoo.cfg"), string.Join('\n',
+            "tickTime=500",
+            "initLimit=10",
+            "syncLimit=5",
+            $"dataDir={Path.Combine(Directory, "data")}",
+            $"clientPort={port.ToString(CultureInfo.InvariantCulture)}",
+            "clientPortAddress=127.0.0.1",
+            "admin.enableServer=false",
+            "4lw.commands.whitelist=*",
+            "maxClientCnxns=0",
+            ""));
+
         // Through a shell that kills the JVM when the test process goes away, however it ends.
         var start = new ProcessStartInfo("/bin/sh") { WorkingDirectory = Directory };
         start.ArgumentList.Add("-c");
@@ -97,17 +115,19 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
         start.ArgumentList.Add(Jar);
         start.ArgumentList.Add(Path.Combine(Directory, "zoo.cfg"));
         start.ArgumentList.Add(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
-        _process = await ServerProcess.StartAsync(start, "ZooKeeper", async _ => await FourLetterWordAsync("ruok") == "imok", TimeSpan.FromSeconds(30), CancellationToken.None);
+        return start;
     }
 
-    public async Task<string?> FourLetterWordAsync(string word)
+    public Task<string?> FourLetterWordAsync(string word) => FourLetterWordAsync(Port, word);
+
+    private static async Task<string?> FourLetterWordAsync(int port, string word)
     {
         // A server still starting may accept and never answer: every attempt is bounded.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try
         {
             using var client = new TcpClient();
-            await client.ConnectAsync(IPAddress.Loopback, Port, timeout.Token);
+            await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
             var stream = client.GetStream();
             await stream.WriteAsync(Encoding.ASCII.GetBytes(word), timeout.Token);
             using var reader = new StreamReader(stream, Encoding.ASCII);
