@@ -1,13 +1,14 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Processes.Internal;
 
-namespace SparkConnect.Multiplexer.Launching;
+namespace SparkConnect.Multiplexer.Processes.Launching;
 
 /// <summary>Checks launched engines for idleness every <see cref="ProcessEngineOptions.IdleCheckInterval"/>, and stops them all with the host.</summary>
 internal sealed class ProcessEngineService(
     ProcessEngineManager engines,
-    SparkConnect.Multiplexer.Hosting.GatewayShutdown shutdown,
+    IEngineLauncherServices gateway,
     IOptionsMonitor<ProcessEngineOptions> options,
     TimeProvider time,
     ILogger<ProcessEngineService> logger) : BackgroundService
@@ -16,7 +17,7 @@ internal sealed class ProcessEngineService(
     {
         await base.StopAsync(cancellationToken);
 
-        await shutdown.WaitForDrainAsync(cancellationToken);
+        await gateway.WaitForDrainAsync(cancellationToken);
 
         await engines.StopAllAsync(cancellationToken);
     }

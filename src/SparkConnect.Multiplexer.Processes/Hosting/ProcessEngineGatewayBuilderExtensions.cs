@@ -2,7 +2,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer;
-using SparkConnect.Multiplexer.Launching;
+using SparkConnect.Multiplexer.Processes;
+using SparkConnect.Multiplexer.Processes.Internal;
+using SparkConnect.Multiplexer.Processes.Launching;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -31,6 +33,8 @@ public static class ProcessEngineGatewayBuilderExtensions
             builder.AddConfigurationSection<ProcessEngineOptions>(ProcessEngineOptions.SectionName);
             options.BindConfiguration(ProcessEngineOptions.SectionName).ValidateOnStart();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProcessEngineOptions>, ProcessEngineOptionsValidator>());
+            services.TryAddSingleton(TimeProvider.System);
+            services.AddMetrics();
             services.TryAddSingleton<ProcessEngineMetrics>();
             services.TryAddSingleton<ProcessEngineManager>();
 

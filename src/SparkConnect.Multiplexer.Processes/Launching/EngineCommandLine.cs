@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace SparkConnect.Multiplexer.Launching;
+namespace SparkConnect.Multiplexer.Processes.Launching;
 
 /// <summary>What a launch is for: the values the templates' placeholders stand for.</summary>
 internal sealed record EngineLaunchContext(

@@ -1,12 +1,17 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using SparkConnect.Multiplexer.Diagnostics;
 
-namespace SparkConnect.Multiplexer.Launching;
+namespace SparkConnect.Multiplexer.Processes.Internal;
 
-/// <summary>The launching locator's instruments, on the gateway's meter.</summary>
+/// <summary>
+/// The process launcher's instruments, on one <see cref="Meter"/> named after the package. The instruments keep the
+/// names they had when the launcher was part of the core (<c>spark_connect.gateway.engines.*</c>), so dashboards and
+/// alerts written against them go on working.
+/// </summary>
 internal sealed class ProcessEngineMetrics
 {
+    public const string MeterName = "SparkConnect.Multiplexer.Processes";
+
     private readonly Counter<long> _launched;
     private readonly Histogram<double> _launchDuration;
     private readonly UpDownCounter<long> _running;
@@ -14,7 +19,8 @@ internal sealed class ProcessEngineMetrics
 
     public ProcessEngineMetrics(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(GatewayMetrics.MeterName);
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create(MeterName);
         _launched = meter.CreateCounter<long>("spark_connect.gateway.engines.launched", "{engine}", "Engine launches, by outcome (ready, failed, timeout, exited, refused; a refusal also by limit: user_limit, total_limit).");
         _launchDuration = meter.CreateHistogram<double>("spark_connect.gateway.engine.launch.duration", "s", "Time from an engine launch request until it was ready or failed, by outcome.");
         _running = meter.CreateUpDownCounter<long>("spark_connect.gateway.engines.running", "{engine}", "Engine processes this gateway runs, starting and adopted ones included.");

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace SparkConnect.Multiplexer.Launching;
+namespace SparkConnect.Multiplexer.Processes.Engines;
 
 /// <summary>
 /// What a launched engine's working directory says about it (<c>engine.json</c>): which process it is and which

@@ -1,7 +1,8 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Processes.Launching;
 
-namespace SparkConnect.Multiplexer.Launching;
+namespace SparkConnect.Multiplexer.Processes;
 
 /// <summary>Collects every error in <see cref="ProcessEngineOptions"/>, each with the fix, so one start-up shows them all.</summary>
 internal sealed class ProcessEngineOptionsValidator : IValidateOptions<ProcessEngineOptions>

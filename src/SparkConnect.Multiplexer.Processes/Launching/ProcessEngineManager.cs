@@ -6,10 +6,10 @@ using System.Text;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SparkConnect.Multiplexer.Engines;
-using SparkConnect.Multiplexer.Sessions;
+using SparkConnect.Multiplexer.Processes.Engines;
+using SparkConnect.Multiplexer.Processes.Internal;
 
-namespace SparkConnect.Multiplexer.Launching;
+namespace SparkConnect.Multiplexer.Processes.Launching;
 
 /// <summary>
 /// Launches one engine process per engine key, single flight, within the global limits; hands the running one out;
@@ -30,8 +30,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     private const string EngineIdPrefix = "process:";
 
     private readonly IOptionsMonitor<ProcessEngineOptions> _options;
-    private readonly EngineCaller _caller;
-    private readonly EngineChannelPool _channels;
+    private readonly IEngineLauncherServices _gateway;
     private readonly IEngineLifecycle _lifecycle;
     private readonly ISessionStore _store;
     private readonly TimeProvider _time;
@@ -50,8 +49,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
     public ProcessEngineManager(
         IOptionsMonitor<ProcessEngineOptions> options,
-        EngineCaller caller,
-        EngineChannelPool channels,
+        IEngineLauncherServices gateway,
         IEngineLifecycle lifecycle,
         ISessionStore store,
         TimeProvider time,
@@ -61,8 +59,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     {
         _remoteUse = remoteUse?.ToArray() ?? [];
         _options = options;
-        _caller = caller;
-        _channels = channels;
+        _gateway = gateway;
         _lifecycle = lifecycle;
         _store = store;
         _time = time;
@@ -381,7 +378,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
 
         var endpoint = new EngineEndpoint(state.EngineId, address) { AccessToken = token };
         var probeTimeout = options.InitializationTimeout < MaxProbeTimeout ? options.InitializationTimeout : MaxProbeTimeout;
-        var (healthy, _) = await _caller.ProbeAsync(endpoint, Guid.NewGuid().ToString(), probeTimeout, cancellationToken);
+        var healthy = await _gateway.ProbeAsync(endpoint, Guid.NewGuid().ToString(), probeTimeout, cancellationToken);
         if (!healthy)
         {
             ProcessEngineLog.NotAdopted(_logger, state.EngineId, $"it does not answer at {address}");
@@ -621,7 +618,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     {
         if (engine.Endpoint is { } endpoint)
         {
-            _channels.Forget(endpoint);
+            _gateway.ForgetConnections(endpoint);
         }
     }
 
@@ -721,7 +718,7 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
                     return;
                 }
 
-                var (healthy, _) = await _caller.ProbeAsync(endpoint, probeSessionId, probeTimeout, timeout.Token);
+                var healthy = await _gateway.ProbeAsync(endpoint, probeSessionId, probeTimeout, timeout.Token);
                 if (healthy)
                 {
                     break;
@@ -936,14 +933,14 @@ internal sealed class ProcessEngineManager : IAsyncDisposable
     private async Task<HashSet<string>> StillUsedAfterThisGatewayAsync(List<LaunchedEngine> running, CancellationToken cancellationToken)
     {
         var used = new HashSet<string>(StringComparer.Ordinal);
-        if (running.Count == 0 || (_remoteUse.Length == 0 && _store is InMemorySessionStore))
+        if (running.Count == 0 || (_remoteUse.Length == 0 && !_gateway.SessionsOutliveProcess))
         {
             return used;
         }
 
         try
         {
-            if (_store is not InMemorySessionStore)
+            if (_gateway.SessionsOutliveProcess)
             {
                 used.UnionWith(await SessionEngineIdsAsync(cancellationToken));
             }

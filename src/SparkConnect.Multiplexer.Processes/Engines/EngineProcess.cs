@@ -1,8 +1,9 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using SparkConnect.Multiplexer.Processes.Launching;
 
-namespace SparkConnect.Multiplexer.Launching;
+namespace SparkConnect.Multiplexer.Processes.Engines;
 
 /// <summary>
 /// One engine's OS process: started with its stdout and stderr written, line by line, to its log file, the last lines

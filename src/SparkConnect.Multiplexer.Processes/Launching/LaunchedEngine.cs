@@ -1,4 +1,6 @@
-namespace SparkConnect.Multiplexer.Launching;
+using SparkConnect.Multiplexer.Processes.Engines;
+
+namespace SparkConnect.Multiplexer.Processes.Launching;
 
 /// <summary>One engine the locator launched (or is launching). State changes happen under the manager's lock.</summary>
 internal sealed class LaunchedEngine(string id, EngineKey key, DateTimeOffset requestedAt, string launchedBy = "")

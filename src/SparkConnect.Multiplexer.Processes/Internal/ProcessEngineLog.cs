@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace SparkConnect.Multiplexer.Launching;
+namespace SparkConnect.Multiplexer.Processes.Internal;
 
 /// <summary>The launching locator's log events; ids are stable. Command lines are logged redacted.</summary>
 internal static partial class ProcessEngineLog

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace SparkConnect.Multiplexer.Launching;
+namespace SparkConnect.Multiplexer.Processes.Launching;
 
 /// <summary>Picks a TCP port nothing listens on, for an engine to bind.</summary>
 internal static class FreeTcpPort

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace SparkConnect.Multiplexer.Launching;
+namespace SparkConnect.Multiplexer.Processes.Launching;
 
 /// <summary>
 /// The <see cref="IEngineLocator"/> that launches an engine process per engine key when none is running; also the

@@ -1,4 +1,4 @@
-namespace SparkConnect.Multiplexer;
+namespace SparkConnect.Multiplexer.Processes;
 
 /// <summary>
 /// Settings of the launching engine locator (<c>AddProcessEngines()</c>), bound from the
