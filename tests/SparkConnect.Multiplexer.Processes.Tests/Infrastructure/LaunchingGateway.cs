@@ -3,12 +3,12 @@ using System.Reflection;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using SparkConnect.Multiplexer.Engines;
-using SparkConnect.Multiplexer.Launching;
+using SparkConnect.Multiplexer.Processes.Launching;
 using Spark.Connect;
 
 using SparkConnect.Multiplexer.Testing;
 
-namespace SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
+namespace SparkConnect.Multiplexer.Processes.Tests.Infrastructure;
 
 /// <summary>
 /// A real gateway with the launching locator, engines working in a temporary directory. Disposing it stops the

@@ -1,13 +1,13 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Spark.Connect;
-using SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
-using static SparkConnect.Multiplexer.Launching.Tests.Infrastructure.LaunchingGateway;
+using SparkConnect.Multiplexer.Processes.Tests.Infrastructure;
+using static SparkConnect.Multiplexer.Processes.Tests.Infrastructure.LaunchingGateway;
 
 using SparkConnect.Multiplexer.Testing;
 using static SparkConnect.Multiplexer.Testing.Polling;
 
-namespace SparkConnect.Multiplexer.Launching.Tests.Launching;
+namespace SparkConnect.Multiplexer.Processes.Tests.Launching;
 
 [TestClass]
 public sealed class IdleTests

@@ -1,6 +1,7 @@
 using System.Net;
+using SparkConnect.Multiplexer.Processes.Launching;
 
-namespace SparkConnect.Multiplexer.Launching.Tests.Launching;
+namespace SparkConnect.Multiplexer.Processes.Tests.Launching;
 
 [TestClass]
 public sealed class EngineCommandLineTests

@@ -2,13 +2,15 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using SparkConnect.Multiplexer.Processes.Engines;
+using SparkConnect.Multiplexer.Processes.Launching;
+using SparkConnect.Multiplexer.Processes.Tests.Infrastructure;
 using SparkConnect.Multiplexer.Sessions;
-using SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
 using SparkConnect.Multiplexer.Testing;
-using static SparkConnect.Multiplexer.Launching.Tests.Infrastructure.LaunchingGateway;
+using static SparkConnect.Multiplexer.Processes.Tests.Infrastructure.LaunchingGateway;
 using static SparkConnect.Multiplexer.Testing.Polling;
 
-namespace SparkConnect.Multiplexer.Launching.Tests.Launching;
+namespace SparkConnect.Multiplexer.Processes.Tests.Engines;
 
 [TestClass]
 public sealed class OrphanTests

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
-using SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
+using SparkConnect.Multiplexer.Processes.Tests.Infrastructure;
 using SparkConnect.Multiplexer.TestKit;
 
-namespace SparkConnect.Multiplexer.Launching.Tests.Launching;
+namespace SparkConnect.Multiplexer.Processes.Tests.Launching;
 
 /// <summary>
 /// The shared <see cref="IEngineLocator"/> conformance suite against the process launcher, launching the test engine

@@ -1,12 +1,12 @@
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Spark.Connect;
-using SparkConnect.Multiplexer.Launching.Tests.Infrastructure;
-using static SparkConnect.Multiplexer.Launching.Tests.Infrastructure.LaunchingGateway;
+using SparkConnect.Multiplexer.Processes.Tests.Infrastructure;
+using static SparkConnect.Multiplexer.Processes.Tests.Infrastructure.LaunchingGateway;
 
 using SparkConnect.Multiplexer.Testing;
 
-namespace SparkConnect.Multiplexer.Launching.Tests.Launching;
+namespace SparkConnect.Multiplexer.Processes.Tests.Launching;
 
 /// <summary>Calls that cannot create a Spark session never launch an engine process.</summary>
 [TestClass]

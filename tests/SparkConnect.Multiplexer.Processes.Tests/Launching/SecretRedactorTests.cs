@@ -1,4 +1,4 @@
-namespace SparkConnect.Multiplexer.Launching.Tests.Launching;
+namespace SparkConnect.Multiplexer.Processes.Tests.Launching;
 
 [TestClass]
 public sealed class SecretRedactorTests
