@@ -51,6 +51,7 @@ public sealed partial class ConfigurationJsonSchemaTests
         // The process launcher's section stays in the core's schema (it was the core's until it became a package).
         var summaries = new[] { typeof(SparkConnectGatewayOptions), typeof(ProcessEngineOptions) }
             .SelectMany(type => XDocument.Load(Path.ChangeExtension(type.Assembly.Location, ".xml")).Descendants("member"))
+            .DistinctBy(m => (string)m.Attribute("name")!)
             .ToDictionary(m => (string)m.Attribute("name")!, m => m.Element("summary"));
         return ConfigurationJsonSchema.Build(
             [(SparkConnectGatewayOptions.SectionName, typeof(SparkConnectGatewayOptions)), (ProcessEngineOptions.SectionName, typeof(ProcessEngineOptions))],
