@@ -11,7 +11,6 @@ using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Kubernetes.Discovery;
 using SparkConnect.Multiplexer.Kubernetes.Internal;
-using SparkConnect.Multiplexer.Launching;
 
 namespace SparkConnect.Multiplexer.Kubernetes.Launching;
 

@@ -2,7 +2,6 @@ using k8s;
 using k8s.KubeConfigModels;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Kubernetes.Internal;
-using SparkConnect.Multiplexer.Launching;
 
 namespace SparkConnect.Multiplexer.Kubernetes;
 

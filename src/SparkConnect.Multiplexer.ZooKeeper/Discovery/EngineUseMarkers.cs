@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SparkConnect.Multiplexer.Launching;
+using SparkConnect.Multiplexer.Processes;
 using SparkConnect.Multiplexer.ZooKeeper.Client;
 
 namespace SparkConnect.Multiplexer.ZooKeeper.Discovery;

@@ -4,7 +4,6 @@ using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SparkConnect.Multiplexer.Launching;
 using SparkConnect.Multiplexer.ZooKeeper.Client;
 
 namespace SparkConnect.Multiplexer.ZooKeeper.Discovery;

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Engines;
-using SparkConnect.Multiplexer.Launching;
+using SparkConnect.Multiplexer.Processes;
 using SparkConnect.Multiplexer.ZooKeeper.Client;
 using SparkConnect.Multiplexer.ZooKeeper.Discovery;
 

@@ -17,7 +17,7 @@ internal static class ConfigurationSchema
     internal static readonly Dictionary<string, string> PackageSections = new(StringComparer.OrdinalIgnoreCase)
     {
         ["SparkConnectGateway:LocalEngine"] = "AddLocalEngines() (package SparkConnect.Multiplexer.LocalEngine)",
-        ["SparkConnectGateway:ProcessEngines"] = "AddProcessEngines()",
+        ["SparkConnectGateway:ProcessEngines"] = "AddProcessEngines() (package SparkConnect.Multiplexer.Processes)",
         ["SparkConnectGateway:Kubernetes"] = "AddKubernetesEngines() (package SparkConnect.Multiplexer.Kubernetes)",
         ["SparkConnectGateway:ZooKeeper"] = "AddZooKeeperEngines() or AddZooKeeperDiscovery() (package SparkConnect.Multiplexer.ZooKeeper)",
         ["SparkConnectGateway:Redis"] = "AddRedisSessionStore() (package SparkConnect.Multiplexer.Redis)",

@@ -91,6 +91,7 @@ public static class SparkConnectGatewayServiceCollectionExtensions
     {
         services.TryAddSingleton<EngineChannelPool>();
         services.TryAddSingleton<EngineCaller>();
+        services.TryAddSingleton<IEngineLauncherServices, EngineLauncherServices>();
         services.TryAddSingleton<EngineEndpointRegistry>();
         services.TryAddSingleton<SessionRouter>();
         services.TryAddSingleton<EngineKeyResolver>();

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using SparkConnect.Multiplexer.Configuration;
-using SparkConnect.Multiplexer.Launching;
+using SparkConnect.Multiplexer.Processes;
 using SparkConnect.Multiplexer.Tests.Packaging;
 
 namespace SparkConnect.Multiplexer.Tests.Configuration;
@@ -48,8 +48,11 @@ public sealed partial class ConfigurationJsonSchemaTests
 
     private static JsonObject Generate()
     {
-        var docs = XDocument.Load(Path.ChangeExtension(typeof(SparkConnectGatewayOptions).Assembly.Location, ".xml"));
-        var summaries = docs.Descendants("member").ToDictionary(m => (string)m.Attribute("name")!, m => m.Element("summary"));
+        // The process launcher's section stays in the core's schema (it was the core's until it became a package).
+        var summaries = new[] { typeof(SparkConnectGatewayOptions), typeof(ProcessEngineOptions) }
+            .SelectMany(type => XDocument.Load(Path.ChangeExtension(type.Assembly.Location, ".xml")).Descendants("member"))
+            .DistinctBy(m => (string)m.Attribute("name")!)
+            .ToDictionary(m => (string)m.Attribute("name")!, m => m.Element("summary"));
         return ConfigurationJsonSchema.Build(
             [(SparkConnectGatewayOptions.SectionName, typeof(SparkConnectGatewayOptions)), (ProcessEngineOptions.SectionName, typeof(ProcessEngineOptions))],
             property => summaries.TryGetValue($"P:{property.DeclaringType!.FullName}.{property.Name}", out var summary) && summary is not null ? Flatten(summary) : null);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Processes;
 using SparkConnect.Multiplexer.Testing;
 
 namespace SparkConnect.Multiplexer.Tests.Configuration;

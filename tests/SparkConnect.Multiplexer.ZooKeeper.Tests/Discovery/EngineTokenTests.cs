@@ -1,4 +1,5 @@
 using Grpc.Core;
+using SparkConnect.Multiplexer.Processes;
 using SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
 
 namespace SparkConnect.Multiplexer.ZooKeeper.Tests.Discovery;

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Spark.Connect;
-using SparkConnect.Multiplexer.Launching;
 using SparkConnect.Multiplexer.ZooKeeper.Discovery;
 using SparkConnect.Multiplexer.ZooKeeper.Tests.Infrastructure;
 using SparkConnect.Multiplexer.Testing;

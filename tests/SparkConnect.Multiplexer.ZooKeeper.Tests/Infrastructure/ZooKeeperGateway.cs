@@ -4,7 +4,8 @@ using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using SparkConnect.Multiplexer.Engines;
-using SparkConnect.Multiplexer.Launching;
+using SparkConnect.Multiplexer.Processes;
+using SparkConnect.Multiplexer.Processes.Launching;
 using SparkConnect.Multiplexer.ZooKeeper.Client;
 using Spark.Connect;
 
