@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Net;
 using Grpc.Core;
-using SparkConnect.Multiplexer.Diagnostics;
+using SparkConnect.Multiplexer.Internal;
 using SparkConnect.Multiplexer.Management;
 using SparkConnect.Multiplexer.Protocol;
 

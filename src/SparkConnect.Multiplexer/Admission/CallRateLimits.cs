@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
-using SparkConnect.Multiplexer.Diagnostics;
+using SparkConnect.Multiplexer.Internal;
 using SparkConnect.Multiplexer.Protocol;
 
 namespace SparkConnect.Multiplexer.Admission;

@@ -3,6 +3,7 @@ using System.Net;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SparkConnect.Multiplexer.Internal;
 using SparkConnect.Multiplexer.Protocol;
 
 namespace SparkConnect.Multiplexer.Admission;
@@ -12,7 +13,7 @@ namespace SparkConnect.Multiplexer.Admission;
 /// exist in the store). Refusals are PERMISSION_DENIED
 /// or RESOURCE_EXHAUSTED: never UNAVAILABLE, which Spark clients would retry for minutes.
 /// </summary>
-internal sealed partial class GatewayLimits(IOptionsMonitor<SparkConnectGatewayOptions> options, ISessionStore store, ILogger<GatewayLimits> logger, ISharedLimits? shared = null)
+internal sealed class GatewayLimits(IOptionsMonitor<SparkConnectGatewayOptions> options, ISessionStore store, ILogger<GatewayLimits> logger, ISharedLimits? shared = null)
 {
     // Sessions this instance opened, by id and by limit key ("u:alice", "a:10.0.0.1", "ua:alice@10.0.0.1"): the count
     // of a key is the sessions that hold a slot, so a slot is freed by the session's id whichever way it goes.
@@ -247,7 +248,7 @@ internal sealed partial class GatewayLimits(IOptionsMonitor<SparkConnectGatewayO
             if (stored[i] is not { } session || !string.Equals(session.Owner, owner, StringComparison.Ordinal))
             {
                 SessionClosed(sessionId);
-                SessionUncounted(logger, sessionId, owner);
+                GatewayLog.SessionUncounted(logger, sessionId, owner);
                 any = true;
             }
         }
@@ -263,9 +264,6 @@ internal sealed partial class GatewayLimits(IOptionsMonitor<SparkConnectGatewayO
 
         public bool Claimed { get; set; }
     }
-
-    [LoggerMessage(101, LogLevel.Information, "Session {SessionId} of {User} is no longer in the session store (released or expired through another gateway instance, or lost by the store); its limit slots are freed")]
-    private static partial void SessionUncounted(ILogger logger, string sessionId, string user);
 
     /// <summary>
     /// How long a client over the execution limit is told to wait (google.rpc.RetryInfo): running queries end, so

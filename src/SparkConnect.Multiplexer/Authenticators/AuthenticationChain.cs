@@ -2,7 +2,7 @@ using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SparkConnect.Multiplexer.Diagnostics;
+using SparkConnect.Multiplexer.Internal;
 using SparkConnect.Multiplexer.Protocol;
 
 namespace SparkConnect.Multiplexer.Authenticators;

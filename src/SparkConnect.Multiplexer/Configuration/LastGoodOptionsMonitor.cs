@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
+using SparkConnect.Multiplexer.Internal;
 
 namespace SparkConnect.Multiplexer.Configuration;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Configuration;
+using SparkConnect.Multiplexer.Internal;
 
 namespace SparkConnect.Multiplexer.Diagnostics;
 

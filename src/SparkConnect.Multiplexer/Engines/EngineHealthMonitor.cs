@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SparkConnect.Multiplexer.Diagnostics;
+using SparkConnect.Multiplexer.Internal;
 
 namespace SparkConnect.Multiplexer.Engines;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
-using SparkConnect.Multiplexer.Diagnostics;
+using SparkConnect.Multiplexer.Internal;
 using SparkConnect.Multiplexer.Protocol;
 
 namespace SparkConnect.Multiplexer.Forwarding;

@@ -2,7 +2,7 @@ using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
-using SparkConnect.Multiplexer.Diagnostics;
+using SparkConnect.Multiplexer.Internal;
 using SparkConnect.Multiplexer.Management;
 using SparkConnect.Multiplexer.Protocol;
 using SparkConnect.Multiplexer.Sessions;

@@ -7,8 +7,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Admission;
 using SparkConnect.Multiplexer.Authenticators;
-using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Hosting;
+using SparkConnect.Multiplexer.Internal;
 using SparkConnect.Multiplexer.Protocol;
 using SparkConnect.Multiplexer.Sessions;
 

@@ -9,8 +9,8 @@ using System.Runtime.CompilerServices;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Engines;
+using SparkConnect.Multiplexer.Internal;
 using SparkConnect.Multiplexer.Protocol;
 
 namespace SparkConnect.Multiplexer.Forwarding;

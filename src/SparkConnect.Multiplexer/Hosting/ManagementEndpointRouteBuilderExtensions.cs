@@ -5,7 +5,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
-using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Management;
 
 namespace Microsoft.AspNetCore.Builder;

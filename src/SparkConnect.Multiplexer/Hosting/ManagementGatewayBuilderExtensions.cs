@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenTelemetry.Metrics;
-using SparkConnect.Multiplexer.Diagnostics;
+using SparkConnect.Multiplexer.Internal;
 using SparkConnect.Multiplexer.Management;
 
 namespace Microsoft.Extensions.DependencyInjection;

@@ -10,6 +10,7 @@ using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Forwarding;
 using SparkConnect.Multiplexer.Hosting;
+using SparkConnect.Multiplexer.Internal;
 using SparkConnect.Multiplexer.Management;
 using SparkConnect.Multiplexer.Routing;
 using SparkConnect.Multiplexer.Sessions;

@@ -3,8 +3,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Authenticators;
-using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Forwarding;
+using SparkConnect.Multiplexer.Internal;
 using SparkConnect.Multiplexer.Protocol;
 
 namespace SparkConnect.Multiplexer.Management;

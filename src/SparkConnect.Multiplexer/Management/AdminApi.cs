@@ -3,9 +3,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
-using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Forwarding;
+using SparkConnect.Multiplexer.Internal;
 using SparkConnect.Multiplexer.Sessions;
 
 namespace SparkConnect.Multiplexer.Management;

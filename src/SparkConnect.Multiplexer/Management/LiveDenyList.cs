@@ -1,6 +1,6 @@
 using System.Net;
 using Grpc.Core;
-using SparkConnect.Multiplexer.Diagnostics;
+using SparkConnect.Multiplexer.Internal;
 using SparkConnect.Multiplexer.Protocol;
 
 namespace SparkConnect.Multiplexer.Management;

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using SparkConnect.Multiplexer.Internal;
 
 namespace SparkConnect.Multiplexer.Protocol;
 
@@ -21,7 +22,7 @@ internal sealed class GatewayException : Exception
     public TimeSpan? RetryAfter { get; init; }
 
     /// <summary>
-    /// For a refusal, why, as one of the bounded <see cref="Diagnostics.RefusalReasons"/> (a metric tag); when unset
+    /// For a refusal, why, as one of the bounded <see cref="RefusalReasons"/> (a metric tag); when unset
     /// it follows from <see cref="StatusCode"/>. Set where the rule that refused is known.
     /// </summary>
     public string? Refusal { get; set; }

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SparkConnect.Multiplexer.Diagnostics;
 using SparkConnect.Multiplexer.Engines;
 using SparkConnect.Multiplexer.Forwarding;
+using SparkConnect.Multiplexer.Internal;
 
 namespace SparkConnect.Multiplexer.Sessions;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace SparkConnect.Multiplexer.Diagnostics;
+namespace SparkConnect.Multiplexer.Internal;
 
 /// <summary>The gateway's <see cref="ActivitySource"/>: one client span per forwarded call, parent of the engine's.</summary>
 internal static class GatewayActivitySource

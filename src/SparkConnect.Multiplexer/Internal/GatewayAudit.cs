@@ -1,7 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
-namespace SparkConnect.Multiplexer.Diagnostics;
+namespace SparkConnect.Multiplexer.Internal;
 
 /// <summary>
 /// Audit events under a logger category of their own, <c>SparkConnect.Multiplexer.Audit</c>, so a host can route

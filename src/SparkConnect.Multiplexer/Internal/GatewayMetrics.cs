@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 using Grpc.Core;
 using SparkConnect.Multiplexer.Protocol;
 
-namespace SparkConnect.Multiplexer.Diagnostics;
+namespace SparkConnect.Multiplexer.Internal;
 
 /// <summary>
 /// The gateway's instruments, on one <see cref="Meter"/> named after the package. Tags follow OpenTelemetry's RPC

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace SparkConnect.Multiplexer.Configuration;
+namespace SparkConnect.Multiplexer.Internal;
 
 /// <summary>Log lines about configuration reloads.</summary>
 internal static partial class ConfigurationLog

@@ -2,7 +2,7 @@ using System.Net;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
-namespace SparkConnect.Multiplexer.Diagnostics;
+namespace SparkConnect.Multiplexer.Internal;
 
 /// <summary>The gateway's log events; ids are stable. Never pass a credential to any of them.</summary>
 internal static partial class GatewayLog
@@ -95,4 +95,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(40, LogLevel.Warning, "At the drain's end a stream could not be ended with UNAVAILABLE within {Grace} (its client reads slowly, or the response stopped inside a message); the stream was reset with REFUSED_STREAM, which gRPC clients see as UNAVAILABLE")]
     public static partial void DrainedStreamCut(ILogger logger, TimeSpan grace);
+
+    [LoggerMessage(101, LogLevel.Information, "Session {SessionId} of {User} is no longer in the session store (released or expired through another gateway instance, or lost by the store); its limit slots are freed")]
+    public static partial void SessionUncounted(ILogger logger, string sessionId, string user);
 }
