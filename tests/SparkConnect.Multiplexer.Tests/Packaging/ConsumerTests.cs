@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Net.Client;
 using SparkConnect.Multiplexer.TestEngine;
@@ -31,8 +30,8 @@ public sealed class ConsumerTests
         var app = Path.Combine(work, "Consumer");
         try
         {
-            await DotnetAsync(work, cancel, "pack", Repository.PathOf("src/SparkConnect.Multiplexer/SparkConnect.Multiplexer.csproj"), "-c", "Release", "-o", packages, $"-p:Version={version}");
-            await DotnetAsync(work, cancel, "new", "web", "-o", app, "-n", "Consumer", "--no-restore");
+            await DotnetCli.RunAsync(work, cancel, "pack", Repository.PathOf("src/SparkConnect.Multiplexer/SparkConnect.Multiplexer.csproj"), "-c", "Release", "-o", packages, $"-p:Version={version}");
+            await DotnetCli.RunAsync(work, cancel, "new", "web", "-o", app, "-n", "Consumer", "--no-restore");
             await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), """
                 <?xml version="1.0" encoding="utf-8"?>
                 <configuration>
@@ -41,17 +40,17 @@ public sealed class ConsumerTests
                   </packageSources>
                 </configuration>
                 """, cancel);
-            await DotnetAsync(app, cancel, "add", "package", "SparkConnect.Multiplexer", "--version", version);
+            await DotnetCli.RunAsync(app, cancel, "add", "package", "SparkConnect.Multiplexer", "--version", version);
             File.Copy(Repository.PathOf("samples/SparkConnect.Multiplexer.Embedding/Program.cs"), Path.Combine(app, "Program.cs"), overwrite: true);
-            await DotnetAsync(app, cancel, "build", "-c", "Release", "-o", Path.Combine(work, "out"));
+            await DotnetCli.RunAsync(app, cancel, "build", "-c", "Release", "-o", Path.Combine(work, "out"));
 
             // Editors find the configuration schema through the package's buildTransitive targets.
-            var segment = await DotnetAsync(app, cancel, "msbuild", "-getItem:JsonSchemaSegment");
+            var segment = await DotnetCli.RunAsync(app, cancel, "msbuild", "-getItem:JsonSchemaSegment");
             var schema = System.Text.Json.JsonDocument.Parse(segment).RootElement.GetProperty("Items").GetProperty("JsonSchemaSegment")[0].GetProperty("FullPath").GetString()!;
             StringAssert.Contains(await File.ReadAllTextAsync(schema, cancel), "\"SparkConnectGateway\"");
 
             await using var engine = await RecordingEngine.StartAsync("consumer-engine", cancel);
-            var start = Dotnet(work, Path.Combine(work, "out", "Consumer.dll"), "--urls", "http://127.0.0.1:0", $"--Engine:Address={engine.Address}", "--ApiKeys:k-123=carol");
+            var start = DotnetCli.StartInfo(work, Path.Combine(work, "out", "Consumer.dll"), "--urls", "http://127.0.0.1:0", $"--Engine:Address={engine.Address}", "--ApiKeys:k-123=carol");
             await using var host = await ServerProcess.StartListeningAsync(start, "consumer app", TimeSpan.FromSeconds(60), cancel);
             using var channel = GrpcChannel.ForAddress(host.ListeningAddresses.Single());
             var client = new SparkConnectService.SparkConnectServiceClient(channel);
@@ -68,8 +67,7 @@ public sealed class ConsumerTests
         finally
         {
             ServerProcess.DeleteDirectory(work);
-            var cached = Path.Combine(Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"), "sparkconnect.multiplexer", version);
-            ServerProcess.DeleteDirectory(cached);
+            ServerProcess.DeleteDirectory(Path.Combine(DotnetCli.PackageCache, "sparkconnect.multiplexer", version));
         }
     }
 
@@ -79,48 +77,4 @@ public sealed class ConsumerTests
         UserContext = new UserContext { UserId = "mallory" },
         Operation = new ConfigRequest.Types.Operation { GetAll = new ConfigRequest.Types.GetAll() },
     };
-
-    private static ProcessStartInfo Dotnet(string directory, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // The test host runs under MSBuild's environment; a child build must find its own SDK, as a user's would.
-        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || k.StartsWith("MSBUILD", StringComparison.Ordinal)).ToList())
-        {
-            start.Environment.Remove(name);
-        }
-
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        return start;
-    }
-
-    private static async Task<string> DotnetAsync(string directory, CancellationToken cancellationToken, params string[] arguments)
-    {
-        using var process = Process.Start(Dotnet(directory, arguments))!;
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        try
-        {
-            await process.WaitForExitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        Assert.AreEqual(0, process.ExitCode, $"dotnet {string.Join(' ', arguments)} failed:\n{await output}\n{await error}");
-        return await output;
-    }
 }
