@@ -28,4 +28,16 @@ public interface IEngineLauncher : ILaunchedEngines
     /// this replica knows), with the fix; null when they can.
     /// </summary>
     string? SharingProblem { get; }
+
+    /// <summary>
+    /// The host name or address launched engines listen on, which a coordinating locator registers for other replicas
+    /// (it warns when that is a loopback name no other machine can reach).
+    /// </summary>
+    string EngineHost { get; }
+
+    /// <summary>
+    /// How often the launcher checks its engines for idleness; a coordinating locator refreshes its marks of which
+    /// engines it uses at the same pace, so that a mark never looks stale between two of the launcher's checks.
+    /// </summary>
+    TimeSpan IdleCheckInterval { get; }
 }

@@ -26,6 +26,10 @@ internal sealed class ProcessEngineLocator(ProcessEngineManager engines, IOption
             ? $"{ProcessEngineOptions.SectionName} passes engines {EngineCommandLine.EngineTokenPlaceholder}, and engines are shared between gateway replicas: a replica (or this one after a restart) must present the token of an engine it did not launch, and the engine's registration does not carry it. Set {ProcessEngineOptions.SectionName}:EngineTokenSecret to the same secret (at least {EngineAccessToken.MinSecretLength} characters, e.g. 'openssl rand -hex 32') on every replica; the token is then derived from it and the engine id."
             : null;
 
+    public string EngineHost => options.CurrentValue.Host;
+
+    public TimeSpan IdleCheckInterval => options.CurrentValue.IdleCheckInterval;
+
     public ValueTask<EngineEndpoint> LocateAsync(EngineRequest request, CancellationToken cancellationToken)
         => engines.LocateAsync(request, cancellationToken);
 

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SparkConnect.Multiplexer.Processes;
 using SparkConnect.Multiplexer.ZooKeeper.Client;
 
 namespace SparkConnect.Multiplexer.ZooKeeper.Discovery;
@@ -13,7 +12,7 @@ namespace SparkConnect.Multiplexer.ZooKeeper.Discovery;
 /// </summary>
 /// <remarks>
 /// A replica that hands a launched engine to a session creates the ephemeral node
-/// <c>/{Namespace}_engine_use/{escaped engine id}/{replica id}</c>; every <see cref="ProcessEngineOptions.IdleCheckInterval"/>
+/// <c>/{Namespace}_engine_use/{escaped engine id}/{replica id}</c>; every <see cref="IEngineLauncher.IdleCheckInterval"/>
 /// it compares its session store with its nodes and removes the node of an engine it has had no session on for two
 /// checks running (a session is bound just after its engine is chosen). A replica that dies loses its nodes with its
 /// ZooKeeper session; after a session expiry they are re-created.
@@ -25,7 +24,6 @@ internal sealed class EngineUseMarkers : IRemoteEngineUse, IAsyncDisposable
     private readonly ZooKeeperClient _client;
     private readonly ISessionStore _store;
     private readonly IOptionsMonitor<ZooKeeperOptions> _options;
-    private readonly IOptionsMonitor<ProcessEngineOptions>? _launching;
     private readonly IServiceProvider _services;
     private IEngineLauncher? _launcher;
     private readonly TimeProvider _time;
@@ -50,7 +48,6 @@ internal sealed class EngineUseMarkers : IRemoteEngineUse, IAsyncDisposable
         _client = client;
         _store = store;
         _options = options;
-        _launching = services.GetService<IOptionsMonitor<ProcessEngineOptions>>();
         _services = services;
         _time = time;
         _logger = logger;
@@ -182,7 +179,10 @@ internal sealed class EngineUseMarkers : IRemoteEngineUse, IAsyncDisposable
     /// <see cref="IRemoteEngineUse"/>), so it cannot be a constructor dependency.
     /// </summary>
     private bool IsLaunched(string engineId)
-        => (_launcher ??= _services.GetService<IEngineLauncher>()) is { } launcher && launcher.IsLaunchedEngineId(engineId);
+        => Launcher is { } launcher && launcher.IsLaunchedEngineId(engineId);
+
+    // Resolved on first use: the launcher is registered after this service when AddProcessEngines() follows AddZooKeeperEngines().
+    private IEngineLauncher? Launcher => _launcher ??= _services.GetService<IEngineLauncher>();
 
     public async ValueTask DisposeAsync()
     {
@@ -242,7 +242,7 @@ internal sealed class EngineUseMarkers : IRemoteEngineUse, IAsyncDisposable
         var token = _disposed.Token;
         try
         {
-            using var timer = new PeriodicTimer(_launching?.CurrentValue.IdleCheckInterval ?? DefaultSweepInterval, _time);
+            using var timer = new PeriodicTimer(Launcher?.IdleCheckInterval ?? DefaultSweepInterval, _time);
             while (await timer.WaitForNextTickAsync(token))
             {
                 try

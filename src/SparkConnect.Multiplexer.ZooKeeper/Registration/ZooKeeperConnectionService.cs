@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SparkConnect.Multiplexer.Engines;
-using SparkConnect.Multiplexer.Processes;
 using SparkConnect.Multiplexer.ZooKeeper.Client;
 using SparkConnect.Multiplexer.ZooKeeper.Discovery;
 
@@ -39,11 +38,11 @@ internal sealed class ZooKeeperConnectionService(ZooKeeperClient client, IOption
         }
 
         if (services.GetService<ZooKeeperEnginesMarker>() is not null && options.Value.LaunchEngines
-            && services.GetService<IEngineLauncher>() is not null && services.GetService<IOptions<ProcessEngineOptions>>() is { } launcher
-            && string.IsNullOrEmpty(options.Value.LaunchedEngineHost) && IsLoopback(launcher.Value.Host))
+            && services.GetService<IEngineLauncher>() is { } launcher
+            && string.IsNullOrEmpty(options.Value.LaunchedEngineHost) && IsLoopback(launcher.EngineHost))
         {
             // Right for one machine (and the tests), wrong as soon as a replica on another host reads the node.
-            ZooKeeperLog.LaunchedEnginesOnLoopback(logger, launcher.Value.Host, client.ConnectionString);
+            ZooKeeperLog.LaunchedEnginesOnLoopback(logger, launcher.EngineHost, client.ConnectionString);
         }
     }
 
