@@ -12,9 +12,6 @@ namespace SparkConnect.Multiplexer.Testing;
 /// </summary>
 public static class FreePort
 {
-    /// <summary>A loopback port nothing listens on right now.</summary>
-    public static int Pick() => PickDistinct(1)[0];
-
     /// <summary><paramref name="count"/> distinct loopback ports nothing listens on right now.</summary>
     public static IReadOnlyList<int> PickDistinct(int count)
     {

@@ -65,7 +65,7 @@ public sealed class OrphanTests
     public async Task Restart_SessionStoreOutlivesTheGateway_EngineWithSessionsLeftRunningAndAdopted_SessionGoesOn()
     {
         var root = Path.Combine(Path.GetTempPath(), "orphan-tests-" + Guid.NewGuid().ToString("N")[..12]);
-        var store = new StoreOutlivingTheGateway();
+        var store = new ExternalSessionStore(new InMemorySessionStore());
         try
         {
             var sessionId = GatewayHost.NewSessionId();
@@ -119,7 +119,7 @@ public sealed class OrphanTests
     {
         Directory.CreateDirectory(directory);
         var start = new ProcessStartInfo(DotNet) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardInput = true };
-        foreach (var argument in new[] { TestEngineHostDll, "--port", FreePort.Pick().ToString(CultureInfo.InvariantCulture), "--name", Path.GetFileName(directory) })
+        foreach (var argument in new[] { TestEngineHostDll, "--port", "0", "--name", Path.GetFileName(directory) })
         {
             start.ArgumentList.Add(argument);
         }
@@ -131,21 +131,5 @@ public sealed class OrphanTests
     {
         var state = new EngineDirectoryState(engineId, engine.Id, new DateTimeOffset(engine.StartTime.ToUniversalTime(), TimeSpan.Zero), gatewayProcessId, gatewayStartedAt);
         File.WriteAllText(Path.Combine(directory, EngineWorkDirectories.StateFileName), JsonSerializer.Serialize(state, EngineDirectoryStateContext.Default.EngineDirectoryState));
-    }
-
-    /// <summary>A session store that outlives the gateways using it, as Redis does: the same instance in every gateway of the test.</summary>
-    private sealed class StoreOutlivingTheGateway : ISessionStore
-    {
-        private readonly InMemorySessionStore _sessions = new();
-
-        public ValueTask<SessionClaim> ClaimAsync(SessionRecord candidate, CancellationToken cancellationToken) => _sessions.ClaimAsync(candidate, cancellationToken);
-
-        public ValueTask<SessionRecord?> GetAsync(string sessionId, CancellationToken cancellationToken) => _sessions.GetAsync(sessionId, cancellationToken);
-
-        public ValueTask TouchAsync(string sessionId, DateTimeOffset timestamp, CancellationToken cancellationToken) => _sessions.TouchAsync(sessionId, timestamp, cancellationToken);
-
-        public ValueTask<SessionRecord?> RemoveAsync(string sessionId, CancellationToken cancellationToken) => _sessions.RemoveAsync(sessionId, cancellationToken);
-
-        public IAsyncEnumerable<SessionRecord> ListAsync(CancellationToken cancellationToken) => _sessions.ListAsync(cancellationToken);
     }
 }

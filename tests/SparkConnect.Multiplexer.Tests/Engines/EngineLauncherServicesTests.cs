@@ -71,7 +71,7 @@ public sealed class EngineLauncherServicesTests
         }
 
         // Any store but the built-in in-memory one may keep sessions for the gateway started next.
-        await using var shared = await GatewayHost.StartAsync(WithAStaticEngine, g => g.AddSessionStore(new ExternalStore()));
+        await using var shared = await GatewayHost.StartAsync(WithAStaticEngine, g => g.AddSessionStore(new ExternalSessionStore(new InMemorySessionStore())));
         Assert.IsTrue(shared.Services.GetRequiredService<IEngineLauncherServices>().SessionsOutliveProcess);
     }
 
@@ -99,21 +99,5 @@ public sealed class EngineLauncherServicesTests
         release.SetResult();
         await call;
         await drained.WaitAsync(TimeSpan.FromSeconds(30), Cancel);
-    }
-
-    /// <summary>A session store of the platform's own (what matters here is only that it is not the built-in one).</summary>
-    private sealed class ExternalStore : ISessionStore
-    {
-        private readonly InMemorySessionStore _sessions = new();
-
-        public ValueTask<SessionClaim> ClaimAsync(SessionRecord candidate, CancellationToken cancellationToken) => _sessions.ClaimAsync(candidate, cancellationToken);
-
-        public ValueTask<SessionRecord?> GetAsync(string sessionId, CancellationToken cancellationToken) => _sessions.GetAsync(sessionId, cancellationToken);
-
-        public ValueTask TouchAsync(string sessionId, DateTimeOffset timestamp, CancellationToken cancellationToken) => _sessions.TouchAsync(sessionId, timestamp, cancellationToken);
-
-        public ValueTask<SessionRecord?> RemoveAsync(string sessionId, CancellationToken cancellationToken) => _sessions.RemoveAsync(sessionId, cancellationToken);
-
-        public IAsyncEnumerable<SessionRecord> ListAsync(CancellationToken cancellationToken) => _sessions.ListAsync(cancellationToken);
     }
 }
