@@ -23,52 +23,34 @@ public sealed class ConsumerTests
         limit.CancelAfter(TimeSpan.FromMinutes(10));
         var cancel = limit.Token;
 
-        // A version of its own, so the NuGet cache never hands back an earlier pack; removed from the cache after.
-        var version = $"0.0.0-consumer.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
-        var work = Directory.CreateTempSubdirectory("consumer-").FullName;
-        var packages = Path.Combine(work, "packages");
-        var app = Path.Combine(work, "Consumer");
-        try
-        {
-            await DotnetCli.RunAsync(work, cancel, "pack", Repository.PathOf("src/SparkConnect.Multiplexer/SparkConnect.Multiplexer.csproj"), "-c", "Release", "-o", packages, $"-p:Version={version}");
-            await DotnetCli.RunAsync(work, cancel, "new", "web", "-o", app, "-n", "Consumer", "--no-restore");
-            await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), """
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <add key="local" value="../packages" />
-                  </packageSources>
-                </configuration>
-                """, cancel);
-            await DotnetCli.RunAsync(app, cancel, "add", "package", "SparkConnect.Multiplexer", "--version", version);
-            File.Copy(Repository.PathOf("samples/SparkConnect.Multiplexer.Embedding/Program.cs"), Path.Combine(app, "Program.cs"), overwrite: true);
-            await DotnetCli.RunAsync(app, cancel, "build", "-c", "Release", "-o", Path.Combine(work, "out"));
+        using var feed = await LocalPackageFeed.PackAsync("consumer", ["SparkConnect.Multiplexer"], cancel);
+        var work = feed.WorkDirectory;
+        var version = feed.Version;
+        var app = await feed.CreateProjectDirectoryAsync("Consumer", cancel);
+        await DotnetCli.RunAsync(app, cancel, "new", "web", "-o", ".", "-n", "Consumer", "--no-restore");
+        await DotnetCli.RunAsync(app, cancel, "add", "package", "SparkConnect.Multiplexer", "--version", version);
+        File.Copy(Repository.PathOf("samples/SparkConnect.Multiplexer.Embedding/Program.cs"), Path.Combine(app, "Program.cs"), overwrite: true);
+        await DotnetCli.RunAsync(app, cancel, "build", "-c", "Release", "-o", Path.Combine(work, "out"));
 
-            // Editors find the configuration schema through the package's buildTransitive targets.
-            var segment = await DotnetCli.RunAsync(app, cancel, "msbuild", "-getItem:JsonSchemaSegment");
-            var schema = System.Text.Json.JsonDocument.Parse(segment).RootElement.GetProperty("Items").GetProperty("JsonSchemaSegment")[0].GetProperty("FullPath").GetString()!;
-            StringAssert.Contains(await File.ReadAllTextAsync(schema, cancel), "\"SparkConnectGateway\"");
+        // Editors find the configuration schema through the package's buildTransitive targets.
+        var segment = await DotnetCli.RunAsync(app, cancel, "msbuild", "-getItem:JsonSchemaSegment");
+        var schema = System.Text.Json.JsonDocument.Parse(segment).RootElement.GetProperty("Items").GetProperty("JsonSchemaSegment")[0].GetProperty("FullPath").GetString()!;
+        StringAssert.Contains(await File.ReadAllTextAsync(schema, cancel), "\"SparkConnectGateway\"");
 
-            await using var engine = await RecordingEngine.StartAsync("consumer-engine", cancel);
-            var start = DotnetCli.StartInfo(work, Path.Combine(work, "out", "Consumer.dll"), "--urls", "http://127.0.0.1:0", $"--Engine:Address={engine.Address}", "--ApiKeys:k-123=carol");
-            await using var host = await ServerProcess.StartListeningAsync(start, "consumer app", TimeSpan.FromSeconds(60), cancel);
-            using var channel = GrpcChannel.ForAddress(host.ListeningAddresses.Single());
-            var client = new SparkConnectService.SparkConnectServiceClient(channel);
+        await using var engine = await RecordingEngine.StartAsync("consumer-engine", cancel);
+        var start = DotnetCli.StartInfo(work, Path.Combine(work, "out", "Consumer.dll"), "--urls", "http://127.0.0.1:0", $"--Engine:Address={engine.Address}", "--ApiKeys:k-123=carol");
+        await using var host = await ServerProcess.StartListeningAsync(start, "consumer app", TimeSpan.FromSeconds(60), cancel);
+        using var channel = GrpcChannel.ForAddress(host.ListeningAddresses.Single());
+        var client = new SparkConnectService.SparkConnectServiceClient(channel);
 
-            await client.ConfigAsync(Request(), new Metadata { { "x-api-key", "k-123" } }, cancellationToken: cancel);
-            var refused = await Assert.ThrowsExactlyAsync<RpcException>(async () => await client.ConfigAsync(Request(), cancellationToken: cancel));
+        await client.ConfigAsync(Request(), new Metadata { { "x-api-key", "k-123" } }, cancellationToken: cancel);
+        var refused = await Assert.ThrowsExactlyAsync<RpcException>(async () => await client.ConfigAsync(Request(), cancellationToken: cancel));
 
-            // The engine saw carol, as the host's authenticator decided, not the user the client claimed.
-            var forwarded = ConfigRequest.Parser.ParseFrom(engine.Calls.Single().Requests[0]);
-            Assert.AreEqual("carol", forwarded.UserContext.UserId);
-            Assert.AreEqual(StatusCode.Unauthenticated, refused.StatusCode);
-            StringAssert.Contains(refused.Status.Detail, "x-api-key");
-        }
-        finally
-        {
-            ServerProcess.DeleteDirectory(work);
-            ServerProcess.DeleteDirectory(Path.Combine(DotnetCli.PackageCache, "sparkconnect.multiplexer", version));
-        }
+        // The engine saw carol, as the host's authenticator decided, not the user the client claimed.
+        var forwarded = ConfigRequest.Parser.ParseFrom(engine.Calls.Single().Requests[0]);
+        Assert.AreEqual("carol", forwarded.UserContext.UserId);
+        Assert.AreEqual(StatusCode.Unauthenticated, refused.StatusCode);
+        StringAssert.Contains(refused.Status.Detail, "x-api-key");
     }
 
     private static ConfigRequest Request() => new()

@@ -1,7 +1,6 @@
 using System.Reflection;
 using System.Xml.Linq;
 using SparkConnect.Multiplexer.TestKit;
-using SparkConnect.Multiplexer.Testing;
 
 namespace SparkConnect.Multiplexer.Tests.Packaging;
 
@@ -23,71 +22,45 @@ public sealed class TestKitConsumerTests
         limit.CancelAfter(TimeSpan.FromMinutes(10));
         var cancel = limit.Token;
 
-        var version = $"0.0.0-testkit.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
-        var work = Directory.CreateTempSubdirectory("testkit-consumer-").FullName;
-        var packages = Path.Combine(work, "packages");
-        var project = Path.Combine(work, "ThirdPartyStore.Tests");
-        try
-        {
-            foreach (var packed in new[] { "SparkConnect.Multiplexer", "SparkConnect.Multiplexer.TestKit" })
-            {
-                await DotnetCli.RunAsync(work, cancel, "pack", Repository.PathOf($"src/{packed}/{packed}.csproj"), "-c", "Release", "-o", packages, $"-p:Version={version}");
-            }
+        using var feed = await LocalPackageFeed.PackAsync("testkit-consumer", ["SparkConnect.Multiplexer", "SparkConnect.Multiplexer.TestKit"], cancel);
+        var version = feed.Version;
+        var project = await feed.CreateProjectDirectoryAsync("ThirdPartyStore.Tests", cancel);
+        var msTest = typeof(TestClassAttribute).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion.Split('+')[0];
+        await File.WriteAllTextAsync(Path.Combine(project, "ThirdPartyStore.Tests.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="MSTest" Version="{msTest}" />
+                <PackageReference Include="SparkConnect.Multiplexer.TestKit" Version="{version}" />
+              </ItemGroup>
+            </Project>
+            """, cancel);
+        await File.WriteAllTextAsync(Path.Combine(project, "DictionaryStoreTests.cs"), ThirdPartyCode, cancel);
 
-            Directory.CreateDirectory(project);
-            await File.WriteAllTextAsync(Path.Combine(project, "nuget.config"), """
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <add key="local" value="../packages" />
-                  </packageSources>
-                </configuration>
-                """, cancel);
-            var msTest = typeof(TestClassAttribute).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion.Split('+')[0];
-            await File.WriteAllTextAsync(Path.Combine(project, "ThirdPartyStore.Tests.csproj"), $"""
-                <Project Sdk="Microsoft.NET.Sdk">
-                  <PropertyGroup>
-                    <TargetFramework>net10.0</TargetFramework>
-                    <Nullable>enable</Nullable>
-                    <ImplicitUsings>enable</ImplicitUsings>
-                  </PropertyGroup>
-                  <ItemGroup>
-                    <PackageReference Include="MSTest" Version="{msTest}" />
-                    <PackageReference Include="SparkConnect.Multiplexer.TestKit" Version="{version}" />
-                  </ItemGroup>
-                </Project>
-                """, cancel);
-            await File.WriteAllTextAsync(Path.Combine(project, "DictionaryStoreTests.cs"), ThirdPartyCode, cancel);
+        var results = Path.Combine(feed.WorkDirectory, "results");
+        var exit = await DotnetCli.RunToEndAsync(project, ["test", "--logger", "trx;LogFileName=results.trx", "--results-directory", results], cancel);
 
-            var results = Path.Combine(work, "results");
-            var exit = await DotnetCli.RunToEndAsync(project, ["test", "--logger", "trx;LogFileName=results.trx", "--results-directory", results], cancel);
+        // A TRX names an inherited test by its method only; its definition says which class ran it.
+        var trx = XDocument.Load(Path.Combine(results, "results.trx"));
+        var classOf = trx.Descendants().Where(e => e.Name.LocalName == "UnitTest").ToDictionary(
+            e => (string)e.Attribute("id")!,
+            e => (string)e.Elements().Single(m => m.Name.LocalName == "TestMethod").Attribute("className")!);
+        var outcomes = trx.Descendants().Where(e => e.Name.LocalName == "UnitTestResult")
+            .Select(e => (Class: classOf[(string)e.Attribute("testId")!], Test: (string)e.Attribute("testName")!, Outcome: (string)e.Attribute("outcome")!))
+            .ToList();
+        var suiteSize = typeof(SessionStoreConformanceTests).GetMethods().Count(m => m.GetCustomAttribute<TestMethodAttribute>() is not null);
 
-            // A TRX names an inherited test by its method only; its definition says which class ran it.
-            var trx = XDocument.Load(Path.Combine(results, "results.trx"));
-            var classOf = trx.Descendants().Where(e => e.Name.LocalName == "UnitTest").ToDictionary(
-                e => (string)e.Attribute("id")!,
-                e => (string)e.Elements().Single(m => m.Name.LocalName == "TestMethod").Attribute("className")!);
-            var outcomes = trx.Descendants().Where(e => e.Name.LocalName == "UnitTestResult")
-                .Select(e => (Class: classOf[(string)e.Attribute("testId")!], Test: (string)e.Attribute("testName")!, Outcome: (string)e.Attribute("outcome")!))
-                .ToList();
-            var suiteSize = typeof(SessionStoreConformanceTests).GetMethods().Count(m => m.GetCustomAttribute<TestMethodAttribute>() is not null);
-
-            var correct = outcomes.Where(o => o.Class.EndsWith(".DictionaryStoreConformanceTests", StringComparison.Ordinal)).ToList();
-            var broken = outcomes.Where(o => o.Class.EndsWith(".LastWriterWinsStoreConformanceTests", StringComparison.Ordinal)).ToList();
-            Assert.AreEqual(suiteSize, correct.Count, $"each store should run the whole suite ({suiteSize} tests):\n{Describe(outcomes)}\n{exit.Output}");
-            Assert.AreEqual(suiteSize, broken.Count, $"the broken store's class should run the whole suite:\n{Describe(outcomes)}");
-            Assert.IsTrue(correct.All(o => o.Outcome == "Passed"), $"the correct store failed the suite:\n{Describe(correct)}\n{exit.Output}");
-            Assert.IsTrue(broken.Any(o => o.Outcome == "Failed" && o.Test.Contains("Claim", StringComparison.Ordinal)), $"the suite did not catch a store whose claims let the last writer win:\n{Describe(broken)}");
-            Assert.AreNotEqual(0, exit.ExitCode, "dotnet test should fail when a conformance test fails");
-        }
-        finally
-        {
-            ServerProcess.DeleteDirectory(work);
-            foreach (var packed in new[] { "sparkconnect.multiplexer", "sparkconnect.multiplexer.testkit" })
-            {
-                ServerProcess.DeleteDirectory(Path.Combine(DotnetCli.PackageCache, packed, version));
-            }
-        }
+        var correct = outcomes.Where(o => o.Class.EndsWith(".DictionaryStoreConformanceTests", StringComparison.Ordinal)).ToList();
+        var broken = outcomes.Where(o => o.Class.EndsWith(".LastWriterWinsStoreConformanceTests", StringComparison.Ordinal)).ToList();
+        Assert.AreEqual(suiteSize, correct.Count, $"each store should run the whole suite ({suiteSize} tests):\n{Describe(outcomes)}\n{exit.Output}");
+        Assert.AreEqual(suiteSize, broken.Count, $"the broken store's class should run the whole suite:\n{Describe(outcomes)}");
+        Assert.IsTrue(correct.All(o => o.Outcome == "Passed"), $"the correct store failed the suite:\n{Describe(correct)}\n{exit.Output}");
+        Assert.IsTrue(broken.Any(o => o.Outcome == "Failed" && o.Test.Contains("Claim", StringComparison.Ordinal)), $"the suite did not catch a store whose claims let the last writer win:\n{Describe(broken)}");
+        Assert.AreNotEqual(0, exit.ExitCode, "dotnet test should fail when a conformance test fails");
     }
 
     private static string Describe(IEnumerable<(string Class, string Test, string Outcome)> outcomes)
