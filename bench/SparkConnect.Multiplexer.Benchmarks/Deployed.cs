@@ -53,7 +53,7 @@ internal static class Deployed
         }
 
         report.SampleHost = Path.GetRelativePath(repoRoot, sampleHost);
-        var engine = await ChildProcess.StartEnginesAsync([ChildProcess.FreePort()]);
+        var engine = await ChildProcess.StartEnginesAsync(1);
         try
         {
             await ThroughputAsync(report, sampleHost, engine, options, total);
@@ -125,14 +125,15 @@ internal static class Deployed
 
     /// <summary>
     /// The sample host's settings for a run: its appsettings.json, with Static engines, token authentication, Warning
-    /// logging, loopback ports. The management endpoint stays on (on a free port), as the sample host ships.
+    /// logging, loopback ports. The management endpoint stays on (on a free port), as the sample host ships. Kestrel's
+    /// start-up lines stay on (<c>Microsoft.Hosting.Lifetime</c> at Information): they tell the bench the host listens.
     /// </summary>
-    private static List<string> GatewaySettings(int port, Uri engine, List<(string Token, string User, Uri Engine)>? users = null)
+    private static List<string> GatewaySettings(int port, int managementPort, Uri engine, List<(string Token, string User, Uri Engine)>? users = null)
     {
         var settings = new List<string>
         {
             $"--SampleHost:Port={port}",
-            $"--SampleHost:ManagementPort={ChildProcess.FreePort()}",
+            $"--SampleHost:ManagementPort={managementPort}",
             "--SampleHost:ListenAddress=127.0.0.1",
             "--SampleHost:EngineMode=Static",
             "--SparkConnectGateway:Authentication:Mode=Tokens",
@@ -140,6 +141,7 @@ internal static class Deployed
             $"--SparkConnectGateway:Authentication:Tokens:0:User={BenchRequests.User}",
             $"--SparkConnectGateway:Engines:Default:Address={engine}",
             "--Logging:LogLevel:Default=Warning",
+            "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information",
         };
         for (var i = 0; i < (users?.Count ?? 0); i++)
         {
@@ -170,10 +172,10 @@ internal static class Deployed
             // The baseline gateway and one process per variant, all from the same configuration apart from the variant's items.
             foreach (var variant in (GatewayVariant?[])[null, .. options.Variants])
             {
-                var port = ChildProcess.FreePort();
-                var settings = GatewaySettings(port, engine.Address);
-                settings.AddRange(variant?.Arguments ?? []);
-                var gateway = await ChildProcess.StartSampleHostAsync(variant?.Executable ?? sampleHost, port, settings, variant?.Environment);
+                var gateway = await ChildProcess.StartSampleHostAsync(
+                    variant?.Executable ?? sampleHost,
+                    (port, management) => [.. GatewaySettings(port, management, engine.Address), .. variant?.Arguments ?? []],
+                    variant?.Environment);
                 children.Add(gateway);
                 var name = variant?.PathName ?? "gateway";
                 gateways[name] = gateway.Id;
@@ -195,7 +197,7 @@ internal static class Deployed
                     Console.WriteLine($"nginx skipped: {nginxSkipped}");
                 }
 
-                var yarp = await ChildProcess.StartYarpAsync(ChildProcess.FreePort(), engine.Address);
+                var yarp = await ChildProcess.StartYarpAsync(engine.Address);
                 children.Add(yarp);
                 paths.Add(new BenchPath("yarp", yarp.Address) { Processes = () => [yarp.Id] });
             }
@@ -254,8 +256,7 @@ internal static class Deployed
     /// </summary>
     private static async Task StreamMemoryAsync(DeployedReport report, string sampleHost, Uri engine)
     {
-        var gatewayPort = ChildProcess.FreePort();
-        await using (var gateway = await ChildProcess.StartSampleHostAsync(sampleHost, gatewayPort, GatewaySettings(gatewayPort, engine)))
+        await using (var gateway = await ChildProcess.StartSampleHostAsync(sampleHost, (port, management) => GatewaySettings(port, management, engine)))
         {
             report.StreamMemory.Add(await StreamWaveAsync("gateway", gateway.Address, () => Memory.Rss(gateway.Id)));
         }
@@ -269,7 +270,7 @@ internal static class Deployed
             }
         }
 
-        await using (var yarp = await ChildProcess.StartYarpAsync(ChildProcess.FreePort(), engine))
+        await using (var yarp = await ChildProcess.StartYarpAsync(engine))
         {
             report.StreamMemory.Add(await StreamWaveAsync("yarp", yarp.Address, () => Memory.Rss(yarp.Id)));
         }
@@ -323,8 +324,7 @@ internal static class Deployed
     /// <summary>A fresh gateway; 10,000 sessions, each opened by one Config call with a new session id, then left idle.</summary>
     private static async Task<SessionMemoryFigures> SessionMemoryAsync(string sampleHost, Uri engine)
     {
-        var port = ChildProcess.FreePort();
-        await using var gateway = await ChildProcess.StartSampleHostAsync(sampleHost, port, GatewaySettings(port, engine));
+        await using var gateway = await ChildProcess.StartSampleHostAsync(sampleHost, (port, management) => GatewaySettings(port, management, engine));
         using var client = new BenchClient(gateway.Address);
         var warm = BenchRequests.Config(Guid.NewGuid().ToString());
         for (var i = 0; i < 200; i++)
@@ -380,11 +380,9 @@ internal static class Deployed
     /// </summary>
     private static async Task<ScaleFigures> ScaleAsync(string sampleHost, TimeSpan window)
     {
-        var ports = ChildProcess.FreePorts(ScaleEngines);
-        await using var engines = await ChildProcess.StartEnginesAsync(ports);
-        var users = ports.Select((p, i) => (Token: $"scale-token-{i:D4}-0123456789abcdef", User: $"scale{i}", Engine: new Uri($"http://127.0.0.1:{p}"))).ToList();
-        var port = ChildProcess.FreePort();
-        await using var gateway = await ChildProcess.StartSampleHostAsync(sampleHost, port, GatewaySettings(port, engines.Address, users));
+        await using var engines = await ChildProcess.StartEnginesAsync(ScaleEngines);
+        var users = engines.Addresses.Select((a, i) => (Token: $"scale-token-{i:D4}-0123456789abcdef", User: $"scale{i}", Engine: a)).ToList();
+        await using var gateway = await ChildProcess.StartSampleHostAsync(sampleHost, (port, management) => GatewaySettings(port, management, engines.Address, users));
         var clients = users.Select(u => new BenchClient(gateway.Address, u.Token)).ToList();
         try
         {
@@ -446,7 +444,7 @@ internal static class Deployed
             var cpu = gateway.CpuSeconds() - cpuBefore;
             var engineCpu = engines.CpuSeconds() - engineCpuBefore;
             var figures = new ScaleFigures(
-                ports.Count, ScaleSessions, sessionSeconds, sessionFailures, idle, afterSessions,
+                users.Count, ScaleSessions, sessionSeconds, sessionFailures, idle, afterSessions,
                 ScaleStreams, peakOpen, wall, bytes.Sum(), cpu, engineCpu, sampler.Peak, gateway.Rss(), failures);
             Console.WriteLine($"   {ScaleStreams:N0} streams for {wall:F1} s: {figures.Bytes / 1e9:F2} GB, {figures.Bytes / 1e6 / wall:F0} MB/s, gateway CPU {cpu:F1} s = {figures.CpuSecondsPerGb:F2} s/GB, RSS peak {Report.Bytes(figures.RssPeak)} ({failures} failed, {peakOpen} open at most)");
             return figures;

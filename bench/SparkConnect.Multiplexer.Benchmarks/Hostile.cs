@@ -38,8 +38,7 @@ internal static class Hostile
         var total = Stopwatch.StartNew();
         var machine = $"{Cpu()}, {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.OSArchitecture}, .NET {Environment.Version}, Server GC {GCSettings.IsServerGC}";
         Console.WriteLine($"SparkConnect.Multiplexer hostile run: {machine}");
-        var enginePort = ChildProcess.FreePort();
-        var engine = await ChildProcess.StartEngineAsync(enginePort);
+        var engine = await ChildProcess.StartEngineAsync();
         StreamFigures direct, viaGateway, secondWave, viaWorkstation;
         DeathFigures deathGateway, deathBoundary, deathInProcess, deathDirect;
         BombFigures bomb;
@@ -47,7 +46,7 @@ internal static class Hostile
         BombInProcessFigures bombInProcess;
         try
         {
-            await using (var gateway = await ChildProcess.StartGatewayAsync(ChildProcess.FreePort(), engine.Address))
+            await using (var gateway = await ChildProcess.StartGatewayAsync(engine.Address))
             {
                 Console.WriteLine($"1. {Streams} streams ({total.Elapsed.TotalSeconds:F0} s)");
                 await StreamWaveAsync(engine.Address, 20, null, null);
@@ -58,7 +57,7 @@ internal static class Hostile
                 viaGateway = await StreamWaveAsync(gateway.Address, Streams, engine, gateway);
                 await Task.Delay(1000);
                 secondWave = await StreamWaveAsync(gateway.Address, Streams, engine, gateway);
-                await using (var workstation = await ChildProcess.StartGatewayAsync(ChildProcess.FreePort(), engine.Address, new Dictionary<string, string>(StringComparer.Ordinal) { ["DOTNET_gcServer"] = "0" }))
+                await using (var workstation = await ChildProcess.StartGatewayAsync(engine.Address, new Dictionary<string, string>(StringComparer.Ordinal) { ["DOTNET_gcServer"] = "0" }))
                 {
                     await StreamWaveAsync(workstation.Address, 20, null, null);
                     await Task.Delay(1000);
@@ -75,7 +74,7 @@ internal static class Hostile
 
             Console.WriteLine($"2. {Bombs} gzip bombs ({total.Elapsed.TotalSeconds:F0} s)");
             var frame = BombFrame();
-            await using (var gateway = await ChildProcess.StartGatewayAsync(ChildProcess.FreePort(), engine.Address))
+            await using (var gateway = await ChildProcess.StartGatewayAsync(engine.Address))
             {
                 bomb = await BombAsync(gateway, frame);
             }
@@ -278,7 +277,7 @@ internal static class Hostile
             environment["SparkConnectGateway__MaxMessageSize"] = limit.ToString(Inv);
         }
 
-        await using var gateway = await ChildProcess.StartGatewayAsync(ChildProcess.FreePort(), engine, environment);
+        await using var gateway = await ChildProcess.StartGatewayAsync(engine, environment);
         using var http = BombClient();
         for (var i = 0; i < 5; i++)
         {
@@ -482,6 +481,9 @@ internal static class Hostile
 
             Count(statuses, status);
             await engine.DisposeAsync();
+
+            // On the port the killed engine held: the gateway under test is configured with that address. The port
+            // was the engine's until now, so nothing else is likely to hold it; a new port would need a new gateway.
             engine = await ChildProcess.StartEngineAsync(port);
         }
 

@@ -1,36 +1,52 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace SparkConnect.Multiplexer.Benchmarks;
 
 /// <summary>
-/// The processes of the hostile run: this same executable started with <c>--serve-engine PORT</c> (the synthetic
-/// engine alone) or <c>--serve-gateway PORT</c> (the gateway as the sample host runs it in its Static engine mode:
-/// full <c>WebApplication.CreateBuilder</c>, configuration from environment variables, Server GC). A child prints
-/// <c>ready</c> once it listens and exits when its standard input closes, so none outlives the run.
+/// The processes of the hostile and deployed runs: this same executable started with <c>--serve-engine</c> (the
+/// synthetic engine alone), <c>--serve-engines COUNT</c>, <c>--serve-yarp ENGINE</c> or <c>--serve-gateway</c> (the
+/// gateway as the sample host runs it in its Static engine mode: full <c>WebApplication.CreateBuilder</c>,
+/// configuration from environment variables, Server GC), and the sample host's own executable. This executable's
+/// children bind port 0 and print <c>ready</c> and the addresses they got on one line, so no other process can take
+/// a port between its choice and the bind; they exit when their standard input closes, so none outlives the run.
 /// </summary>
-internal sealed class ChildProcess : IAsyncDisposable
+internal sealed partial class ChildProcess : IAsyncDisposable
 {
     private const string Ready = "ready";
     private readonly Process _process;
     private readonly Queue<string> _lastLines = new();
-
+    private readonly List<Uri> _addresses = [];
     private readonly bool _readsInput;
 
-    private ChildProcess(Process process, Uri address, bool readsInput)
+    private ChildProcess(Process process, bool readsInput)
     {
         _process = process;
-        Address = address;
         _readsInput = readsInput;
     }
 
-    public Uri Address { get; }
+    /// <summary>The first address the child listens on.</summary>
+    public Uri Address => Addresses[0];
+
+    /// <summary>Every address the child said it listens on, in the order of its listeners.</summary>
+    public IReadOnlyList<Uri> Addresses
+    {
+        get
+        {
+            lock (_addresses)
+            {
+                return [.. _addresses];
+            }
+        }
+    }
 
     public int Id => _process.Id;
 
@@ -48,48 +64,57 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
     }
 
-    public static Task<ChildProcess> StartEngineAsync(int port) => StartAsync("--serve-engine", port, []);
+    /// <summary>
+    /// The synthetic engine on a port of its own choosing, or on <paramref name="port"/>: the hostile run starts a
+    /// killed engine again where the gateway expects it.
+    /// </summary>
+    public static Task<ChildProcess> StartEngineAsync(int port = 0)
+        => StartSelfAsync(["--serve-engine", port.ToString(CultureInfo.InvariantCulture)], 1, []);
 
     /// <summary>
-    /// The deployed run's engine process: one synthetic engine (4 MiB and 64 KiB batches) listening on every port given,
-    /// so each port is an engine of its own to the gateway.
+    /// The deployed run's engine process: one synthetic engine (4 MiB and 64 KiB batches) listening on
+    /// <paramref name="listeners"/> ports, so each of its <see cref="Addresses"/> is an engine of its own to the gateway.
     /// </summary>
-    public static Task<ChildProcess> StartEnginesAsync(IReadOnlyList<int> ports)
-        => StartSelfAsync(["--serve-engines", string.Join(',', ports.Select(p => p.ToString(CultureInfo.InvariantCulture)))], Loopback(ports[0]), []);
+    public static Task<ChildProcess> StartEnginesAsync(int listeners)
+        => StartSelfAsync(["--serve-engines", listeners.ToString(CultureInfo.InvariantCulture)], listeners, []);
 
-    /// <summary>A minimal YARP host in a process of its own (<c>--serve-yarp PORT ENGINE</c>).</summary>
-    public static Task<ChildProcess> StartYarpAsync(int port, Uri engine)
-        => StartSelfAsync(["--serve-yarp", port.ToString(CultureInfo.InvariantCulture), engine.ToString()], Loopback(port), new(StringComparer.Ordinal) { ["Logging__LogLevel__Default"] = "Warning" });
+    /// <summary>A minimal YARP host in a process of its own (<c>--serve-yarp ENGINE</c>).</summary>
+    public static Task<ChildProcess> StartYarpAsync(Uri engine)
+        => StartSelfAsync(["--serve-yarp", engine.ToString()], 1, new(StringComparer.Ordinal) { ["Logging__LogLevel__Default"] = "Warning" });
 
     /// <summary>
     /// The sample host's own executable (its Release build), run from its output directory so it reads its
-    /// appsettings.json as deployed; <paramref name="settings"/> are <c>--Key=Value</c> command-line overrides.
+    /// appsettings.json as deployed; <paramref name="settings"/> makes its <c>--Key=Value</c> command-line overrides
+    /// from its port and management port. It routes the management endpoint by port number, so it cannot listen on
+    /// port 0: it gets two picked ports, and new ones when another process took one first. It is ready when Kestrel
+    /// has said it listens on both (the settings must keep <c>Microsoft.Hosting.Lifetime</c> at Information).
     /// </summary>
-    public static Task<ChildProcess> StartSampleHostAsync(string executable, int port, IEnumerable<string> settings, IReadOnlyDictionary<string, string>? environment = null)
-    {
-        var info = new ProcessStartInfo(executable)
+    public static Task<ChildProcess> StartSampleHostAsync(string executable, Func<int, int, IEnumerable<string>> settings, IReadOnlyDictionary<string, string>? environment = null)
+        => FreePorts.StartAsync(2, ports =>
         {
-            WorkingDirectory = Path.GetDirectoryName(executable)!,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var setting in settings)
-        {
-            info.ArgumentList.Add(setting);
-        }
+            var info = new ProcessStartInfo(executable)
+            {
+                WorkingDirectory = Path.GetDirectoryName(executable)!,
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var setting in settings(ports[0], ports[1]))
+            {
+                info.ArgumentList.Add(setting);
+            }
 
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-        {
-            info.Environment[key] = value;
-        }
+            foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+            {
+                info.Environment[key] = value;
+            }
 
-        // The sample host does not read standard input: it is stopped with SIGTERM, as a service manager stops it.
-        return LaunchAsync(info, Loopback(port), "sample host", readyLine: false);
-    }
+            // The sample host does not read standard input: it is stopped with SIGTERM, as a service manager stops it.
+            return LaunchAsync(info, "sample host", addresses: 2, readsInput: false);
+        });
 
-    public static Task<ChildProcess> StartGatewayAsync(int port, Uri engine, Dictionary<string, string>? extra = null)
+    public static Task<ChildProcess> StartGatewayAsync(Uri engine, Dictionary<string, string>? extra = null)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -103,7 +128,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             environment[key] = value;
         }
 
-        return StartAsync("--serve-gateway", port, environment);
+        return StartSelfAsync(["--serve-gateway"], 1, environment);
     }
 
     /// <summary>Resident set size in bytes (VmRSS of /proc/PID/status); 0 once the process is gone.</summary>
@@ -158,34 +183,7 @@ internal sealed class ChildProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    /// <summary>Distinct free ports: every listener stays open until all are chosen, so none is handed out twice.</summary>
-    public static List<int> FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        try
-        {
-            listeners.ForEach(l => l.Start());
-            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToList();
-        }
-        finally
-        {
-            listeners.ForEach(l => l.Dispose());
-        }
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static Task<ChildProcess> StartAsync(string mode, int port, Dictionary<string, string> environment)
-        => StartSelfAsync([mode, port.ToString(CultureInfo.InvariantCulture)], Loopback(port), environment);
-
-    private static Uri Loopback(int port) => new($"http://127.0.0.1:{port}");
-
-    private static Task<ChildProcess> StartSelfAsync(string[] arguments, Uri address, Dictionary<string, string> environment)
+    private static Task<ChildProcess> StartSelfAsync(string[] arguments, int addresses, Dictionary<string, string> environment)
     {
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
         var info = new ProcessStartInfo(self)
@@ -210,17 +208,18 @@ internal sealed class ChildProcess : IAsyncDisposable
             info.Environment[key] = value;
         }
 
-        return LaunchAsync(info, address, string.Join(' ', arguments.Take(2)), readyLine: true);
+        return LaunchAsync(info, string.Join(' ', arguments.Take(2)), addresses, readsInput: true);
     }
 
     /// <summary>
-    /// Starts the process and waits until it is ready: it prints <c>ready</c> (this executable's modes), or, for a
-    /// process that says nothing (the sample host at Warning level), its port accepts connections.
+    /// Starts the process and waits until it has said it listens on <paramref name="addresses"/> addresses: this
+    /// executable's modes print <c>ready URL ...</c>, Kestrel in the sample host <c>Now listening on: URL</c> once per
+    /// endpoint. Throws with the child's last lines when it exits first (an address in use among them) or is silent.
     /// </summary>
-    private static async Task<ChildProcess> LaunchAsync(ProcessStartInfo info, Uri address, string what, bool readyLine)
+    private static async Task<ChildProcess> LaunchAsync(ProcessStartInfo info, string what, int addresses, bool readsInput)
     {
         var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {info.FileName} {what}");
-        var child = new ChildProcess(process, address, readyLine);
+        var child = new ChildProcess(process, readsInput);
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnLine(object sender, DataReceivedEventArgs e)
         {
@@ -229,10 +228,9 @@ internal sealed class ChildProcess : IAsyncDisposable
                 return;
             }
 
-            if (readyLine && e.Data == Ready)
+            if (child.Listening(e.Data) >= addresses)
             {
                 ready.TrySetResult();
-                return;
             }
 
             lock (child._lastLines)
@@ -249,40 +247,37 @@ internal sealed class ChildProcess : IAsyncDisposable
         process.ErrorDataReceived += OnLine;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var exited = process.WaitForExitAsync();
-        if (!readyLine)
-        {
-            _ = ProbeAsync(address, ready, exited);
-        }
-
-        var first = await Task.WhenAny(ready.Task, exited, Task.Delay(TimeSpan.FromSeconds(60)));
+        var first = await Task.WhenAny(ready.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(60)));
         if (first != ready.Task)
         {
+            // WaitForExitAsync has waited for the end of its output: an address-in-use failure is in the tail.
             var tail = child.Tail;
             await child.DisposeAsync();
-            throw new InvalidOperationException($"{what} on {address} did not start: {tail}");
+            throw new InvalidOperationException($"{what} did not start: {tail}");
         }
 
         return child;
     }
 
-    private static async Task ProbeAsync(Uri address, TaskCompletionSource ready, Task exited)
+    /// <summary>Takes the addresses a line announces (a ready line or Kestrel's); returns how many the child has announced.</summary>
+    private int Listening(string line)
     {
-        while (!exited.IsCompleted && !ready.Task.IsCompleted)
+        IEnumerable<string> announced = line.StartsWith(Ready + " ", StringComparison.Ordinal)
+            ? line[(Ready.Length + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            : ListeningOn().Match(line) is { Success: true } match ? [match.Groups["address"].Value] : [];
+        lock (_addresses)
         {
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, address.Port);
-                ready.TrySetResult();
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50);
-            }
+            _addresses.AddRange(announced.Select(a => new Uri(a)));
+            return _addresses.Count;
         }
     }
+
+    [GeneratedRegex(@"Now listening on: (?<address>https?://\S+)", RegexOptions.CultureInvariant)]
+    private static partial Regex ListeningOn();
+
+    /// <summary>The ready line of a child of this executable: the addresses its Kestrel bound, in the order of its listeners.</summary>
+    private static string ReadyLine(WebApplication app)
+        => Ready + " " + string.Join(' ', app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses);
 
     /// <summary>SIGTERM through kill(1): the graceful stop a service manager sends.</summary>
     private static void Terminate(int pid)
@@ -297,31 +292,30 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The child side of <c>--serve-engine PORT</c>.</summary>
+    /// <summary>The child side of <c>--serve-engine PORT</c> (0: a port of its own choosing).</summary>
     public static async Task<int> ServeEngineAsync(int port)
     {
         await using var engine = await SyntheticEngine.StartAsync([Hostile.BatchBytes], port);
-        Console.WriteLine(Ready);
+        Console.WriteLine(Ready + " " + engine.Address);
         await Console.In.ReadToEndAsync();
         return 0;
     }
 
-    /// <summary>The child side of <c>--serve-engines PORT,PORT,...</c>.</summary>
-    public static async Task<int> ServeEnginesAsync(string ports)
+    /// <summary>The child side of <c>--serve-engines COUNT</c>: COUNT listeners on ports of their own choosing.</summary>
+    public static async Task<int> ServeEnginesAsync(int listeners)
     {
-        var list = ports.Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToList();
-        await using var engine = await SyntheticEngine.StartAsync([4 * 1024 * 1024, Hostile.BatchBytes], list);
-        Console.WriteLine(Ready);
+        await using var engine = await SyntheticEngine.StartAsync([4 * 1024 * 1024, Hostile.BatchBytes], Enumerable.Repeat(0, listeners).ToList());
+        Console.WriteLine(Ready + " " + string.Join(' ', engine.Addresses));
         await Console.In.ReadToEndAsync();
         return 0;
     }
 
-    /// <summary>The child side of <c>--serve-yarp PORT ENGINE</c>: YARP in a full <c>WebApplication.CreateBuilder</c> host.</summary>
-    public static async Task<int> ServeYarpAsync(int port, Uri engine)
+    /// <summary>The child side of <c>--serve-yarp ENGINE</c>: YARP in a full <c>WebApplication.CreateBuilder</c> host.</summary>
+    public static async Task<int> ServeYarpAsync(Uri engine)
     {
-        var app = Hosts.YarpApp(WebApplication.CreateBuilder(), port, engine);
+        var app = Hosts.YarpApp(WebApplication.CreateBuilder(), 0, engine);
         await app.StartAsync();
-        Console.WriteLine(Ready);
+        Console.WriteLine(ReadyLine(app));
         await Console.In.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try
@@ -337,17 +331,17 @@ internal sealed class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// The child side of <c>--serve-gateway PORT</c>: the sample host's Program.cs with EngineMode Static, on loopback.
+    /// The child side of <c>--serve-gateway</c>: the sample host's Program.cs with EngineMode Static, on loopback.
     /// </summary>
-    public static async Task<int> ServeGatewayAsync(int port)
+    public static async Task<int> ServeGatewayAsync()
     {
         var builder = WebApplication.CreateBuilder();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, o => o.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
         builder.Services.AddSparkConnectGateway();
         var app = builder.Build();
         app.MapSparkConnectGateway();
         await app.StartAsync();
-        Console.WriteLine(Ready);
+        Console.WriteLine(ReadyLine(app));
         await Console.In.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try

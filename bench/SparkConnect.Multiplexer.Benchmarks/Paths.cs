@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -124,8 +123,21 @@ internal static class Hosts
             return (null, $"'{binary} -v' failed");
         }
 
+        try
+        {
+            // nginx cannot bind port 0 and say which port it got: a picked port, and a new one when it lost the race.
+            return (await FreePorts.StartAsync(1, ports => StartNginxAsync(binary, version, ports[0], engine)), null);
+        }
+        catch (InvalidOperationException e)
+        {
+            return (null, e.Message);
+        }
+    }
+
+    /// <summary>nginx on <paramref name="port"/>; throws with its error output when it exits or does not listen.</summary>
+    private static async Task<BenchPath> StartNginxAsync(string binary, Version version, int port, Uri engine)
+    {
         var prefix = Directory.CreateTempSubdirectory("bench-nginx-").FullName;
-        var port = FreePort();
         var listen = version >= new Version(1, 25, 1)
             ? $"listen 127.0.0.1:{port};\n        http2 on;"
             : $"listen 127.0.0.1:{port} http2;";
@@ -176,39 +188,58 @@ internal static class Hosts
             if (process.HasExited)
             {
                 var log = File.Exists(Path.Combine(prefix, "error.log")) ? await File.ReadAllTextAsync(Path.Combine(prefix, "error.log")) : "";
-                return (null, $"nginx {version} exited with {process.ExitCode}: {(await process.StandardError.ReadToEndAsync()).Trim()} {log.Trim()}");
+                var failure = $"nginx {version} exited with {process.ExitCode}: {(await process.StandardError.ReadToEndAsync()).Trim()} {log.Trim()}";
+                process.Dispose();
+                DeleteDirectory(prefix);
+                throw new InvalidOperationException(failure);
             }
 
-            try
+            // nginx writes its pid file once it has bound its listening sockets (and exits when it cannot), so the
+            // file names a master that listens on the port; a probe could reach a process that took the port first
+            // while nginx still tries to bind it.
+            if (await ReadPidAsync(Path.Combine(prefix, "nginx.pid")) == process.Id)
             {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, port);
-                var address = new Uri($"http://127.0.0.1:{port}");
                 var master = process.Id;
-                return (new BenchPath("nginx", address, () =>
+                return new BenchPath("nginx", new Uri($"http://127.0.0.1:{port}"), () =>
                 {
                     Kill(process);
                     process.Dispose();
-                    try
-                    {
-                        Directory.Delete(prefix, recursive: true);
-                    }
-                    catch (IOException)
-                    {
-                    }
-
+                    DeleteDirectory(prefix);
                     return ValueTask.CompletedTask;
                 })
-                { Processes = () => Memory.WithChildren(master) }, null);
+                { Processes = () => Memory.WithChildren(master) };
             }
-            catch (SocketException)
-            {
-                await Task.Delay(50);
-            }
+
+            await Task.Delay(50);
         }
 
         Kill(process);
-        return (null, "nginx did not listen within 10 s");
+        process.Dispose();
+        DeleteDirectory(prefix);
+        throw new InvalidOperationException("nginx did not listen within 10 s");
+    }
+
+    private static async Task<int?> ReadPidAsync(string path)
+    {
+        try
+        {
+            return int.TryParse((await File.ReadAllTextAsync(path)).Trim(), CultureInfo.InvariantCulture, out var pid) ? pid : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static void DeleteDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
     }
 
     public static string? NginxVersionText { get; private set; }
@@ -258,13 +289,6 @@ internal static class Hosts
     private static string? FindOnPath(string name)
         => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static Uri AddressOf(WebApplication app)
         => new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());

@@ -10,20 +10,25 @@ using SparkConnect.Multiplexer.Benchmarks;
 // As deployed (issue 17), every party its own process: ... -- --deployed [--quick] [--no-build] (docs/benchmarks-deployed.md)
 //   gateway variants in the same interleaved rounds, ratios to the baseline gateway (nothing written):
 //   ... -- --deployed --variant NAME:ENV=VALUE[,--Config:Key=Value][,exe=PATH] [--variant ...] [--rounds N] [--counters] [--alloc] [--with-proxies]
-if (args.Length == 2 && args[0] is "--serve-engine" or "--serve-gateway")
+// The child processes of the hostile and deployed runs (ChildProcess): they bind port 0 and print the addresses they got.
+if (args.Length == 2 && args[0] == "--serve-engine")
 {
-    var port = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
-    return args[0] == "--serve-engine" ? await ChildProcess.ServeEngineAsync(port) : await ChildProcess.ServeGatewayAsync(port);
+    return await ChildProcess.ServeEngineAsync(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+}
+
+if (args is ["--serve-gateway"])
+{
+    return await ChildProcess.ServeGatewayAsync();
 }
 
 if (args.Length == 2 && args[0] == "--serve-engines")
 {
-    return await ChildProcess.ServeEnginesAsync(args[1]);
+    return await ChildProcess.ServeEnginesAsync(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
 }
 
-if (args.Length == 3 && args[0] == "--serve-yarp")
+if (args.Length == 2 && args[0] == "--serve-yarp")
 {
-    return await ChildProcess.ServeYarpAsync(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), new Uri(args[2]));
+    return await ChildProcess.ServeYarpAsync(new Uri(args[1]));
 }
 
 // Profiling one scenario on the gateway path only, e.g. under dotnet-trace:

@@ -34,7 +34,7 @@ internal static class RedisLimits
         ];
 
         var directory = Directory.CreateTempSubdirectory("bench-redis-").FullName;
-        var port = ChildProcess.FreePort();
+        var port = FreePorts.Pick(1)[0];
         using var redis = Process.Start(new ProcessStartInfo(Executable)
         {
             ArgumentList = { "--bind", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--dir", directory, "--save", "", "--appendonly", "no", "--loglevel", "warning" },

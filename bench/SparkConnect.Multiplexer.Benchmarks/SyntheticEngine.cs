@@ -34,13 +34,16 @@ internal sealed class SyntheticEngine : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private SyntheticEngine(WebApplication app, Uri address)
+    private SyntheticEngine(WebApplication app, IReadOnlyList<Uri> addresses)
     {
         _app = app;
-        Address = address;
+        Addresses = addresses;
     }
 
-    public Uri Address { get; }
+    public Uri Address => Addresses[0];
+
+    /// <summary>Every address the engine listens on, in the order of its listeners.</summary>
+    public IReadOnlyList<Uri> Addresses { get; }
 
     public static Task<SyntheticEngine> StartAsync(IEnumerable<int> batchSizes, int port = 0) => StartAsync(batchSizes, [port]);
 
@@ -68,8 +71,8 @@ internal sealed class SyntheticEngine : IAsyncDisposable
         var app = builder.Build();
         app.MapGrpcService<EngineService>();
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new SyntheticEngine(app, new Uri(address));
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        return new SyntheticEngine(app, [.. addresses.Select(a => new Uri(a))]);
     }
 
     public async ValueTask DisposeAsync()
