@@ -9,6 +9,10 @@ namespace SparkConnect.Multiplexer.Tests.Packaging;
 /// </summary>
 internal sealed class LocalPackageFeed : IDisposable
 {
+    // A pack restores and builds in the repository's own obj/ folders: two at once (test classes run in parallel)
+    // collide there ("project.assets.json already exists"), so packs take turns.
+    private static readonly SemaphoreSlim RepositoryBuild = new(1, 1);
+
     private readonly string[] _packageIds;
 
     private LocalPackageFeed(string workDirectory, string version, string[] packageIds)
@@ -27,23 +31,31 @@ internal sealed class LocalPackageFeed : IDisposable
     /// <summary>Packs each <c>src/{id}/{id}.csproj</c> in Release.</summary>
     public static async Task<LocalPackageFeed> PackAsync(string purpose, IReadOnlyList<string> packageIds, CancellationToken cancellationToken)
     {
-        var feed = new LocalPackageFeed(
-            Directory.CreateTempSubdirectory(purpose + "-").FullName,
-            $"0.0.0-{purpose}.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}",
-            [.. packageIds]);
+        await RepositoryBuild.WaitAsync(cancellationToken);
         try
         {
-            foreach (var id in packageIds)
+            var feed = new LocalPackageFeed(
+                Directory.CreateTempSubdirectory(purpose + "-").FullName,
+                $"0.0.0-{purpose}.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}",
+                [.. packageIds]);
+            try
             {
-                await DotnetCli.RunAsync(feed.WorkDirectory, cancellationToken, "pack", Repository.PathOf($"src/{id}/{id}.csproj"), "-c", "Release", "-o", Path.Combine(feed.WorkDirectory, "packages"), $"-p:Version={feed.Version}");
-            }
+                foreach (var id in packageIds)
+                {
+                    await DotnetCli.RunAsync(feed.WorkDirectory, cancellationToken, "pack", Repository.PathOf($"src/{id}/{id}.csproj"), "-c", "Release", "-o", Path.Combine(feed.WorkDirectory, "packages"), $"-p:Version={feed.Version}");
+                }
 
-            return feed;
+                return feed;
+            }
+            catch
+            {
+                feed.Dispose();
+                throw;
+            }
         }
-        catch
+        finally
         {
-            feed.Dispose();
-            throw;
+            RepositoryBuild.Release();
         }
     }
 
