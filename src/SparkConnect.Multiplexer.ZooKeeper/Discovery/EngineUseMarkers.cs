@@ -181,7 +181,7 @@ internal sealed class EngineUseMarkers : IRemoteEngineUse, IAsyncDisposable
     private bool IsLaunched(string engineId)
         => Launcher is { } launcher && launcher.IsLaunchedEngineId(engineId);
 
-    // Resolved on first use: the launcher is registered after this service when AddProcessEngines() follows AddZooKeeperEngines().
+    // Resolved on first use, not in the constructor: the launcher depends on this service (IRemoteEngineUse).
     private IEngineLauncher? Launcher => _launcher ??= _services.GetService<IEngineLauncher>();
 
     public async ValueTask DisposeAsync()
